@@ -1,0 +1,34 @@
+"""Named checks, registered by clause id (see `registry.py` for how a check works).
+
+Importing this package registers every check; one module per part of the contract.
+"""
+
+from . import answers, effects, polling, results, submission  # noqa: F401  (registers)
+from .effects import Suspect, outside_changes, split_change
+from .registry import (
+    REGISTRY,
+    Check,
+    Context,
+    Failure,
+    Intent,
+    check,
+    run_checks,
+    violation_failure,
+)
+from .results import location_entry, resolve_location
+
+__all__ = [
+    "REGISTRY",
+    "Check",
+    "Context",
+    "Failure",
+    "Intent",
+    "Suspect",
+    "check",
+    "location_entry",
+    "outside_changes",
+    "resolve_location",
+    "run_checks",
+    "split_change",
+    "violation_failure",
+]

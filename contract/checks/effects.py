@@ -1,0 +1,224 @@
+"""Checks of what an operation did to the repository: RED-4, ISO-2, CAN-2, STA-6, and
+the side-effect clauses of requests that must change nothing (CON-1, AUT-1, SUB-3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model import Status
+from ..sandbox import Change, Tree, diff, name_key
+from .registry import CheckFn, Context, Failure, Intent, check, fail
+
+
+@check("RED-4", "settled")
+def completed_effect_is_right(ctx: Context) -> list[Failure] | None:
+    intent, after = ctx.intent, ctx.facts["after"]
+    if intent is None or ctx.facts["status"] is not Status.COMPLETED or intent.missing:
+        return None
+    before = intent.before
+    if intent.kind == "delete":
+        left = before.subtree(intent.target) & after.nodes.keys()
+        if left:
+            return fail(
+                "a Completed delete left entries behind",
+                f"entry #{intent.target} and its subtree gone",
+                f"still listed: {sorted(left)}",
+            )
+        return []
+    new_id = ctx.facts.get("result")
+    if new_id is None or new_id not in after.nodes:
+        return None  # no usable Location: RED-1/RED-2 report it
+    if before.shape(intent.target) != after.shape(new_id):
+        return fail(
+            "a Completed copy does not reproduce the source subtree",
+            f"the structure of #{intent.target}: {_render_shape(before.shape(intent.target))}",
+            f"#{new_id}: {_render_shape(after.shape(new_id))}",
+        )
+    return []
+
+
+@check("ISO-2", "settled", "inspected")
+def effects_stay_inside(ctx: Context) -> list[Failure] | None:
+    """At an operation's end: it changed nothing outside its subtrees. In a listing of an
+    area where some operation ran since it was last checked: nothing unexplained changed."""
+    if ctx.action == "inspected":
+        if not ctx.facts["operations_ran"]:
+            return None
+        rest = _unclaimed(ctx)
+        if not rest:
+            return []
+        return fail(
+            "an operation changed entries outside its subtrees",
+            "no change in an area none of whose operations ran",
+            rest.describe(ctx.facts["before"], ctx.facts["after"]),
+        )
+    if _cancelled_alone(ctx):
+        return None  # CAN-2 judges a cancelled operation that ran alone
+    return _outside_changes(ctx, "an operation changed entries outside its subtrees")
+
+
+@check("CAN-2", "settled")
+def cancelled_results_stay_inside(ctx: Context) -> list[Failure] | None:
+    if not _cancelled_alone(ctx):
+        return None
+    return _outside_changes(ctx, "a cancelled operation left results outside its destination")
+
+
+def _cancelled_alone(ctx: Context) -> bool:
+    """A cancelled operation during whose life no other session's operation ran: only it
+    can have made a change outside its region (otherwise ISO-2 speaks for any of them)."""
+    return ctx.facts["status"] is Status.CANCELLED and not ctx.facts.get("others_ran")
+
+
+def _outside_changes(ctx: Context, title: str) -> list[Failure] | None:
+    intent, after = ctx.intent, ctx.facts["after"]
+    if intent is None:
+        return None
+    outside = outside_changes(intent, after, ctx.facts.get("result"), ctx.facts["status"])
+    _, outside = split_change(outside, intent.before, after, ctx.facts.get("suspects", []))
+    if not outside:
+        return []
+    region = (
+        f"under destination #{intent.dest}"
+        if intent.kind == "copy"
+        else f"inside #{intent.target}'s subtree"
+    )
+    return fail(title, f"changes only {region}", outside.describe(intent.before, after))
+
+
+def outside_changes(intent: Intent, after: Tree, result: int | None, status: Status) -> Change:
+    """The part of the area's change that the operation had no business making."""
+    change = diff(intent.before, after)
+    if intent.kind == "copy" and intent.dest is not None:
+        allowed_add = {
+            i for i in change.added if _added_under(after, i, intent.dest, intent.before)
+        }
+        if status is Status.COMPLETED and result is not None:
+            allowed_add = after.subtree(result) & change.added
+        return Change(change.added - allowed_add, change.removed, change.altered)
+    subtree = intent.before.subtree(intent.target)
+    return Change(change.added, change.removed - subtree, change.altered - subtree)
+
+
+def _added_under(after: Tree, entry: int, dest: int, before: Tree) -> bool:
+    """True when a new entry hangs below `dest` through new entries only."""
+    node = after.nodes.get(entry)
+    while node is not None and node.parent is not None:
+        if node.parent == dest:
+            return True
+        if node.parent in before.nodes:
+            return False
+        node = after.nodes.get(node.parent)
+    return False
+
+
+def _render_shape(shape: tuple[str, tuple], depth: int = 0) -> str:
+    kind, kids = shape
+    inner = ", ".join(f"{name}: {_render_shape(s, depth + 1)}" for name, s in kids)
+    return f"{kind}[{inner}]" if kids else kind
+
+
+#
+# Requests that must change nothing (rejected, unauthenticated, malformed starts) are
+# remembered as suspects; when a listing shows a change, each suspect's clause claims
+# the part of it the suspect would have made (an entry with its name, the removal of
+# its target). What no suspect claims is the operation's doing (ISO-2 / CAN-2), or,
+# in an area where no operation ran, the polls' (STA-6).
+
+
+@dataclass(frozen=True)
+class Suspect:
+    clause: str
+    action: str
+    names: frozenset[str] = frozenset()  # name keys it would have created
+    targets: frozenset[int] = frozenset()  # entries it would have removed
+
+
+def split_change(
+    change: Change, before: Tree, after: Tree, suspects: list[Suspect]
+) -> tuple[dict[str, Change], Change]:
+    """The part of `change` each suspect's clause claims, and the rest."""
+    claimed: dict[str, Change] = {}
+    rest_added, rest_removed = set(change.added), set(change.removed)
+    for suspect in suspects:
+        roots = {i for i in rest_added if name_key(after.nodes[i].name) in suspect.names}
+        added = set().union(*(after.subtree(i) for i in roots)) & rest_added
+        removed = set().union(*(before.subtree(t) for t in suspect.targets)) & rest_removed
+        if added or removed:
+            old = claimed.get(suspect.clause, Change(frozenset(), frozenset(), frozenset()))
+            claimed[suspect.clause] = Change(old.added | added, old.removed | removed, frozenset())
+            rest_added -= added
+            rest_removed -= removed
+    return claimed, Change(frozenset(rest_added), frozenset(rest_removed), change.altered)
+
+
+def _claimed_by(clause: str, what: str) -> CheckFn:
+    def claimed_change(ctx: Context) -> list[Failure] | None:
+        suspects = [s for s in ctx.facts.get("suspects", []) if s.clause == clause]
+        if not suspects:
+            return None
+        before, after = ctx.facts["before"], ctx.facts["after"]
+        claimed, _ = split_change(_unasked(ctx), before, after, suspects)
+        if clause not in claimed:
+            return []
+        return fail(
+            f"{what} changed the repository",
+            "no change from it",
+            claimed[clause].describe(before, after),
+        )
+
+    claimed_change.__name__ = f"{what.replace(' ', '_').replace('-', '_')}_changed_nothing"
+    return claimed_change
+
+
+for _clause, _what in (
+    ("CON-1", "a start refused with 429"),
+    ("AUT-1", "an unauthenticated request"),
+    ("SUB-3", "a malformed start"),
+):
+    check(_clause, "settled", "inspected")(_claimed_by(_clause, _what))
+
+
+@check("STA-6", "repeat-polls", "inspected")
+def polling_has_no_side_effects(ctx: Context) -> list[Failure] | None:
+    """Listings around polls (or of an area where only polls and reads happened since it
+    was last checked) show no change that a suspect does not claim."""
+    if ctx.facts.get("operations_ran"):
+        return None
+    rest = _unclaimed(ctx)
+    if not rest:
+        return []
+    return fail(
+        "polling changed the repository",
+        "the same entries before and after the polls",
+        rest.describe(ctx.facts["before"], ctx.facts["after"]),
+    )
+
+
+def _unasked(ctx: Context) -> Change:
+    """The change suspects may claim: everything, less what may be the settling
+    operation's own doing (a delete's target subtree; a copy's result subtree and
+    entries named as it asked), which no suspect can be blamed for."""
+    before, after = ctx.facts["before"], ctx.facts["after"]
+    change = diff(before, after)
+    intent = ctx.intent
+    if ctx.action != "settled" or intent is None:
+        return change
+    if intent.kind == "delete":
+        return Change(change.added, change.removed - before.subtree(intent.target), change.altered)
+    mine: set[int] = set()
+    result = ctx.facts.get("result")
+    if result is not None:
+        mine |= after.subtree(result)
+    wanted = name_key(intent.name or "")
+    for entry in change.added:
+        key = name_key(after.nodes[entry].name)
+        if key == wanted or (intent.auto_rename and key.startswith(wanted)):
+            mine |= after.subtree(entry)
+    return Change(change.added - mine, change.removed, change.altered)
+
+
+def _unclaimed(ctx: Context) -> Change:
+    before, after = ctx.facts["before"], ctx.facts["after"]
+    _, rest = split_change(diff(before, after), before, after, ctx.facts.get("suspects", []))
+    return rest

@@ -1,0 +1,95 @@
+"""Checks of one status answer: STA-1, STA-2, STA-3, STA-5."""
+
+from __future__ import annotations
+
+from ..model import ENDED, RUNNING, WIRE_STATUSES, Status
+from .registry import Context, Failure, check, fail, progress, short
+
+
+@check("STA-1", "poll")
+def poll_status_is_known(ctx: Context) -> list[Failure] | None:
+    status = ctx.exchange.status or 0
+    if not 200 <= status < 300:
+        return None
+    body = progress(ctx)
+    wire = body.get("status") if body else None
+    if wire not in WIRE_STATUSES:
+        return fail(
+            "poll answered an unknown status",
+            f"a JSON body with status in {sorted(WIRE_STATUSES)}",
+            short(ctx.exchange.response_body),
+        )
+    state = Status(wire)
+    if state in RUNNING and status != ctx.profile.poll_running:
+        return fail(
+            f"a {wire} operation answered {status}", f"{ctx.profile.poll_running}", f"{status}"
+        )
+    completed_copy = state is Status.COMPLETED and ctx.op is not None and ctx.op.kind == "copy"
+    if state in ENDED and not completed_copy and status != ctx.profile.poll_ended:
+        return fail(
+            f"a {wire} operation answered {status}", f"{ctx.profile.poll_ended}", f"{status}"
+        )
+    return []
+
+
+@check("STA-2", "poll")
+def poll_echoes_token(ctx: Context) -> list[Failure] | None:
+    body = progress(ctx)
+    if body is None or ctx.op is None:
+        return None
+    token = ctx.facts["token"]
+    if body.get("operationToken") != token:
+        return fail(
+            "status body does not echo the token",
+            f"operationToken {token!r}",
+            f"operationToken {body.get('operationToken')!r}",
+        )
+    kind, name = ctx.op.kind, body.get("operationType")
+    if not isinstance(name, str) or not name:
+        return fail("status body names no operationType", "a non-empty string", repr(name))
+    other = "delete" if kind == "copy" else "copy"
+    known: dict[str, str] = ctx.facts.get("operation_types", {})
+    if kind in known and known[kind] != name:
+        return fail(f"operationType changed for a {kind}", repr(known[kind]), repr(name))
+    if known.get(other) == name or other in name.casefold():
+        return fail(
+            f"a {kind} is named like a {other}", f"an operationType for a {kind}", repr(name)
+        )
+    return []
+
+
+@check("STA-3", "poll")
+def percent_is_sane(ctx: Context) -> list[Failure] | None:
+    body = progress(ctx)
+    if body is None or ctx.op is None or "percentComplete" not in body:
+        return None
+    pct = body["percentComplete"]
+    if not isinstance(pct, int) or isinstance(pct, bool) or not 0 <= pct <= 100:
+        return fail("percentComplete out of range", "an integer in 0..100", repr(pct))
+    if ctx.op.percent is not None and pct < ctx.op.percent:
+        return fail("percentComplete went down", f">= {ctx.op.percent} (seen before)", f"{pct}")
+    if body.get("status") == Status.COMPLETED.value and pct != 100:
+        return fail("a Completed operation is not at 100%", "100", f"{pct}")
+    return []
+
+
+@check("STA-5", "poll")
+def failures_carry_errors(ctx: Context) -> list[Failure] | None:
+    body = progress(ctx)
+    if body is None:
+        return None
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        return fail(
+            '"errors" is not an array', "an array (empty when nothing failed)", repr(errors)
+        )
+    if body.get("status") != Status.FAILED.value:
+        return []
+    messages = [e.get("errorMessage") for e in errors if isinstance(e, dict)]
+    if not any(isinstance(m, str) and m.strip() for m in messages):
+        return fail(
+            "a Failed operation carries no error message",
+            "at least one error with a non-empty errorMessage",
+            short(repr(errors)),
+        )
+    return []

@@ -1,0 +1,125 @@
+"""Named checks, registered by clause id: each turns one step of a run into failures.
+
+A check receives a `Context` (what the run did, the exchange, what the model knew
+before) and returns None when the situation does not concern its clause, or a
+list of `Failure`s: empty means the clause was exercised and held. Checks only
+compare what the server said with what this run asked and observed; they never
+assume ids, names, timings or message texts of any particular server.
+Lifecycle rules that need the history (status order, expiry, slots) live in
+`model.py`; the machine turns the model's violations into failures of the check
+`lifecycle_is_consistent` (see `violation_failure`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..client import Exchange
+from ..model import Kind, Operation, Violation
+from ..profiles import Profile
+from ..sandbox import Tree
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What the run asked one operation to do, and the area as it was at the start."""
+
+    kind: Kind
+    session: str
+    target: int  # copy source / delete target
+    dest: int | None  # copy destination
+    name: str | None
+    auto_rename: bool
+    missing: bool  # source, target or destination did not exist at the start
+    before: Tree
+
+
+@dataclass
+class Failure:
+    clause: str
+    title: str
+    expected: str
+    actual: str
+    exchanges: list[Exchange] = field(default_factory=list)
+    check: str = ""
+
+
+@dataclass
+class Context:
+    action: str
+    exchange: Exchange
+    profile: Profile
+    repo_id: str
+    base_url: str
+    op: Operation | None = None
+    intent: Intent | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def body(self) -> Any:
+        return self.exchange.json()
+
+
+CheckFn = Callable[[Context], "list[Failure] | None"]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    clause: str
+    actions: frozenset[str]
+    fn: CheckFn
+
+
+REGISTRY: list[Check] = []
+
+
+def check(clause: str, *actions: str) -> Callable[[CheckFn], CheckFn]:
+    """Register a check for `clause`, run after every step whose action is in `actions`
+    (no actions: after every step)."""
+
+    def register(fn: CheckFn) -> CheckFn:
+        REGISTRY.append(Check(fn.__name__, clause, frozenset(actions), fn))
+        return fn
+
+    return register
+
+
+def run_checks(ctx: Context) -> tuple[list[Failure], set[str]]:
+    """Run every registered check that applies; the failures and the clauses exercised."""
+    failures: list[Failure] = []
+    exercised: set[str] = set()
+    if ctx.exchange.status is None:  # unknown outcome (no answer): judge nothing
+        return failures, exercised
+    for c in REGISTRY:
+        if c.actions and ctx.action not in c.actions:
+            continue
+        found = c.fn(ctx)
+        if found is None:
+            continue
+        exercised.add(c.clause)
+        for f in found:
+            f.clause, f.check = c.clause, c.name
+        failures.extend(found)
+    return failures, exercised
+
+
+def fail(title: str, expected: str, actual: str) -> list[Failure]:
+    return [Failure("", title, expected, actual)]
+
+
+def violation_failure(v: Violation) -> Failure:
+    return Failure(v.clause, v.title, v.expected, v.actual, check="lifecycle_is_consistent")
+
+
+def short(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def progress(ctx: Context) -> dict[str, Any] | None:
+    """The poll's OperationProgress body, when the poll was answered 2xx with an object."""
+    if ctx.action != "poll" or not 200 <= (ctx.exchange.status or 0) < 300:
+        return None
+    body = ctx.body()
+    return body if isinstance(body, dict) else None

@@ -1,0 +1,129 @@
+"""Checks of a completed copy's answer and its redirect: RED-1, RED-2, RED-3."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from ..model import Status
+from ..profiles import Profile
+from ..sandbox import name_key, same_name
+from .registry import Context, Failure, Intent, check, fail, progress
+
+
+def _completed_copy(ctx: Context) -> dict[str, Any] | None:
+    body = progress(ctx)
+    if body is None or ctx.op is None or ctx.op.kind != "copy":
+        return None
+    return body if body.get("status") == Status.COMPLETED.value else None
+
+
+def resolve_location(base_url: str, location: str) -> str:
+    return urljoin(base_url.rstrip("/") + "/", location)
+
+
+def location_entry(base_url: str, profile: Profile, location: str) -> tuple[str, int] | None:
+    """(repo id, entry id) from a Location, or None when it does not point at an entry.
+
+    The base URL may carry a path prefix (a real service lives at .../repository);
+    the guide also shows Locations without it, so both are read."""
+    url = urlsplit(resolve_location(base_url, location))
+    base_path = urlsplit(base_url).path.rstrip("/")
+    path = url.path
+    if base_path and path.startswith(base_path + "/"):
+        path = path[len(base_path) :]
+    match = profile.entry_location().match(path)
+    return (match["repo"], int(match["entry"])) if match else None
+
+
+@check("RED-1", "poll")
+def completed_copy_redirects(ctx: Context) -> list[Failure] | None:
+    if _completed_copy(ctx) is None:
+        return None
+    status, location = ctx.exchange.status, ctx.exchange.header("location")
+    if status != ctx.profile.poll_completed_copy:
+        return fail(
+            "a Completed copy answered the wrong status",
+            f"{ctx.profile.poll_completed_copy} with Location",
+            f"{status}",
+        )
+    if not location:
+        return fail("a Completed copy answered without Location", "a Location header", "none")
+    base, target = urlsplit(ctx.base_url), urlsplit(resolve_location(ctx.base_url, location))
+    if (target.scheme, target.netloc) != (base.scheme, base.netloc):
+        return fail("Location points at another origin", f"{base.scheme}://{base.netloc}", location)
+    found = location_entry(ctx.base_url, ctx.profile, location)
+    if found is None:
+        return fail(
+            "Location does not point at an entry",
+            "/v1/Repositories/{repoId}/Entries/{newId}",
+            location,
+        )
+    if found[0] != ctx.repo_id:
+        return fail(
+            "Location points at another repository", f"repository {ctx.repo_id!r}", location
+        )
+    return []
+
+
+@check("RED-3", "poll")
+def body_agrees_with_location(ctx: Context) -> list[Failure] | None:
+    body = _completed_copy(ctx)
+    location = ctx.exchange.header("location")
+    if body is None or not location:
+        return None
+    checked = False
+    uri, entry_id = body.get("redirectUri"), body.get("entryId")
+    if isinstance(uri, str) and uri:
+        checked = True
+        if resolve_location(ctx.base_url, uri) != resolve_location(ctx.base_url, location):
+            return fail("redirectUri disagrees with Location", location, uri)
+    found = location_entry(ctx.base_url, ctx.profile, location)
+    if isinstance(entry_id, int) and entry_id and found is not None:
+        checked = True
+        if entry_id != found[1]:
+            return fail(
+                "entryId disagrees with Location", f"entryId {found[1]}", f"entryId {entry_id}"
+            )
+    return [] if checked else None
+
+
+@check("RED-2", "follow-location")
+def location_leads_to_new_entry(ctx: Context) -> list[Failure] | None:
+    intent, ex = ctx.intent, ctx.exchange
+    if intent is None or intent.dest is None:
+        return None
+    if ex.status != 200:
+        return fail(
+            "following Location did not give the entry", "200 and the new entry", f"{ex.status}"
+        )
+    body = ctx.body() if isinstance(ctx.body(), dict) else {}
+    source = intent.before.nodes.get(intent.target)
+    problems = []
+    if body.get("id") != ctx.facts["entry_id"]:
+        problems.append(f"id {body.get('id')!r} (Location names {ctx.facts['entry_id']})")
+    if body.get("parentId") != intent.dest:
+        problems.append(f"parentId {body.get('parentId')!r} (destination is {intent.dest})")
+    if source is not None and body.get("entryType") != source.type:
+        problems.append(f"entryType {body.get('entryType')!r} (source is {source.type})")
+    name = body.get("name")
+    if not isinstance(name, str) or not _acceptable_name(intent, name):
+        problems.append(
+            f"name {name!r} (requested {intent.name!r}, autoRename={intent.auto_rename})"
+        )
+    if problems:
+        return fail(
+            "Location leads to the wrong entry",
+            "the new entry: requested name, parent = destination, type of the source",
+            "; ".join(problems),
+        )
+    return []
+
+
+def _acceptable_name(intent: Intent, name: str) -> bool:
+    assert intent.name is not None and intent.dest is not None
+    siblings = [n.name for n in intent.before.children(intent.dest)]
+    taken = any(same_name(s, intent.name) for s in siblings)
+    if not taken or not intent.auto_rename:
+        return same_name(name, intent.name) and name_key(name) == name_key(intent.name)
+    return bool(name.strip()) and not any(same_name(s, name) for s in siblings)

@@ -1,0 +1,68 @@
+"""Checks of starting an operation: SUB-1, SUB-3, SUB-4."""
+
+from __future__ import annotations
+
+from ..model import Status
+from .registry import Context, Failure, check, fail, short
+
+STARTS = ("start-copy", "start-delete", "start-busy")
+
+
+@check("SUB-1", *STARTS)
+def start_answers_token(ctx: Context) -> list[Failure] | None:
+    status = ctx.exchange.status or 0
+    if not 200 <= status < 300:
+        return None
+    if status != ctx.profile.start_accepted:
+        return fail(
+            "start answered with the wrong status",
+            f"{ctx.profile.start_accepted} ({ctx.profile.name})",
+            f"{status}",
+        )
+    body = ctx.body()
+    token = body.get("token") if isinstance(body, dict) else None
+    if not isinstance(token, str) or not token:
+        return fail(
+            "start answered without a token",
+            'a JSON body with a non-empty string "token"',
+            short(ctx.exchange.response_body),
+        )
+    return []
+
+
+@check("SUB-3", "start-malformed")
+def malformed_start_rejected(ctx: Context) -> list[Failure] | None:
+    status = ctx.exchange.status or 0
+    allowed = {ctx.profile.bad_request}
+    if ctx.facts.get("malformed_path"):  # a non-integer id may fail routing instead
+        allowed.add(ctx.profile.not_found)
+    if status in allowed:
+        return []
+    return fail(
+        "malformed start not rejected with 400",
+        f"{' or '.join(map(str, sorted(allowed)))} for {ctx.facts.get('malformation')}",
+        f"{status}",
+    )
+
+
+@check("SUB-4", "start-copy", "start-delete", "settled")
+def missing_input_never_completes(ctx: Context) -> list[Failure] | None:
+    if ctx.intent is None or not ctx.intent.missing:
+        return None
+    if ctx.action == "settled":
+        status = ctx.facts["status"]
+        if status is Status.COMPLETED:
+            return fail(
+                "an operation on a missing entry Completed",
+                "404 at the start, or the operation ends Failed with an error",
+                "status Completed",
+            )
+        return [] if status is Status.FAILED else None
+    status = ctx.exchange.status or 0
+    if status in (ctx.profile.not_found, ctx.profile.start_accepted):
+        return []
+    if status >= 500:
+        return fail(
+            "a start naming a missing entry answered 5xx", "404, or an accepted start", f"{status}"
+        )
+    return None

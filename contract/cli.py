@@ -1,0 +1,131 @@
+"""`lro-conformance`: runs the conformance suite through pytest and exits with the gate's code.
+
+Thin on purpose: it translates its options into the plugin's --lro-* options,
+runs the bundled suite with pytest, and maps the result to the exit codes of
+DESIGN §6: 0 conformant, 1 at least one violation, 2 usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from . import __version__
+
+SUITE = Path(__file__).parent / "suite"
+
+
+class _Outcome:
+    """A tiny pytest plugin object that keeps the config, to read the gate's result after the run."""
+
+    config: pytest.Config | None = None
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.config = config
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="lro-conformance",
+        description="Judge a server against the long-operation contract (Copy/Delete tasks). "
+        "With no arguments: the embedded emulator, in-process.",
+    )
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    p.add_argument("--profile", help="dialect of the target: openapi-v1 (default)")
+    p.add_argument("--seed", type=int, help="seed for a reproducible run")
+    p.add_argument("--max-examples", type=int, help="Hypothesis examples (default 100)")
+    p.add_argument("--steps", type=int, help="steps per example (default 50)")
+    p.add_argument("--token-ttl", type=float, help="token lifetime after the end, s (default 900)")
+    p.add_argument("--ttl-tolerance", type=float, help="clock tolerance around the TTL, s")
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="seed a fault into the embedded emulator (repeatable; see --list-faults)",
+    )
+    p.add_argument("--list-faults", action="store_true", help="list the emulator's seeded faults")
+    p.add_argument(
+        "--skip-clause",
+        action="append",
+        default=[],
+        metavar="ID[=REASON]",
+        help="leave a clause out of the gate; reported as skipped (repeatable)",
+    )
+    p.add_argument("--no-shrink", action="store_true", help="do not shrink counterexamples")
+    p.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output too")
+    return p
+
+
+def pytest_args(args: argparse.Namespace) -> list[str]:
+    out = [
+        str(SUITE),
+        "-c",
+        str(SUITE / "gate.ini"),
+        "--rootdir",
+        str(SUITE),
+        "-p",
+        "no:cacheprovider",
+        "--no-header",
+    ]
+    out += ["-v", "--tb=short"] if args.verbose else ["-q", "--tb=no", "-p", "no:warnings"]
+    for flag, value in (
+        ("--lro-profile", args.profile),
+        ("--lro-seed", args.seed),
+        ("--lro-max-examples", args.max_examples),
+        ("--lro-steps", args.steps),
+        ("--lro-token-ttl", args.token_ttl),
+        ("--lro-ttl-tolerance", args.ttl_tolerance),
+    ):
+        if value is not None:
+            out += [flag, str(value)]
+    for fault in args.fault:
+        out += ["--lro-fault", fault]
+    for skip in args.skip_clause:
+        out += ["--lro-skip-clause", skip]
+    if args.no_shrink:
+        out.append("--lro-no-shrink")
+    return out
+
+
+def list_faults() -> int:
+    from emulator import FAULTS
+
+    for fault in FAULTS.values():
+        print(f"{fault.name:<26} {','.join(fault.clauses):<14} {fault.description}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.list_faults:
+        return list_faults()
+    outcome = _Outcome()
+    # Hypothesis caches what it learns about the code under a storage folder; the gate
+    # keeps it out of the user's working directory.
+    with tempfile.TemporaryDirectory(prefix="lro-conformance-") as scratch:
+        os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", scratch)
+        code = pytest.main(pytest_args(args), plugins=[outcome])
+    if code == pytest.ExitCode.USAGE_ERROR:
+        return 2  # pytest has printed the reason on one line
+    if outcome.config is None or code == pytest.ExitCode.INTERNAL_ERROR:
+        print(
+            f"lro-conformance: error: the run could not start (pytest exit {int(code)})",
+            file=sys.stderr,
+        )
+        return 2
+    from .plugin import gate_outcome
+
+    status, reason = gate_outcome(outcome.config)
+    if status == 2:
+        print(f"lro-conformance: error: {reason}", file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""The one seam between the gate and a target: `Client.send(...) -> Exchange`.
+
+Every HTTP call of a run goes through `send`, which stamps it with the server
+clock and records it in the transcript. The transcript keeps what the server
+said verbatim (checks must compare real names, even ones that happen to contain
+a secret); `redacted()` makes the copy that evidence and reports use, and the
+bearer token itself is never stored. Mock and live mode
+differ only in the httpx transport underneath. A transport error (timeout,
+connection reset) is recorded with `error` set: its outcome is unknown, which is
+neither a pass nor a fail.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+import httpx
+
+REDACTED = "***"
+Auth = Literal["session", "none", "invalid"]
+
+
+@dataclass(frozen=True)
+class Session:
+    """One user session: a label for reports and the secret bearer token."""
+
+    label: str
+    token: str = field(repr=False)
+
+
+@dataclass
+class Exchange:
+    """One request and its answer, as the server saw it, with secrets redacted."""
+
+    seq: int
+    action: str
+    session: str | None
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: str | None
+    sent: float
+    received: float
+    sent_order: int = 0  # client event numbers: orders requests made at one clock instant
+    received_order: int = 0
+    status: int | None = None
+    response_headers: dict[str, str] = field(default_factory=dict)
+    response_body: str = ""
+    error: str | None = None
+
+    @property
+    def at(self) -> tuple[float, float]:
+        return (self.sent, self.received)
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return (self.sent_order, self.received_order)
+
+    def json(self) -> Any:
+        """The response body as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.response_body)
+        except ValueError:
+            return None
+
+    def header(self, name: str) -> str | None:
+        return self.response_headers.get(name.lower())
+
+    def describe(self) -> str:
+        answer = f"{self.status}" if self.error is None else f"no answer ({self.error})"
+        return f"{self.method} {self.url} -> {answer}"
+
+
+class Client:
+    """Sends requests to the target and keeps the transcript of the current example."""
+
+    def __init__(
+        self,
+        http: httpx.Client,
+        base_url: str,
+        stamp: Callable[[], float],
+        secrets: list[str] | None = None,
+    ) -> None:
+        self.http = http
+        self.base_url = base_url.rstrip("/")
+        self.stamp = stamp
+        self.secrets = [s for s in (secrets or []) if s]
+        self.transcript: list[Exchange] = []
+        self._events = itertools.count(1)
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        action: str,
+        session: Session | None = None,
+        auth: Auth = "session",
+        json_body: Any = None,
+        content: bytes | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Exchange:
+        """Send one request; `url` is absolute or relative to the base URL."""
+        full = url if "://" in url else f"{self.base_url}/{url.lstrip('/')}"
+        headers = {"accept": "application/json"}
+        if session is not None and auth == "session":
+            headers["authorization"] = f"Bearer {session.token}"
+        elif auth == "invalid":
+            headers["authorization"] = "Bearer not-a-valid-token-0000"
+        body = content
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            headers["content-type"] = "application/json"
+        request = self.http.build_request(
+            method, full, headers=headers, content=body, params=params
+        )
+        sent = self.stamp()
+        exchange = Exchange(
+            seq=len(self.transcript) + 1,
+            action=action,
+            session=session.label if session else None,
+            method=method,
+            url=str(request.url),
+            request_headers=_mask_authorization(headers),
+            request_body=body.decode("utf-8", "replace") if body else None,
+            sent=sent,
+            received=sent,
+            sent_order=next(self._events),
+        )
+        self.transcript.append(exchange)
+        try:
+            response = self.http.send(request, follow_redirects=False)
+        except httpx.HTTPError as exc:  # unknown outcome: info, not a verdict
+            exchange.error = f"{type(exc).__name__}: {exc}"
+            exchange.received = self.stamp()
+            exchange.received_order = next(self._events)
+            return exchange
+        exchange.received = self.stamp()
+        exchange.received_order = next(self._events)
+        exchange.status = response.status_code
+        exchange.response_headers = {k.lower(): v for k, v in response.headers.items()}
+        exchange.response_body = response.text
+        return exchange
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def redacted(self, exchange: Exchange) -> Exchange:
+        """A copy of `exchange` safe to print or store: no secret anywhere in it."""
+        r = self.redact
+        return replace(
+            exchange,
+            url=r(exchange.url),
+            request_headers={k: r(v) for k, v in exchange.request_headers.items()},
+            request_body=r(exchange.request_body) if exchange.request_body else None,
+            response_headers={k: r(v) for k, v in exchange.response_headers.items()},
+            response_body=r(exchange.response_body),
+            error=r(exchange.error) if exchange.error else None,
+        )
+
+    def reset(self) -> None:
+        self.transcript = []
+
+
+def _mask_authorization(headers: dict[str, str]) -> dict[str, str]:
+    return {k: (f"Bearer {REDACTED}" if k == "authorization" else v) for k, v in headers.items()}

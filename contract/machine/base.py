@@ -1,0 +1,220 @@
+"""The machinery under the rules: what an example knows, and how an answer is judged.
+
+`MachineBase` holds the connection, the model, the operations this example
+started (with their intents) and one area per session; `judge` feeds every
+answer to the model and the checks and raises a clause-specific
+`ClauseViolation` on the first failure, so Hypothesis shrinks each kind of
+violation separately. The rules live in `lifecycle.py` and `strangers.py`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant
+
+import strategies as gen
+
+from ..checks import Context, Intent, Suspect, run_checks, violation_failure
+from ..client import Exchange, Session
+from ..model import (
+    Model,
+    Observation,
+    Timing,
+    Violation,
+    step,
+)
+from ..sandbox import Node, Tree
+from ..targets import Connection, HarnessError, Target
+from ..verdicts import Recorder
+
+
+class ClauseViolation(AssertionError):
+    """The target broke a clause of the contract."""
+
+
+_VIOLATION_TYPES: dict[str, type[ClauseViolation]] = {}
+
+
+def violation_type(clause: str) -> type[ClauseViolation]:
+    """One exception class per clause, so Hypothesis keeps distinct violations apart."""
+    if clause not in _VIOLATION_TYPES:
+        name = "Violation_" + clause.replace("-", "_")
+        _VIOLATION_TYPES[clause] = type(name, (ClauseViolation,), {"clause": clause})
+    return _VIOLATION_TYPES[clause]
+
+
+@dataclass
+class Run:
+    """What all examples of one run share."""
+
+    target: Target
+    recorder: Recorder
+    timing: Timing
+
+
+@dataclass
+class Area:
+    """A session's folder in the sandbox and what the run expects to find in it."""
+
+    session: Session
+    tree: Tree
+    suspects: list[Suspect] = field(default_factory=list)
+    operations_ran: bool = False  # an operation may have run since `tree` was verified
+    entangled: bool = False  # two operations overlapped: effects can't be told apart
+
+    @property
+    def root(self) -> int:
+        return self.tree.root
+
+
+@dataclass
+class Tracked:
+    token: str
+    intent: Intent
+    settled: bool = False
+    # Another session's operation may have run during this one's life: a change outside
+    # this operation's region could be either's doing.
+    others_ran: bool = False
+
+
+class MachineBase(RuleBasedStateMachine):
+    def __init__(self, run: Run) -> None:
+        super().__init__()
+        self.run = run
+        self.conn: Connection = run.target.connect()
+        self.api = self.conn.api
+        self.model = Model(run.timing)
+        self.tracked: dict[str, Tracked] = {}
+        self.areas: dict[str, Area] = {}
+        self.gone: set[int] = set()  # ids this example saw removed
+        self.op_types: dict[str, str] = {}
+        run.recorder.examples += 1
+
+    # --- plumbing -------------------------------------------------------------------
+
+    @property
+    def now(self) -> tuple[float, float]:
+        t = self.conn.clock.now
+        return (t, t)
+
+    def judge(
+        self,
+        action: str,
+        exchange: Exchange,
+        *,
+        obs: Observation | None = None,
+        token: str | None = None,
+        intent: Intent | None = None,
+        **facts: Any,
+    ) -> None:
+        """Feed one answer to the model and the checks; raise on the first violation."""
+        recorder, failures = self.run.recorder, []
+        op = self.model.ops.get(token) if token else None
+        if obs is not None and exchange.status is not None:
+            result = step(self.model, obs)
+            if isinstance(result, Violation):
+                failures.append(violation_failure(result))
+            else:
+                self.model = result.model
+                recorder.exercise(result.exercised)
+        facts.setdefault("token", token)
+        ctx = Context(
+            action,
+            exchange,
+            self.conn.profile,
+            self.conn.repo_id,
+            self.conn.base_url,
+            op,
+            intent,
+            facts,
+        )
+        found, exercised = run_checks(ctx)
+        recorder.exercise(exercised)
+        failures += found
+        if failures:
+            evidence = [self.conn.client.redacted(e) for e in self.conn.client.transcript]
+            for failure in failures:
+                failure.exchanges = evidence
+                recorder.fail(failure)
+            first = failures[0]
+            raise violation_type(first.clause)(
+                f"{first.clause} {first.title}: expected {first.expected}; got {first.actual}"
+            )
+
+    def draw_session(self, data: st.DataObject, sessions: list[Session]) -> Session:
+        return data.draw(st.sampled_from(sessions), label="session")
+
+    def free_sessions(self) -> list[Session]:
+        """Sessions with no operation that may run, and whose ended ones were all checked."""
+        return [
+            s
+            for s in self.conn.sessions
+            if not self.model.session_may_be_busy(s.label, self.now)
+            and all(t.settled for t in self.tracked.values() if t.intent.session == s.label)
+        ]
+
+    def busy_sessions(self) -> list[Session]:
+        return [s for s in self.conn.sessions if self.model.session_may_be_busy(s.label, self.now)]
+
+    def quiet(self) -> bool:
+        """No operation anywhere may be running."""
+        return not any(self.model.may_be_running(op, self.now) for op in self.model.ops.values())
+
+    def owner(self, token: str) -> Session:
+        label = self.tracked[token].intent.session
+        return next(s for s in self.conn.sessions if s.label == label)
+
+    # --- setting up -----------------------------------------------------------------
+
+    @initialize(data=st.data())
+    def make_sandbox(self, data: st.DataObject) -> None:
+        """A fresh sandbox folder, one area per session, and a first fixture tree in each."""
+        first = self.conn.sessions[0]
+        sandbox = self._create_fixture(
+            first, self.conn.parent_id, f"lro-conformance-{uuid.uuid4().hex[:10]}"
+        )
+        for session in self.conn.sessions:
+            area = self._create_fixture(session, sandbox, f"area-{session.label}")
+            root = Node(area, sandbox, f"area-{session.label}", "Folder")
+            self.areas[session.label] = Area(session, Tree(area, {area: root}))
+            self._build(self.areas[session.label], area, data.draw(gen.tree_shapes(), label="tree"))
+
+    def _create_fixture(self, session: Session, parent: int, name: str) -> int:
+        ex = self.api.create_folder(session, parent, name)
+        body = ex.json()
+        if ex.status != 201 or not isinstance(body, dict) or not isinstance(body.get("id"), int):
+            raise HarnessError(f"could not create the sandbox folder {name!r}: {ex.describe()}")
+        return body["id"]
+
+    @invariant()
+    def count_step(self) -> None:
+        self.run.recorder.steps += 1
+
+    def teardown(self) -> None:
+        self.run.recorder.exchanges += len(self.conn.client.transcript)
+        self.conn.close()
+
+    def _build(self, area: Area, parent: int, shape: gen.Shape) -> None:
+        ex = self.api.create_folder(area.session, parent, shape.name)
+        self.judge("create-folder", ex)
+        body = ex.json()
+        if ex.status != 201 or not isinstance(body, dict) or not isinstance(body.get("id"), int):
+            return  # a name this server refuses (400) or already has (409): fine, skip it
+        node = Node(body["id"], parent, str(body.get("name", shape.name)), "Folder")
+        area.tree = area.tree.with_node(node)
+        for child in shape.children:
+            self._build(area, node.id, child)
+
+    def _entry_choice(self, data: st.DataObject, area: Area, *, folders: bool, root: bool) -> int:
+        """Mostly an entry inside the area; sometimes its root (if allowed) or a removed id."""
+        nodes = area.tree.folders() if folders else list(area.tree.nodes.values())
+        inner = sorted(n.id for n in nodes if n.id != area.root)
+        rare = sorted(self.gone) + ([area.root] if root else [])
+        options = [st.sampled_from(inner)] * 4 if inner else []
+        if rare:
+            options.append(st.sampled_from(rare))
+        return data.draw(st.one_of(options), label="folder" if folders else "entry")

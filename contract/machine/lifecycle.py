@@ -1,0 +1,423 @@
+"""Rules that walk operations through their lifecycle: fixtures, starts, polls,
+waits, cancels, the clock, and probes at the edges of a token's lifetime."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+from hypothesis.stateful import precondition, rule
+
+import strategies as gen
+
+from ..checks import Intent, Suspect, location_entry
+from ..client import Exchange, Session
+from ..model import (
+    ENDED,
+    CancelAccepted,
+    CancelRefused,
+    Gone,
+    Observation,
+    Rejected,
+    Seen,
+    Started,
+    Status,
+    definitely_expired,
+)
+from ..sandbox import Node, Tree, name_key
+from .base import Area, MachineBase, Run, Tracked  # noqa: F401
+
+
+class LifecycleRules(MachineBase):
+    # --- fixtures -------------------------------------------------------------------
+
+    @precondition(lambda self: self.free_sessions())
+    @rule(data=st.data(), shape=gen.tree_shapes())
+    def build_tree(self, data: st.DataObject, shape: gen.Shape) -> None:
+        """Create a folder tree inside a free session's area (the documented create call)."""
+        area = self.areas[self.draw_session(data, self.free_sessions()).label]
+        parent = data.draw(
+            st.sampled_from(sorted(n.id for n in area.tree.folders())), label="parent"
+        )
+        self._build(area, parent, shape)
+
+    # --- starting operations ----------------------------------------------------------
+
+    def _copy_request(self, data: st.DataObject, area: Area) -> tuple[int, int, str, bool]:
+        """Mostly a copy that can succeed; sometimes into its own subtree, onto a taken
+        name, or from or into a removed entry."""
+        source = self._entry_choice(data, area, folders=False, root=True)
+        below = area.tree.subtree(source)
+        folders = sorted(n.id for n in area.tree.folders())
+        outside = [f for f in folders if f not in below]
+        unusual = [f for f in folders if f in below] + sorted(self.gone)
+        options = [st.sampled_from(outside)] * 4 if outside else []
+        if unusual:
+            options.append(st.sampled_from(unusual))
+        dest = data.draw(st.one_of(options), label="destination")
+        taken = [n.name for n in area.tree.children(dest)] if dest in area.tree else []
+        names = [gen.entry_names()] * 3 + ([st.sampled_from(taken)] if taken else [])
+        name = data.draw(st.one_of(names), label="name")
+        return source, dest, name, data.draw(st.booleans(), label="autoRename")
+
+    def _start_copy(
+        self, data: st.DataObject, session: Session, action: str
+    ) -> tuple[Exchange, Intent]:
+        area = self.areas[session.label]
+        source, dest, name, auto = self._copy_request(data, area)
+        missing = source not in area.tree or dest not in area.tree
+        intent = Intent("copy", session.label, source, dest, name, auto, missing, area.tree)
+        ex = self.api.start_copy(
+            session, dest, {"sourceId": source, "name": name}, auto_rename=auto, action=action
+        )
+        return ex, intent
+
+    def _start_delete(
+        self, data: st.DataObject, session: Session, action: str
+    ) -> tuple[Exchange, Intent] | None:
+        area = self.areas[session.label]
+        if len(area.tree.nodes) < 2 and not self.gone:
+            return None
+        target = self._entry_choice(data, area, folders=False, root=False)
+        intent = Intent(
+            "delete", session.label, target, None, None, False, target not in area.tree, area.tree
+        )
+        return self.api.start_delete(session, target, action=action), intent
+
+    def _start(
+        self, data: st.DataObject, session: Session, *, busy: bool
+    ) -> tuple[Exchange, Intent] | None:
+        copy = data.draw(st.booleans(), label="copy?")
+        action = "start-busy" if busy else ("start-copy" if copy else "start-delete")
+        if copy:
+            return self._start_copy(data, session, action)
+        return self._start_delete(data, session, action)
+
+    def _accepted(self, ex: Exchange, intent: Intent) -> Observation | None:
+        body = ex.json()
+        token = body.get("token") if isinstance(body, dict) else None
+        if ex.status is not None and 200 <= ex.status < 300 and isinstance(token, str) and token:
+            return Started(token, intent.kind, intent.session, ex.at, ex.order)
+        if ex.status == self.conn.profile.busy:
+            return Rejected(intent.session, ex.at)
+        return None
+
+    def _track(self, obs: Observation | None, intent: Intent) -> str | None:
+        if not isinstance(obs, Started):
+            return None
+        others = [t for t in self.tracked.values() if t.intent.session != intent.session]
+        busy = any(self.model.may_be_running(self.model.ops[t.token], self.now) for t in others)
+        for t in others:
+            t.others_ran = True
+        self.tracked[obs.token] = Tracked(obs.token, intent, others_ran=busy)
+        for area in self.areas.values():
+            area.operations_ran = True
+        return obs.token
+
+    @precondition(lambda self: self.free_sessions())
+    @rule(data=st.data())
+    def start_operation(self, data: st.DataObject) -> None:
+        """Start a copy or delete in a session with no running operation."""
+        session = self.draw_session(data, self.free_sessions())
+        started = self._start(data, session, busy=False)
+        if started is None:
+            return
+        ex, intent = started
+        obs = self._accepted(ex, intent)
+        self.judge(ex.action, ex, obs=obs, intent=intent)
+        self._track(obs, intent)
+
+    @precondition(lambda self: self.busy_sessions())
+    @rule(data=st.data())
+    def start_while_busy(self, data: st.DataObject) -> None:
+        """Start another operation in a session whose operation may still run: 429 expected."""
+        session = self.draw_session(data, self.busy_sessions())
+        started = self._start(data, session, busy=True)
+        if started is None:
+            return
+        ex, intent = started
+        obs = self._accepted(ex, intent)
+        self.judge("start-busy", ex, obs=obs, intent=intent)
+        area = self.areas[session.label]
+        if isinstance(obs, Started):  # legal only if the first one ended meanwhile: look
+            area.entangled = True
+            earlier = [t for t in self.tracked.values() if t.intent.session == session.label]
+            self._track(obs, intent)
+            for t in earlier:
+                if self.model.may_be_running(self.model.ops[t.token], self.now):
+                    self._poll(t.token)
+        else:
+            names = frozenset({name_key(intent.name)}) if intent.name else frozenset()
+            targets = frozenset({intent.target}) if intent.kind == "delete" else frozenset()
+            area.suspects.append(Suspect("CON-1", "start-busy", names, targets))
+
+    # --- polling, settling ------------------------------------------------------------
+
+    def _observe_poll(self, ex: Exchange, token: str) -> Observation | None:
+        body = ex.json()
+        wire = body.get("status") if isinstance(body, dict) else None
+        if ex.status is not None and 200 <= ex.status < 300 and wire in {s.value for s in Status}:
+            pct = body.get("percentComplete")
+            pct = pct if isinstance(pct, int) and not isinstance(pct, bool) else None
+            return Seen(token, Status(wire), ex.at, pct, ex.order)
+        if ex.status == self.conn.profile.not_found:
+            return Gone(token, ex.at, "poll")
+        return None
+
+    def _poll(self, token: str) -> Exchange:
+        before = self.model.ops[token]
+        ex = self.api.poll(self.owner(token), token)
+        obs = self._observe_poll(ex, token)
+        self.judge(
+            "poll",
+            ex,
+            obs=obs,
+            token=token,
+            intent=self.tracked[token].intent,
+            operation_types=dict(self.op_types),
+        )
+        body = ex.json()
+        if isinstance(body, dict) and isinstance(body.get("operationType"), str):
+            self.op_types.setdefault(before.kind, body["operationType"])
+        after = self.model.ops[token]
+        if len(after.possible) == 1:
+            (state,) = after.possible
+            prior = next(iter(before.possible)) if len(before.possible) == 1 else None
+            self.run.recorder.reached(prior, state)
+        if isinstance(obs, Seen) and obs.status in ENDED and not self.tracked[token].settled:
+            self._settle(token, ex)
+        self._lost_sight(token, obs)
+        return ex
+
+    def _lost_sight(self, token: str, obs: Observation | None) -> None:
+        """A token gone before its end was seen: its effects can't be checked any more."""
+        tracked = self.tracked[token]
+        if isinstance(obs, Gone) and not tracked.settled:
+            tracked.settled = True
+            self.areas[tracked.intent.session].entangled = True
+
+    def _settle(self, token: str, poll: Exchange) -> None:
+        """First sight of an operation's end: follow its result and check its effects."""
+        tracked = self.tracked[token]
+        tracked.settled = True
+        intent, status = tracked.intent, self.model.ops[token].terminal
+        area = self.areas[intent.session]
+        result = self._follow_result(token, poll, intent) if status is Status.COMPLETED else None
+        after = self._snapshot(area)
+        if after is None:
+            return
+        if not area.entangled:
+            self.judge(
+                "settled",
+                poll,
+                token=token,
+                intent=intent,
+                status=status,
+                after=after,
+                before=intent.before,
+                result=result,
+                suspects=list(area.suspects),
+                others_ran=tracked.others_ran,
+            )
+        self._verified(area, after)
+
+    def _follow_result(self, token: str, poll: Exchange, intent: Intent) -> int | None:
+        location = poll.header("location")
+        if intent.kind != "copy" or not location:
+            return None
+        found = location_entry(self.conn.base_url, self.conn.profile, location)
+        if found is None or found[0] != self.conn.repo_id:
+            return None
+        ex = self.api.follow(self.owner(token), location)
+        self.judge("follow-location", ex, token=token, intent=intent, entry_id=found[1])
+        return found[1]
+
+    def _verified(self, area: Area, tree: Tree) -> None:
+        self.gone |= area.tree.nodes.keys() - tree.nodes.keys()
+        area.tree, area.suspects = tree, []
+        area.operations_ran = not self.quiet()
+        mine = [t for t in self.tracked.values() if t.intent.session == area.session.label]
+        if all(t.settled for t in mine) and not self.model.session_may_be_busy(
+            area.session.label, self.now
+        ):
+            area.entangled = False
+
+    def _snapshot(self, area: Area) -> Tree | None:
+        """List the area from the server; None when it could not be listed completely."""
+        nodes = {area.root: area.tree.nodes[area.root]}
+        queue = [area.root]
+        while queue and len(nodes) < 500:
+            folder = queue.pop(0)
+            pages = self.api.list_children(area.session, folder)
+            if pages[0].status == self.conn.profile.not_found and folder == area.root:
+                return Tree(area.root, {})
+            for page in pages:
+                self.judge("list", page)
+                body = page.json()
+                if (
+                    page.status != 200
+                    or not isinstance(body, dict)
+                    or not isinstance(body.get("value"), list)
+                ):
+                    return None
+                for entry in body["value"]:
+                    if not isinstance(entry, dict) or not isinstance(entry.get("id"), int):
+                        return None
+                    node = Node(
+                        entry["id"], folder, str(entry.get("name")), str(entry.get("entryType"))
+                    )
+                    nodes[node.id] = node
+                    if node.type == "Folder":
+                        queue.append(node.id)
+        return Tree(area.root, nodes)
+
+    @precondition(lambda self: self.tracked)
+    @rule(data=st.data())
+    def poll(self, data: st.DataObject) -> None:
+        """Poll one of this example's operations as its owner."""
+        self._poll(data.draw(st.sampled_from(list(self.tracked)), label="token"))
+
+    def _running(self) -> list[str]:
+        return [t for t in self.tracked if self.model.may_be_running(self.model.ops[t], self.now)]
+
+    @precondition(lambda self: self._running())
+    @rule(data=st.data())
+    def wait_for_end(self, data: st.DataObject) -> None:
+        """Poll a running operation, moving the clock on, until it ends (bounded)."""
+        token = data.draw(st.sampled_from(self._running()), label="token")
+        wait = 0.5
+        for _ in range(24):
+            self._poll(token)
+            if not self.model.may_be_running(self.model.ops[token], self.now):
+                return
+            self.judge("clock", self.conn.clock.advance(wait))
+            wait = min(wait * 1.5, 120.0)
+
+    @precondition(lambda self: self.quiet() and any(t.settled for t in self.tracked.values()))
+    @rule(data=st.data(), times=st.integers(1, 3))
+    def repoll_ended(self, data: st.DataObject, times: int) -> None:
+        """Poll an ended operation again with nothing running: nothing may change."""
+        token = data.draw(st.sampled_from([t for t, v in self.tracked.items() if v.settled]))
+        area = self.areas[self.tracked[token].intent.session]
+        before = self._inspect(area)
+        if before is None or area.entangled:
+            return
+        for _ in range(times):
+            self._poll(token)
+        after = self._snapshot(area)
+        if after is not None:
+            self.judge(
+                "repeat-polls",
+                self.conn.client.transcript[-1],
+                token=token,
+                before=before,
+                after=after,
+            )
+            self._verified(area, after)
+
+    def _inspect(self, area: Area) -> Tree | None:
+        after = self._snapshot(area)
+        if after is None:
+            return None
+        if not area.entangled:
+            self.judge(
+                "inspected",
+                self.conn.client.transcript[-1],
+                before=area.tree,
+                after=after,
+                suspects=list(area.suspects),
+                operations_ran=area.operations_ran,
+            )
+        self._verified(area, after)
+        return after
+
+    @precondition(lambda self: self.free_sessions())
+    @rule(data=st.data())
+    def inspect_area(self, data: st.DataObject) -> None:
+        """List a quiet area and compare it with what the run expects."""
+        self._inspect(self.areas[self.draw_session(data, self.free_sessions()).label])
+
+    # --- cancelling -------------------------------------------------------------------
+
+    def _cancel(self, token: str) -> None:
+        ex = self.api.cancel(self.owner(token), token)
+        p = self.conn.profile
+        obs: Observation | None = {
+            p.cancel_accepted: CancelAccepted(token, ex.at),
+            p.cancel_ended: CancelRefused(token, ex.at),
+            p.not_found: Gone(token, ex.at, "cancel"),
+        }.get(ex.status or 0)
+        self.judge("cancel", ex, obs=obs, token=token, intent=self.tracked[token].intent)
+        self._lost_sight(token, obs)
+        op = self.model.ops[token]
+        if not self.tracked[token].settled and not self.model.may_be_running(op, self.now):
+            self._poll(token)  # it ended: look at it now, so the session can go on
+
+    @precondition(lambda self: self._running())
+    @rule(data=st.data())
+    def cancel_running(self, data: st.DataObject) -> None:
+        self._cancel(data.draw(st.sampled_from(self._running()), label="token"))
+
+    @precondition(lambda self: self.tracked)
+    @rule(data=st.data())
+    def cancel_any(self, data: st.DataObject) -> None:
+        self._cancel(data.draw(st.sampled_from(list(self.tracked)), label="token"))
+
+    # --- time -------------------------------------------------------------------------
+
+    @rule(seconds=gen.clock_steps())
+    def advance_clock(self, seconds: float) -> None:
+        self.judge("clock", self.conn.clock.advance(seconds))
+
+    def _ended(self) -> list[str]:
+        return [
+            t
+            for t in self.tracked
+            if self.model.ops[t].ended_by is not None
+            and not definitely_expired(self.model.ops[t], self.now, self.model.timing)
+        ]
+
+    @precondition(lambda self: self._ended())
+    @rule(
+        data=st.data(), offset=gen.expiry_offsets(), inside=st.booleans(), via_cancel=st.booleans()
+    )
+    def probe_expiry(
+        self, data: st.DataObject, offset: float, inside: bool, via_cancel: bool
+    ) -> None:
+        """Move the clock to just inside or just past a token's TTL, then poll or cancel it."""
+        token = data.draw(st.sampled_from(self._ended()), label="token")
+        op, timing = self.model.ops[token], self.model.timing
+        assert op.ended_by is not None
+        if inside:
+            when = op.running_until + timing.ttl - timing.tolerance - offset
+        else:
+            when = op.ended_by + timing.ttl + timing.tolerance + offset
+        if when > self.conn.clock.now:
+            self.judge("clock", self.conn.clock.advance(when - self.conn.clock.now))
+        if via_cancel:
+            self._cancel(token)
+        else:
+            self._poll(token)
+
+    def _ttl_windows(self) -> list[str]:
+        """Ended operations seen running well after their start, whose token must outlive
+        a TTL counted from the start: the window where EXP-3 can be told from EXP-1."""
+        t = self.model.timing
+        return [
+            token
+            for token in self.tracked
+            if (op := self.model.ops[token]).terminal is not None
+            and op.requested + t.ttl + t.tolerance < op.running_until + t.ttl - t.tolerance
+            and self.conn.clock.now < op.running_until + t.ttl - t.tolerance
+        ]
+
+    @precondition(lambda self: self._ttl_windows())
+    @rule(data=st.data(), fraction=st.floats(0.0, 1.0))
+    def probe_ttl_origin(self, data: st.DataObject, fraction: float) -> None:
+        """Poll a token after a TTL counted from its start, before one counted from its end."""
+        token = data.draw(st.sampled_from(self._ttl_windows()), label="token")
+        op, t = self.model.ops[token], self.model.timing
+        low = max(self.conn.clock.now, op.requested + t.ttl + t.tolerance)
+        high = op.running_until + t.ttl - t.tolerance
+        when = low + (high - low) * fraction * 0.99
+        if when > self.conn.clock.now:
+            self.judge("clock", self.conn.clock.advance(when - self.conn.clock.now))
+        self._poll(token)

@@ -1,0 +1,117 @@
+"""Rules that come at the server from outside the lifecycle: another session, tokens it
+never issued, missing or wrong credentials, malformed starts."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+from hypothesis.stateful import precondition, rule
+
+import strategies as gen
+
+from ..checks import Suspect
+from ..client import Session
+from ..model import (
+    ForeignCancel,
+)
+from ..sandbox import name_key
+from .base import MachineBase
+
+
+class StrangerRules(MachineBase):
+    # --- other sessions, strangers, bad input -----------------------------------------
+
+    def _stranger(self, data: st.DataObject, token: str) -> Session | None:
+        others = [s for s in self.conn.sessions if s.label != self.tracked[token].intent.session]
+        return data.draw(st.sampled_from(others), label="other session") if others else None
+
+    @precondition(lambda self: self.tracked and len(self.conn.sessions) > 1)
+    @rule(data=st.data(), cancel=st.booleans())
+    def reach_other_session(self, data: st.DataObject, cancel: bool) -> None:
+        """Poll or cancel another session's operation: the server must not let it."""
+        token = data.draw(st.sampled_from(list(self.tracked)), label="token")
+        stranger = self._stranger(data, token)
+        assert stranger is not None
+        if cancel:
+            ex = self.api.cancel(stranger, token, action="cancel-foreign")
+            self.judge("cancel-foreign", ex, obs=ForeignCancel(token, ex.at), token=token)
+        else:
+            self.judge(
+                "poll-foreign", self.api.poll(stranger, token, action="poll-foreign"), token=token
+            )
+
+    @rule(data=st.data(), cancel=st.booleans(), malformed=st.booleans())
+    def unknown_token(self, data: st.DataObject, cancel: bool, malformed: bool) -> None:
+        """Poll or cancel a token this server never issued."""
+        sample = next(iter(list(self.tracked)), None)
+        tokens = gen.malformed_tokens() if malformed else gen.unknown_tokens(sample)
+        token = data.draw(tokens.filter(lambda t: t not in self.model.ops), label="unknown token")
+        session = self.draw_session(data, self.conn.sessions)
+        kind = "malformed" if malformed else "unknown"
+        if cancel:
+            self.judge(f"cancel-{kind}", self.api.cancel(session, token, action=f"cancel-{kind}"))
+        else:
+            self.judge(f"poll-{kind}", self.api.poll(session, token, action=f"poll-{kind}"))
+
+    @rule(
+        data=st.data(),
+        auth=st.sampled_from(["none", "invalid"]),
+        what=st.sampled_from(["poll", "start-copy", "start-delete", "list"]),
+    )
+    def unauthenticated(self, data: st.DataObject, auth: str, what: str) -> None:
+        """A request without a valid bearer token: 401, and nothing changes."""
+        session = self.draw_session(data, self.conn.sessions)
+        area = self.areas[session.label]
+        name = data.draw(gen.entry_names(), label="name")
+        if what == "poll" and self.tracked:
+            token = data.draw(st.sampled_from(list(self.tracked)), label="token")
+            ex = self.api.poll(session, token, auth=auth, action="unauthenticated")  # type: ignore[arg-type]
+        elif what == "start-copy":
+            ex = self.api.start_copy(
+                session,
+                area.root,
+                {"sourceId": area.root, "name": name},
+                auth=auth,
+                action="unauthenticated",
+            )  # type: ignore[arg-type]
+            area.suspects.append(Suspect("AUT-1", "unauthenticated", frozenset({name_key(name)})))
+        elif what == "start-delete" and len(area.tree.nodes) > 1:
+            target = self._entry_choice(data, area, folders=False, root=False)
+            ex = self.api.start_delete(session, target, auth=auth, action="unauthenticated")  # type: ignore[arg-type]
+            area.suspects.append(Suspect("AUT-1", "unauthenticated", targets=frozenset({target})))
+        else:
+            ex = self.api.client.send(
+                "GET",
+                self.api._path(self.conn.profile.children_path, entry=area.root),
+                action="unauthenticated",
+                session=session,
+                auth=auth,
+            )  # type: ignore[arg-type]
+        self.judge("unauthenticated", ex, auth="no" if auth == "none" else "an invalid")
+
+    @precondition(lambda self: self.free_sessions())
+    @rule(data=st.data())
+    def malformed_start(self, data: st.DataObject) -> None:
+        """A start with broken input: 400, and nothing starts or changes."""
+        session = self.draw_session(data, self.free_sessions())
+        area = self.areas[session.label]
+        source = self._entry_choice(data, area, folders=False, root=True)
+        name = data.draw(gen.entry_names(), label="name")
+        bad = data.draw(gen.malformed_starts(source, name), label="malformation")
+        if bad.kind == "copy":
+            ex = self.api.start_copy(
+                session,
+                bad.bad_path_id or area.root,
+                bad.body,
+                raw=bad.raw,
+                auto_rename=False,
+                action="start-malformed",
+            )
+        else:
+            ex = self.api.start_delete(session, bad.bad_path_id, action="start-malformed")
+        names = {name_key(name)}
+        if source in area.tree:
+            names.add(name_key(area.tree.nodes[source].name))
+        area.suspects.append(Suspect("SUB-3", "start-malformed", frozenset(names)))
+        self.judge(
+            "start-malformed", ex, malformation=bad.description, malformed_path=bad.malformed_path
+        )

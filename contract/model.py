@@ -1,0 +1,454 @@
+"""The long-operation lifecycle as data, and a pure model that judges observations.
+
+Rules of the lifecycle (guide, "Long Operations (V1)"; vendor OpenAPI v1):
+
+* A start answers at once with a token; the operation is then NotStarted or
+  InProgress ("running").
+* A running operation ends exactly once: Completed, Failed or Cancelled.
+* Ended states are absorbing: status never changes again until the token
+  expires, 15 minutes (the TTL) after the operation ended; after that the
+  token is gone (404).
+* Status only moves forward along the table below.
+
+Nothing here does I/O or reads a clock: times are numbers handed in by the
+caller (seconds on the server's clock).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class Status(enum.Enum):
+    """Where an operation is in its lifecycle. Values are the wire names."""
+
+    NOT_STARTED = "NotStarted"
+    IN_PROGRESS = "InProgress"
+    COMPLETED = "Completed"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+    EXPIRED = "expired"  # not a wire status: the token answers 404
+
+
+S = Status
+
+#: state -> states it may move to next (besides staying where it is).
+TRANSITIONS: dict[Status, frozenset[Status]] = {
+    S.NOT_STARTED: frozenset({S.IN_PROGRESS, S.COMPLETED, S.FAILED, S.CANCELLED}),
+    S.IN_PROGRESS: frozenset({S.COMPLETED, S.FAILED, S.CANCELLED}),
+    S.COMPLETED: frozenset({S.EXPIRED}),
+    S.FAILED: frozenset({S.EXPIRED}),
+    S.CANCELLED: frozenset({S.EXPIRED}),
+    S.EXPIRED: frozenset(),
+}
+
+RUNNING: frozenset[Status] = frozenset({S.NOT_STARTED, S.IN_PROGRESS})
+ENDED: frozenset[Status] = frozenset({S.COMPLETED, S.FAILED, S.CANCELLED})
+WIRE_STATUSES: frozenset[str] = frozenset(s.value for s in Status if s is not S.EXPIRED)
+
+
+# --- operations and observations -------------------------------------------------
+#
+# Times are seconds on the server's clock. Every observation carries the interval
+# `at = (sent, received)`: the server answered at some instant inside it. With a
+# virtual clock both ends are equal; on a wall clock they differ by the latency.
+# A virtual clock cannot order two requests made at the same instant, so each
+# observation also carries `order = (sent, received)` event numbers from the
+# client: "A was answered before B was sent" is `A.order[1] < B.order[0]`.
+
+from dataclasses import dataclass, field, replace  # noqa: E402
+from typing import Literal  # noqa: E402
+
+Kind = Literal["copy", "delete"]
+CancelState = Literal["none", "accepted", "refused"]
+Interval = tuple[float, float]
+Order = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How long tokens live after their operation ended, and how exact the clock is."""
+
+    ttl: float = 900.0
+    tolerance: float = 0.5
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What this run knows about one long operation, keyed by its token.
+
+    `possible` is the set of states consistent with everything observed at the
+    last observation. The operation ended after `running_until` (it was seen
+    running then, or started then) and, once seen ended, at or before `ended_by`.
+    """
+
+    token: str
+    kind: Kind
+    session: str
+    requested: float  # the start request was sent
+    accepted: float  # the start answer was received
+    order: Order  # event numbers of the start request and its answer
+    possible: frozenset[Status] = RUNNING
+    running_until: float = 0.0
+    ended_by: float | None = None
+    terminal: Status | None = None
+    percent: int | None = None
+    cancel: CancelState = "none"
+    foreign_cancel: bool = False
+
+
+@dataclass(frozen=True)
+class Started:
+    token: str
+    kind: Kind
+    session: str
+    at: Interval
+    order: Order = (0, 0)
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A start in `session` answered 'too many operations' (429)."""
+
+    session: str
+    at: Interval
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The owner polled `token` and was told `status`."""
+
+    token: str
+    status: Status
+    at: Interval
+    percent: int | None = None
+    order: Order = (0, 0)
+
+
+@dataclass(frozen=True)
+class Gone:
+    """A poll or cancel of `token` answered 'not found'."""
+
+    token: str
+    at: Interval
+    via: Literal["poll", "cancel"] = "poll"
+
+
+@dataclass(frozen=True)
+class CancelAccepted:
+    token: str
+    at: Interval
+
+
+@dataclass(frozen=True)
+class CancelRefused:
+    """The owner's cancel was refused because the operation had ended (400)."""
+
+    token: str
+    at: Interval
+
+
+@dataclass(frozen=True)
+class ForeignCancel:
+    """Another session tried to cancel `token` (whatever it was answered)."""
+
+    token: str
+    at: Interval
+
+
+Observation = Started | Rejected | Seen | Gone | CancelAccepted | CancelRefused | ForeignCancel
+
+
+@dataclass(frozen=True)
+class Violation:
+    """An observation no behaviour allowed by the contract explains."""
+
+    clause: str
+    title: str
+    expected: str
+    actual: str
+
+
+@dataclass(frozen=True)
+class Model:
+    """Everything the run knows about its operations. Immutable: `step` returns a new one."""
+
+    timing: Timing = field(default_factory=Timing)
+    ops: dict[str, Operation] = field(default_factory=dict)
+
+    def session_ops(self, session: str) -> list[Operation]:
+        return [op for op in self.ops.values() if op.session == session]
+
+    def may_be_running(self, op: Operation, at: Interval) -> bool:
+        return bool(possible_at(op, at, self.timing) & RUNNING)
+
+    def session_may_be_busy(self, session: str, at: Interval) -> bool:
+        return any(self.may_be_running(op, at) for op in self.session_ops(session))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A consistent step: the new model and the clause ids the observation exercised."""
+
+    model: Model
+    exercised: frozenset[str] = frozenset()
+
+
+def closure(states: frozenset[Status]) -> frozenset[Status]:
+    """Every state reachable from `states` through the transition table (time may pass)."""
+    seen = set(states)
+    frontier = list(states)
+    while frontier:
+        for nxt in TRANSITIONS[frontier.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                frontier.append(nxt)
+    return frozenset(seen)
+
+
+def possible_at(op: Operation, at: Interval, timing: Timing) -> frozenset[Status]:
+    """The states `op` may be in at some instant of `at`, given what was observed before."""
+    sent, received = at
+    states = closure(op.possible)
+    if op.cancel == "accepted":  # a 204 means it ends Cancelled, never Completed/Failed
+        states -= {S.COMPLETED, S.FAILED}
+    # Expired needs the end plus the TTL to have passed; the end is after running_until.
+    if received <= op.running_until + timing.ttl - timing.tolerance:
+        states -= {S.EXPIRED}
+    # Seen ended at ended_by: once its TTL (plus tolerance) passed it must be gone.
+    if op.ended_by is not None and sent >= op.ended_by + timing.ttl + timing.tolerance:
+        states &= {S.EXPIRED}
+    return states
+
+
+def definitely_expired(op: Operation, at: Interval, timing: Timing) -> bool:
+    return possible_at(op, at, timing) == {S.EXPIRED}
+
+
+def step(model: Model, obs: Observation) -> Outcome | Violation:
+    """Judge one observation against the model: the new model, or the violation."""
+    handler = _HANDLERS[type(obs)]
+    return handler(model, obs)
+
+
+def _with(model: Model, op: Operation) -> Model:
+    ops = dict(model.ops)
+    ops[op.token] = op
+    return replace(model, ops=ops)
+
+
+def _started(model: Model, obs: Started) -> Outcome | Violation:
+    old = model.ops.get(obs.token)
+    if old is not None and possible_at(old, obs.at, model.timing) - {S.EXPIRED}:
+        return Violation(
+            "SUB-2",
+            "token reused while the first operation is still retrievable",
+            f"a fresh token (token {obs.token!r} belongs to a {old.kind} started at "
+            f"t={old.requested:g} and may still be {_names(possible_at(old, obs.at, model.timing))})",
+            f"the new {obs.kind} was given the same token",
+        )
+    sent, received = obs.at
+    exercised = {"SUB-2"}
+    mine = model.session_ops(obs.session)
+    if mine and not any(model.may_be_running(op, obs.at) for op in mine):
+        exercised.add("CON-2")
+    others = [op for op in model.ops.values() if op.session != obs.session]
+    if any(model.may_be_running(op, obs.at) for op in others):
+        exercised.add("CON-3")
+    op = Operation(obs.token, obs.kind, obs.session, sent, received, obs.order, running_until=sent)
+    return Outcome(_with(model, op), frozenset(exercised))
+
+
+def _rejected(model: Model, obs: Rejected) -> Outcome | Violation:
+    if model.session_may_be_busy(obs.session, obs.at):
+        return Outcome(model, frozenset({"CON-1"}))
+    others_busy = any(
+        model.may_be_running(op, obs.at) for op in model.ops.values() if op.session != obs.session
+    )
+    if others_busy:
+        return Violation(
+            "CON-3",
+            "a start was refused because of another session's operation",
+            "the start accepted: this session has no running operation "
+            "(another session's does, and sessions are independent)",
+            "429 too many operations",
+        )
+    return Violation(
+        "CON-2",
+        "the session's slot was not freed when its operation ended",
+        "the start accepted: every operation of this session was seen ended",
+        "429 too many operations",
+    )
+
+
+def _seen(model: Model, obs: Seen) -> Outcome | Violation:
+    op = model.ops[obs.token]
+    states = possible_at(op, obs.at, model.timing)
+    if obs.status not in states:
+        return _unexplained_status(op, obs, states)
+    sent, received = obs.at
+    exercised = {"STA-4"}
+    if op.terminal is not None:
+        exercised.add("EXP-1")
+        if op.cancel == "refused":
+            exercised.add("CAN-3")
+    if op.cancel == "accepted":
+        exercised.add("CAN-1")
+    if op.foreign_cancel:
+        exercised.add("ISO-1")
+    if _ttl_from_start_window(op, obs.at, model.timing):
+        exercised.add("EXP-3")
+    if obs.status in RUNNING:
+        clash = _accepted_meanwhile(model, op, obs.order)
+        if clash is not None:
+            return clash
+        new = replace(
+            op, possible=frozenset({obs.status}), running_until=max(op.running_until, sent)
+        )
+    else:
+        if obs.status is S.CANCELLED and op.cancel == "none" and op.foreign_cancel:
+            return Violation(
+                "ISO-1",
+                "another session cancelled this session's operation",
+                "the operation unaffected by another session's cancel",
+                "status Cancelled although its own session never cancelled it",
+            )
+        ended_by = received if op.ended_by is None else min(op.ended_by, received)
+        new = replace(op, possible=frozenset({obs.status}), terminal=obs.status, ended_by=ended_by)
+    if obs.percent is not None:
+        new = replace(new, percent=obs.percent)
+    return Outcome(_with(model, new), frozenset(exercised))
+
+
+def _unexplained_status(op: Operation, obs: Seen, states: frozenset[Status]) -> Violation:
+    expected = f"one of {_names(states)}"
+    actual = f"status {obs.status.value}"
+    if states == {S.EXPIRED}:
+        return Violation("EXP-2", "token still answers after its TTL", "404 (expired)", actual)
+    if op.cancel == "accepted":
+        return Violation("CAN-1", "a cancelled operation did not end Cancelled", expected, actual)
+    if op.terminal is not None and op.cancel == "refused":
+        return Violation(
+            "CAN-3",
+            "a refused cancel changed an ended operation",
+            f"status {op.terminal.value}",
+            actual,
+        )
+    title = (
+        f"status moved backwards from {op.terminal.value}"
+        if op.terminal is not None
+        else "status moved backwards"
+    )
+    return Violation("STA-4", title, expected, actual)
+
+
+def _accepted_meanwhile(model: Model, op: Operation, order: Order) -> Violation | None:
+    """CON-1: `op` is running now, so it was running when a later start of its session was accepted."""
+    for other in model.session_ops(op.session):
+        if other.token == op.token:
+            continue
+        if op.order[1] < other.order[0] and other.order[1] < order[0]:
+            return Violation(
+                "CON-1",
+                "a second operation was accepted while the session's operation ran",
+                f"the start at t={other.requested:g} refused with 429 "
+                f"({op.kind} {op.token!r} was still running)",
+                f"it was accepted as {other.kind} {other.token!r}; {op.token!r} "
+                "was seen running afterwards",
+            )
+    return None
+
+
+def _gone(model: Model, obs: Gone) -> Outcome | Violation:
+    op = model.ops[obs.token]
+    states = possible_at(op, obs.at, model.timing)
+    if S.EXPIRED in states:
+        exercised = {"EXP-2"} if states == {S.EXPIRED} else set()
+        if obs.via == "cancel":
+            exercised.add("CAN-4")
+        new = replace(op, possible=frozenset({S.EXPIRED}))
+        return Outcome(_with(model, new), frozenset(exercised))
+    actual = f"404 on {obs.via} at t={obs.at[0]:g}"
+    if op.terminal is None:
+        return Violation(
+            "STA-1",
+            "a live token answered 404",
+            f"a status (the operation may still be {_names(states)})",
+            actual,
+        )
+    if _ttl_from_start_window(op, obs.at, model.timing):
+        return Violation(
+            "EXP-3",
+            "token expired counting the TTL from the start, not the end",
+            f"retrievable until {model.timing.ttl:g}s after the end (ended after "
+            f"t={op.running_until:g}; started t={op.requested:g})",
+            actual,
+        )
+    return Violation(
+        "EXP-1",
+        "token expired before its TTL",
+        f"retrievable until {model.timing.ttl:g}s after the end (ended after t={op.running_until:g})",
+        actual,
+    )
+
+
+def _ttl_from_start_window(op: Operation, at: Interval, timing: Timing) -> bool:
+    """True when a TTL counted from the start would be over but one counted from the end not."""
+    return (
+        op.terminal is not None
+        and at[0] >= op.requested + timing.ttl + timing.tolerance
+        and at[1] <= op.running_until + timing.ttl - timing.tolerance
+    )
+
+
+def _cancel_accepted(model: Model, obs: CancelAccepted) -> Outcome | Violation:
+    op = model.ops[obs.token]
+    states = possible_at(op, obs.at, model.timing)
+    if not states & RUNNING:
+        if states == {S.EXPIRED}:
+            return Violation("CAN-4", "cancel of an expired token accepted", "404", "204")
+        return Violation(
+            "CAN-3",
+            "cancel of an ended operation accepted",
+            f"400 (the operation had ended: {_names(states)})",
+            "204",
+        )
+    new = replace(op, possible=(states & RUNNING) | {S.CANCELLED}, cancel="accepted")
+    exercised = {"CAN-1"}
+    if op.terminal is not None:
+        exercised.add("CAN-3")
+    return Outcome(_with(model, new), frozenset(exercised))
+
+
+def _cancel_refused(model: Model, obs: CancelRefused) -> Outcome | Violation:
+    op = model.ops[obs.token]
+    states = possible_at(op, obs.at, model.timing)
+    if not states & ENDED:
+        if states == {S.EXPIRED}:
+            return Violation("CAN-4", "cancel of an expired token not answered 404", "404", "400")
+        return Violation(
+            "CAN-1", "cancel of a running operation refused", "204", "400 (operation ended)"
+        )
+    cancel: CancelState = "refused" if op.cancel == "none" else op.cancel
+    new = replace(op, possible=states & ENDED, cancel=cancel)
+    return Outcome(_with(model, new), frozenset({"CAN-3"}))
+
+
+def _foreign_cancel(model: Model, obs: ForeignCancel) -> Outcome | Violation:
+    op = model.ops[obs.token]
+    return Outcome(_with(model, replace(op, foreign_cancel=True)))
+
+
+def _names(states: frozenset[Status] | set[Status]) -> str:
+    return "{" + ", ".join(sorted(s.value for s in states)) + "}"
+
+
+_HANDLERS = {
+    Started: _started,
+    Rejected: _rejected,
+    Seen: _seen,
+    Gone: _gone,
+    CancelAccepted: _cancel_accepted,
+    CancelRefused: _cancel_refused,
+    ForeignCancel: _foreign_cancel,
+}

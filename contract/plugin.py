@@ -1,0 +1,199 @@
+"""The pytest plugin: options, the `lro_gate` fixture, and the verdict report at the end.
+
+Loaded through the `pytest11` entry point (and the root conftest.py in a
+checkout). It stays inert in any pytest session that does not run the
+conformance suite.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from .clauses import CLAUSES
+from .machine import ClauseViolation
+from .report_console import render
+from .runner import Options, explore, make_target
+from .targets import HarnessError
+from .verdicts import Recorder, Verdict, conformant
+
+GATE_KEY = pytest.StashKey["Gate"]()
+
+
+@dataclass
+class Gate:
+    """One conformance run inside a pytest session."""
+
+    options: Options
+    recorder: Recorder = field(default_factory=Recorder)
+    started: float = 0.0
+    finished: float = 0.0
+    ran: bool = False
+    harness_error: str | None = None
+    verdicts: list[Verdict] = field(default_factory=list)
+    target: str = ""
+
+    def outcome(self) -> tuple[int, str]:
+        """(exit code, reason): 0 conformant, 1 violation, 2 the gate could not judge."""
+        if self.harness_error:
+            return 2, self.harness_error
+        if not any(v.outcome in ("pass", "fail") for v in self.verdicts):
+            return 2, "nothing was tested: no clause was exercised"
+        if not conformant(self.verdicts):
+            failed = [v.clause.id for v in self.verdicts if v.outcome == "fail"]
+            return 1, f"violations of {', '.join(failed)}"
+        return 0, "conformant"
+
+    def explore(self) -> None:
+        self.ran, self.started = True, time.monotonic()
+        try:
+            target = make_target(self.options)
+            self.target = target.description
+            explore(self.options, self.recorder, target)
+        except HarnessError as exc:
+            self.harness_error = str(exc)
+            raise
+        except BaseException as exc:
+            if not only_violations(exc):  # the gate itself broke: it cannot judge
+                self.harness_error = f"the run stopped on an unexpected error: {exc!r}"
+            raise
+        finally:
+            self.finished = time.monotonic()
+            self.verdicts = self.recorder.verdicts(self.options.skip_clauses)
+
+
+def only_violations(exc: BaseException) -> bool:
+    """True when `exc` is a clause violation, or a group of nothing else."""
+    if isinstance(exc, BaseExceptionGroup):
+        return all(only_violations(e) for e in exc.exceptions)
+    return isinstance(exc, ClauseViolation)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lro-conformance", "long-operation conformance gate")
+    group.addoption(
+        "--lro-profile", default=None, help="dialect of the target (default openapi-v1)"
+    )
+    group.addoption("--lro-seed", type=int, default=None, help="seed for a reproducible run")
+    group.addoption(
+        "--lro-max-examples", type=int, default=None, help="Hypothesis examples (default 100)"
+    )
+    group.addoption("--lro-steps", type=int, default=None, help="steps per example (default 50)")
+    group.addoption(
+        "--lro-token-ttl",
+        type=float,
+        default=None,
+        help="seconds a token lives after its operation ended (default 900)",
+    )
+    group.addoption(
+        "--lro-ttl-tolerance",
+        type=float,
+        default=None,
+        help="clock tolerance around the TTL, seconds (default 0.5)",
+    )
+    group.addoption(
+        "--lro-fault",
+        action="append",
+        default=[],
+        help="seed an emulator fault (mock mode; repeatable)",
+    )
+    group.addoption(
+        "--lro-skip-clause",
+        action="append",
+        default=[],
+        metavar="ID[=REASON]",
+        help="leave a clause out of the gate (repeatable)",
+    )
+    group.addoption(
+        "--lro-no-shrink",
+        action="store_true",
+        default=False,
+        help="report the first counterexample without shrinking it",
+    )
+
+
+def options_from(config: pytest.Config) -> Options:
+    opt, defaults = config.option, Options()
+    skips: dict[str, str] = {}
+    for item in opt.lro_skip_clause:
+        cid, _, reason = item.partition("=")
+        cid = cid.strip().upper()
+        if cid not in CLAUSES:
+            raise pytest.UsageError(
+                f"skip-clause: unknown clause {cid!r}; known: {', '.join(CLAUSES)}"
+            )
+        skips[cid] = reason.strip() or "skipped on request (no reason given)"
+    return Options(
+        profile=opt.lro_profile or defaults.profile,
+        seed=opt.lro_seed,
+        max_examples=_positive("--lro-max-examples", opt.lro_max_examples, defaults.max_examples),
+        steps=_positive("--lro-steps", opt.lro_steps, defaults.steps),
+        token_ttl=_positive("--lro-token-ttl", opt.lro_token_ttl, defaults.token_ttl),
+        ttl_tolerance=opt.lro_ttl_tolerance
+        if opt.lro_ttl_tolerance is not None
+        else defaults.ttl_tolerance,
+        faults=tuple(opt.lro_fault),
+        skip_clauses=skips,
+        shrink=not opt.lro_no_shrink,
+    )
+
+
+def _positive(flag: str, value: float | None, default: float):  # type: ignore[no-untyped-def]
+    if value is None:
+        return default
+    if value <= 0:
+        raise pytest.UsageError(f"{flag.removeprefix('--lro-')} must be positive, got {value}")
+    return value
+
+
+OPTIONS_KEY = pytest.StashKey[Options]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Check the gate's options before anything runs: a bad one is a usage error (exit 2)."""
+    config.addinivalue_line(
+        "markers", "lro_gate: a test that runs the long-operation conformance gate"
+    )
+    options = options_from(config)
+    try:
+        make_target(options)
+    except HarnessError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[OPTIONS_KEY] = options
+
+
+@pytest.fixture(scope="session")
+def lro_gate(pytestconfig: pytest.Config) -> Gate:
+    """The conformance run of this pytest session, configured from the --lro-* options."""
+    if GATE_KEY not in pytestconfig.stash:
+        pytestconfig.stash[GATE_KEY] = Gate(pytestconfig.stash[OPTIONS_KEY])
+    return pytestconfig.stash[GATE_KEY]
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
+    gate = config.stash.get(GATE_KEY, None)
+    if gate is None or not gate.ran:
+        return
+    terminalreporter.section("long-operation conformance")
+    if gate.harness_error:
+        terminalreporter.write_line(f"error: {gate.harness_error}")
+        return
+    terminalreporter.write_line(
+        render(
+            gate.verdicts,
+            gate.recorder,
+            target=gate.target,
+            seed=gate.options.seed,
+            seconds=gate.finished - gate.started,
+        )
+    )
+
+
+def gate_outcome(config: pytest.Config) -> tuple[int, str]:
+    """(exit code, one-line reason) for the CLI: 0 conformant, 1 violation, 2 cannot judge."""
+    gate = config.stash.get(GATE_KEY, None)
+    if gate is None or not gate.ran:
+        return 2, "the conformance suite did not run"
+    return gate.outcome()

@@ -1,0 +1,73 @@
+"""Renders a run's verdicts for a terminal: the clause table, then each failure with
+its reproduction. Only renders: the verdicts come decided from `verdicts.py`."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable
+
+from .checks import Failure
+from .client import Exchange
+from .model import Status
+from .verdicts import Recorder, Verdict
+
+MARK = {"pass": "pass", "fail": "FAIL", "not tested": "not tested", "skipped": "skipped"}
+
+
+def render(
+    verdicts: list[Verdict], recorder: Recorder, *, target: str, seed: int | None, seconds: float
+) -> str:
+    lines = [
+        f"Long-operation conformance: {target}",
+        f"seed {seed if seed is not None else 'random'} · {recorder.examples} examples · "
+        f"{recorder.steps} steps · {recorder.exchanges} HTTP exchanges · {seconds:.1f} s",
+        "states reached: " + _states(recorder),
+        "",
+        f"{'clause':<7} {'verdict':<11} {'checked':>7}  clause text",
+    ]
+    for v in verdicts:
+        text = textwrap.shorten(v.clause.text, 90, placeholder="…")
+        lines.append(f"{v.clause.id:<7} {MARK[v.outcome]:<11} {v.exercised:>7}  {text}")
+        if v.outcome == "skipped" and v.reason:
+            lines.append(f"{'':<27}skipped: {v.reason}")
+    failed = [v for v in verdicts if v.outcome == "fail" and v.failure is not None]
+    for v in failed:
+        lines += ["", *render_failure(v.failure, v.occurrences)]  # type: ignore[arg-type]
+    counts = {k: sum(1 for v in verdicts if v.outcome == k) for k in MARK}
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    verdict = "NOT CONFORMANT" if failed else "CONFORMANT"
+    lines += ["", f"{verdict}: {summary}"]
+    return "\n".join(lines)
+
+
+def _states(recorder: Recorder) -> str:
+    return ", ".join(f"{s.value} {recorder.states[s]}" for s in Status)
+
+
+def render_failure(failure: Failure, occurrences: int) -> list[str]:
+    lines = [
+        f"{failure.clause} violated: {failure.title}  [check {failure.check}, seen {occurrences}x]",
+        f"  expected: {failure.expected}",
+        f"  actual:   {failure.actual}",
+        f"  shortest reproduction ({len(failure.exchanges)} HTTP exchanges):",
+    ]
+    lines += [f"    {line}" for line in render_exchanges(failure.exchanges)]
+    return lines
+
+
+def render_exchanges(exchanges: Iterable[Exchange]) -> list[str]:
+    """One block per exchange; times are server-clock seconds since the first one."""
+    out: list[str] = []
+    start: float | None = None
+    for ex in exchanges:
+        start = ex.sent if start is None else start
+        who = f" [{ex.session}]" if ex.session else ""
+        out.append(f"{ex.seq:>3}. t=+{ex.sent - start:.1f}s{who} {ex.describe()}")
+        if ex.request_body:
+            out.append(f"       request:  {textwrap.shorten(ex.request_body, 160)}")
+        location = ex.header("location")
+        if location:
+            out.append(f"       location: {location}")
+        if ex.response_body:
+            out.append(f"       response: {textwrap.shorten(ex.response_body, 160)}")
+    return out

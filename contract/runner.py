@@ -1,0 +1,71 @@
+"""One conformance run: build the target, drive the state machine, collect verdicts.
+
+Used by the pytest suite (`contract/suite`), the CLI and the self-tests, so all
+three explore the same way. Nothing here prints or decides pass/fail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis.stateful import run_state_machine_as_test
+
+from .machine import LongOperationMachine, Run
+from .model import Timing
+from .profiles import profile
+from .targets import HarnessError, MockTarget, Target
+from .verdicts import Recorder
+
+
+@dataclass
+class Options:
+    """Everything that shapes a run. Defaults are the gate's default budget."""
+
+    profile: str = "openapi-v1"
+    seed: int | None = None
+    max_examples: int = 100
+    steps: int = 50
+    token_ttl: float = 900.0
+    ttl_tolerance: float = 0.5
+    faults: tuple[str, ...] = ()
+    skip_clauses: dict[str, str] = field(default_factory=dict)
+    shrink: bool = True
+
+    def describe_target(self) -> str:
+        return make_target(self).description
+
+
+def make_target(options: Options) -> Target:
+    """The embedded emulator (mock mode); live targets arrive with live mode."""
+    try:
+        return MockTarget(profile(options.profile), frozenset(options.faults), options.token_ttl)
+    except ValueError as exc:  # a bad profile, fault name or TTL
+        raise HarnessError(str(exc)) from None
+
+
+def explore(options: Options, recorder: Recorder, target: Target | None = None) -> None:
+    """Run the state machine against the target; violations propagate as exceptions
+    (a `ClauseViolation`, or an ExceptionGroup of them), after being recorded."""
+    run = Run(
+        target or make_target(options), recorder, Timing(options.token_ttl, options.ttl_tolerance)
+    )
+
+    def factory() -> LongOperationMachine:
+        return LongOperationMachine(run)
+
+    if options.seed is not None:
+        factory = hypothesis_seed(options.seed)(factory)
+    phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if options.shrink else [])
+    budget = settings(
+        max_examples=options.max_examples,
+        stateful_step_count=options.steps,
+        deadline=None,
+        database=None,
+        phases=phases,
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=True,
+        print_blob=False,
+    )
+    run_state_machine_as_test(factory, settings=budget)

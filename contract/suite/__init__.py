@@ -1,0 +1,1 @@
+"""The conformance suite that `pytest` (in a checkout) and `lro-conformance` run."""

@@ -1,0 +1,158 @@
+"""Targets: where a run sends its requests, and how it moves the target's clock.
+
+* `MockTarget`: the embedded emulator, in-process. respx routes an httpx client
+  to `emulator.handle`; every Hypothesis example gets a fresh emulator, so a
+  shrunk counterexample replays exactly. The clock is virtual.
+* Live targets (a base URL) come with the live-mode work; they plug in here.
+
+A target hands each example a `Connection`: the client, the API, the sessions,
+the folder under which the example builds its sandbox, and the clock driver.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import httpx
+import respx
+
+from .api import RepositoryApi
+from .client import Client, Exchange, Session
+from .profiles import Profile
+
+
+class HarnessError(Exception):
+    """The gate could not do its job (configuration, target unreachable): exit 2, not a verdict."""
+
+
+class ClockDriver:
+    """The target's clock seen through the test hooks (DESIGN §6): read it, advance it."""
+
+    def __init__(self, clock_url: str) -> None:
+        self.clock_url = clock_url.rstrip("/")
+        self.now = 0.0
+        self.client: Client | None = None
+
+    def stamp(self) -> float:
+        """The time to stamp an exchange with: the virtual clock only moves when we move it."""
+        return self.now
+
+    def read(self) -> float:
+        self.now = self._parse(self._call("GET", self.clock_url, None))
+        return self.now
+
+    def advance(self, seconds: float) -> Exchange:
+        assert self.client is not None
+        exchange = self.client.send(
+            "POST", f"{self.clock_url}/advance", action="clock", json_body={"seconds": seconds}
+        )
+        self.now = self._parse(exchange)
+        return exchange
+
+    def _call(self, method: str, url: str, body: Any) -> Exchange:
+        assert self.client is not None
+        return self.client.send(method, url, action="clock", json_body=body)
+
+    def _parse(self, exchange: Exchange) -> float:
+        body = exchange.json()
+        if exchange.status != 200 or not isinstance(body, dict) or "now" not in body:
+            raise HarnessError(
+                f"the clock hook at {self.clock_url} did not answer "
+                f'{{"now": ...}} ({exchange.describe()})'
+            )
+        try:
+            return datetime.fromisoformat(str(body["now"]).replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            raise HarnessError(
+                f"the clock hook answered an unreadable time {body['now']!r}"
+            ) from None
+
+
+@dataclass
+class Connection:
+    """What one example works with."""
+
+    client: Client
+    api: RepositoryApi
+    clock: ClockDriver
+    sessions: list[Session]
+    parent_id: int
+    base_url: str
+    repo_id: str
+    profile: Profile
+    closers: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        for closer in self.closers:
+            closer()
+
+
+class Target(Protocol):
+    description: str
+
+    def connect(self) -> Connection: ...
+
+
+MOCK_BASE_URL = "https://emulator.invalid"  # never resolved: respx answers in-process
+
+
+class MockTarget:
+    """The embedded emulator, fresh for every example, reached through respx."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        faults: frozenset[str] = frozenset(),
+        ttl: float = 900.0,
+        sessions: int = 2,
+    ) -> None:
+        from emulator import Emulator, EmulatorConfig  # a mock-mode-only dependency
+
+        self.profile = profile
+        self.faults = faults
+        # Distinctive tokens, so redaction never mangles an ordinary word in a body.
+        self.tokens = tuple(f"mock-{i + 1}-{secrets.token_hex(6)}" for i in range(sessions))
+        self.config = EmulatorConfig(
+            repo_id="r1", session_tokens=self.tokens, token_ttl=ttl, faults=faults
+        )
+        Emulator(self.config)  # a bad fault name or TTL fails here, before the run
+        extra = f", faults: {', '.join(sorted(faults))}" if faults else ""
+        self.description = f"embedded emulator ({profile.name}{extra})"
+
+    def connect(self) -> Connection:
+        from emulator import Emulator
+
+        emulator = Emulator(self.config)
+        router = respx.Router(assert_all_mocked=True, assert_all_called=False)
+        router.route(url__startswith=MOCK_BASE_URL).mock(side_effect=_bridge(emulator))
+        http = httpx.Client(transport=httpx.MockTransport(router.handler))
+        clock = ClockDriver(f"{MOCK_BASE_URL}/_test/clock")
+        client = Client(http, MOCK_BASE_URL, clock.stamp, secrets=list(self.tokens))
+        clock.client = client
+        clock.read()
+        client.reset()
+        sessions = [Session(f"session-{i + 1}", t) for i, t in enumerate(self.tokens)]
+        api = RepositoryApi(client, self.profile, "r1")
+        return Connection(
+            client, api, clock, sessions, 1, MOCK_BASE_URL, "r1", self.profile, [http.close]
+        )
+
+
+def _bridge(emulator: Any) -> Any:
+    from emulator import Request
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        reply = emulator.handle(
+            Request(
+                request.method,
+                str(request.url),
+                {k.lower(): v for k, v in request.headers.items()},
+                request.read(),
+            )
+        )
+        return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+
+    return answer

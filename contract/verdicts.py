@@ -1,0 +1,80 @@
+"""Verdicts: what a run found, clause by clause. The only place pass/fail is decided.
+
+The `Recorder` collects, over every example of a run (shrinking included), which
+clauses some check exercised and every failure. A clause's verdict is
+
+* fail       — at least one failure (the shortest reproduction is kept);
+* pass       — exercised at least once and never failed;
+* not tested — nothing in the run exercised it (never reported as pass);
+* skipped    — opted out with --skip-clause (the reason is kept).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .checks import Failure
+from .clauses import CLAUSES, Clause
+from .model import Status
+
+
+@dataclass
+class Verdict:
+    clause: Clause
+    outcome: str  # "pass" | "fail" | "not tested" | "skipped"
+    exercised: int = 0
+    failure: Failure | None = None
+    occurrences: int = 0
+    reason: str = ""
+
+
+@dataclass
+class Recorder:
+    exercised: Counter[str] = field(default_factory=Counter)
+    failures: dict[str, Failure] = field(default_factory=dict)
+    occurrences: Counter[str] = field(default_factory=Counter)
+    states: Counter[Status] = field(default_factory=Counter)
+    transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    examples: int = 0
+    steps: int = 0
+    exchanges: int = 0
+    harness_errors: list[str] = field(default_factory=list)
+
+    def exercise(self, clauses: set[str] | frozenset[str]) -> None:
+        self.exercised.update(clauses)
+
+    def fail(self, failure: Failure) -> None:
+        self.occurrences[failure.clause] += 1
+        best = self.failures.get(failure.clause)
+        if best is None or len(failure.exchanges) < len(best.exchanges):
+            self.failures[failure.clause] = failure
+
+    def reached(self, before: Status | None, after: Status) -> None:
+        self.states[after] += 1
+        if before is not None and before != after:
+            self.transitions[(before.value, after.value)] += 1
+
+    def verdicts(self, skipped: dict[str, str] | None = None) -> list[Verdict]:
+        skipped = skipped or {}
+        out = []
+        for cid, clause in CLAUSES.items():
+            v = Verdict(
+                clause,
+                "not tested",
+                self.exercised[cid],
+                self.failures.get(cid),
+                self.occurrences[cid],
+            )
+            if cid in skipped:
+                v.outcome, v.reason = "skipped", skipped[cid]
+            elif v.failure is not None:
+                v.outcome = "fail"
+            elif v.exercised:
+                v.outcome = "pass"
+            out.append(v)
+        return out
+
+
+def conformant(verdicts: list[Verdict]) -> bool:
+    return not any(v.outcome == "fail" for v in verdicts)

@@ -1,0 +1,146 @@
+"""The emulator: one `handle(request) -> response` that serves the whole API.
+
+Every request goes through the same gate, in this order: bring the world up
+to date with the clock, find the route (404, or 405 for a known path with a
+wrong method), check the bearer token (401), check the repository id (404),
+then run the endpoint. Test hooks skip authentication and exist only on a
+virtual clock. Any `Problem` becomes a problem document; anything else that
+escapes is an emulator bug and still gets a 500 problem, never an exception.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from urllib.parse import unquote, urlsplit
+
+from . import entries, inputs, tasks
+from .clock import VirtualClock, iso, make_clock
+from .config import EmulatorConfig, check
+from .dialect import TEST_HOOK_ROUTES, json_response, match_route
+from .engine import Engine, Timing
+from .faults import FaultSet
+from .messages import Request, Response
+from .problems import Problem, problem_response
+from .sessions import Session, authenticate, has_wrong_bearer
+from .tree import Tree
+from .world import Call, World
+
+Endpoint = Callable[[World, Call], Response]
+
+ANONYMOUS = "anonymous"  # creator of what an unauthenticated request makes (a fault only)
+
+
+def clock_now(world: World, call: Call) -> Response:
+    """GET /_test/clock"""
+    return json_response(200, {"now": iso(call.now), "mode": world.clock.mode})
+
+
+def clock_advance(world: World, call: Call) -> Response:
+    """POST /_test/clock/advance {"seconds": n}: move the virtual clock forward."""
+    seconds = inputs.advance_seconds(call.request.body)
+    assert isinstance(world.clock, VirtualClock)  # hooks are not routed on a wall clock
+    try:
+        now = world.clock.advance(seconds)
+    except ValueError as error:
+        raise Problem(400, "Invalid clock advance", str(error)) from None
+    # Steps that fell due run lazily, at the start of the next request.
+    return json_response(200, {"now": iso(now)})
+
+
+#: route name -> method -> endpoint.
+ENDPOINTS: dict[str, dict[str, Endpoint]] = {
+    "entry": {"GET": entries.get_entry, "DELETE": tasks.start_delete},
+    "children": {"GET": entries.list_children, "POST": entries.create_child},
+    "copy": {"POST": tasks.start_copy},
+    "task": {"GET": tasks.poll, "DELETE": tasks.cancel},
+    "clock": {"GET": clock_now},
+    "clock-advance": {"POST": clock_advance},
+}
+
+
+class Emulator:
+    """An in-memory Laserfiche-style repository with long operations, served by `handle`."""
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        config = config or EmulatorConfig()
+        check(config)  # ValueError naming the bad setting
+        clock = make_clock(config.clock)
+        faults = FaultSet(config.faults)
+        tree = Tree(clock.now(), creator="admin")
+        timing = Timing(config.start_delay, config.step_seconds, config.token_ttl)
+        self.config = config
+        self._tokens = tuple(config.session_tokens)  # position = session index
+        self.world = World(config, clock, faults, tree, Engine(tree, faults, timing))
+        # One request at a time: a threaded server must not interleave two starts
+        # of one session (only one may win the slot) or half-applied steps.
+        self._lock = threading.Lock()
+
+    def handle(self, request: Request) -> Response:
+        """Serve one request. Never raises; bad input gets a 4xx problem document."""
+        with self._lock:
+            try:
+                return self._serve(request)
+            except Problem as problem:
+                return problem_response(problem, _path_of(request), self.world.faults)
+            except Exception as error:  # a bug in the emulator, not the caller's fault
+                bug = Problem(500, "Internal Server Error", f"Emulator bug: {type(error).__name__}")
+                return problem_response(bug, _path_of(request), self.world.faults)
+
+    def _serve(self, request: Request) -> Response:
+        now = self.world.clock.now()
+        self.world.engine.advance(now)
+        try:
+            url = urlsplit(request.url)
+        except ValueError:
+            raise Problem(400, "Invalid request URL", "The request URL is malformed.") from None
+        route = match_route(url.path)
+        if route is None or (route.name in TEST_HOOK_ROUTES and self.world.clock.mode != "virtual"):
+            raise Problem(404, "Not Found", f"No resource at {url.path}.")
+        endpoints = ENDPOINTS[route.name]
+        endpoint = endpoints.get(request.method.upper())
+        if endpoint is None:
+            allowed = ", ".join(endpoints)
+            raise Problem(
+                405,
+                "Method Not Allowed",
+                f"{request.method} is not allowed here; use {allowed}.",
+                headers={"allow": allowed},
+            )
+        params = {key: unquote(value) for key, value in route.params.items()}
+        if route.name == "copy" and self.world.faults.has("unauthenticated-copy-runs"):
+            self._copy_before_auth(request, params, now)
+        session = self._session_of(request, is_hook=route.name in TEST_HOOK_ROUTES)
+        if "repo" in params and params["repo"] != self.config.repo_id:
+            raise Problem(404, "Repository not found.", f"No repository '{params['repo']}'.")
+        origin = f"{url.scheme}://{url.netloc}" if url.scheme else ""
+        call = Call(request, url.path, url.query, origin, params, session, now)
+        return endpoint(self.world, call)
+
+    def _copy_before_auth(self, request: Request, params: dict[str, str], now: float) -> None:
+        """unauthenticated-copy-runs: a wrong bearer token is only checked after the copy ran."""
+        if params["repo"] != self.config.repo_id:
+            return
+        if has_wrong_bearer(request.headers, self._tokens):
+            tasks.leak_requested_folder(self.world, params["id"], request.body, ANONYMOUS, now)
+
+    def _session_of(self, request: Request, is_hook: bool) -> Session:
+        if is_hook:
+            return Session(0)  # hooks need no credentials; the session is never used
+        session = authenticate(request.headers, self._tokens, self.world.faults)
+        if session is None:
+            raise Problem(
+                401,
+                "Unauthorized",
+                "A valid bearer token is required.",
+                headers={"www-authenticate": "Bearer"},
+            )
+        return session
+
+
+def _path_of(request: Request) -> str:
+    """The request path for a problem's "instance"; "" when the URL cannot be parsed."""
+    try:
+        return urlsplit(request.url).path
+    except Exception:  # the last-resort path must not raise
+        return ""

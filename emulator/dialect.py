@@ -1,0 +1,142 @@
+"""The "openapi-v1" dialect: the paths, status codes and JSON shapes the vendor documents.
+
+Everything a client can see of the wire format lives here, so the rest of the
+emulator speaks in entries and operations. Where the vendor's guide and its
+OpenAPI document disagree (see FACTS.md), this follows the OpenAPI document
+and the live service: starts answer 201, a completed copy answers 201 with a
+Location, other ended operations answer 200.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .clock import iso
+from .messages import Response
+from .operations import Operation
+from .tree import DEFAULT_VOLUME, FOLDER, SHORTCUT, Entry, Tree
+
+JSON_CONTENT_TYPE = "application/json"
+
+# Status codes of the dialect, by situation.
+START_ACCEPTED = 201  # a copy or delete started
+ENTRY_CREATED = 201  # a folder or shortcut created (synchronously)
+POLL_RUNNING = 202  # NotStarted or InProgress
+POLL_COPY_DONE = 201  # Completed with a result entry, Location set
+POLL_ENDED = 200  # Completed without a result, Failed, Cancelled
+CANCEL_ACCEPTED = 204
+
+_REPO = "/v1/Repositories/(?P<repo>[^/]+)"
+_FOLDER = "/Entries/(?P<id>[^/]+)/Laserfiche\\.Repository\\.Folder"
+
+#: route name -> path pattern. Which methods each route takes is decided by the
+#: emulator's handler table, so a known path with a wrong method can answer 405.
+ROUTES: dict[str, re.Pattern[str]] = {
+    "entry": re.compile(_REPO + "/Entries/(?P<id>[^/]+)"),
+    "children": re.compile(_REPO + _FOLDER + "/children"),
+    "copy": re.compile(_REPO + _FOLDER + "/CopyAsync"),
+    "task": re.compile(_REPO + "/Tasks/(?P<token>[^/]+)"),
+    "clock": re.compile("/_test/clock"),
+    "clock-advance": re.compile("/_test/clock/advance"),
+}
+TEST_HOOK_ROUTES = frozenset({"clock", "clock-advance"})
+
+
+@dataclass(frozen=True)
+class Route:
+    """A request path matched to a route, with its raw path parameters."""
+
+    name: str
+    params: dict[str, str]
+
+
+def match_route(path: str) -> Route | None:
+    """The route `path` names, or None when no route has that shape."""
+    for name, pattern in ROUTES.items():
+        found = pattern.fullmatch(path)
+        if found:
+            return Route(name, found.groupdict())
+    return None
+
+
+def entry_location(origin: str, repo_id: str, entry_id: int) -> str:
+    """Where an entry can be fetched: `{origin}/v1/Repositories/{repo}/Entries/{id}`."""
+    return f"{origin}/v1/Repositories/{repo_id}/Entries/{entry_id}"
+
+
+def entry_json(tree: Tree, entry: Entry) -> dict[str, Any]:
+    """An entry as the vendor's Entry schema (Folder or Shortcut subtype) shows it."""
+    parent_path = tree.full_path(entry.parent_id) if entry.parent_id is not None else None
+    body: dict[str, Any] = {
+        "id": entry.id,
+        "name": entry.name,
+        "parentId": entry.parent_id,
+        "fullPath": tree.full_path(entry.id),
+        "folderPath": parent_path,  # the parent folder's path; null for the root
+        "creator": entry.creator,
+        "creationTime": iso(entry.created),
+        "lastModifiedTime": iso(entry.modified),
+        "entryType": entry.entry_type,
+        "isContainer": entry.is_folder,
+        "isLeaf": not entry.is_folder,
+        "templateName": "",
+        "templateId": 0,
+        "templateFieldNames": [],
+        "volumeName": DEFAULT_VOLUME,
+        "rowNumber": 0,
+    }
+    if entry.entry_type == FOLDER:
+        body |= {"isRecordFolder": False, "isUnderRecordSeries": False}
+    elif entry.entry_type == SHORTCUT:
+        body |= {"targetId": entry.target_id, "targetType": entry.target_type}
+    return body
+
+
+@dataclass
+class Progress:
+    """What one poll reports about an operation: the OperationProgress body, plus Location."""
+
+    token: str
+    operation_type: str
+    status: str
+    percent: int
+    errors: list[dict[str, Any]]
+    entry_id: int = 0  # the copy's result, when Completed
+    location: str | None = None  # set for a Completed copy
+    start_time: float = 0.0
+    status_time: float = 0.0
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "operationToken": self.token,
+            "operationType": self.operation_type,
+            "percentComplete": self.percent,
+            "status": self.status,
+            "errors": self.errors,
+            "redirectUri": self.location,
+            "entryId": self.entry_id,
+            "startTimestamp": iso(self.start_time),
+            "statusTimestamp": iso(self.status_time),
+        }
+
+
+def progress_of(op: Operation, now: float) -> Progress:
+    """The truthful report of `op` at `now`, before any result links are added."""
+    return Progress(
+        token=op.token,
+        operation_type=op.order.kind,
+        status=op.status_at(now).value,
+        percent=op.percent(),
+        errors=[{"objectId": e.object_id, "errorMessage": e.message} for e in op.errors],
+        start_time=op.created_at,
+        status_time=op.status_changed_at(now),
+    )
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
+    """A JSON answer; `ensure_ascii` keeps odd names (lone surrogates) encodable."""
+    head = {"content-type": JSON_CONTENT_TYPE, **(headers or {})}
+    return Response(status, head, json.dumps(body, ensure_ascii=True).encode())

@@ -1,0 +1,198 @@
+"""The catalogue of seeded faults: realistic server bugs the emulator can be built with.
+
+Each fault names the contract clauses (see DESIGN.md §4) it breaks, so the
+mutation gate can require that running the suite against it fails one of
+them. The emulator's code tests for a fault by name at the one place where it
+changes behaviour (`faults.has("token-reuse")`), so the clean path stays the
+obvious one and each bug is easy to find.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One seeded bug: its name, the clause ids it breaks, and what it does."""
+
+    name: str
+    clauses: tuple[str, ...]
+    description: str
+
+
+_CATALOGUE: tuple[Fault, ...] = (
+    Fault("start-202", ("SUB-1",), "Copy and delete starts answer 202 instead of 201."),
+    Fault(
+        "start-empty-token",
+        ("SUB-1",),
+        'Starts answer {"token": ""}; the operation still runs under a hidden token.',
+    ),
+    Fault(
+        "token-reuse",
+        ("SUB-2",),
+        "A session's new operation reuses the token of its previous, ended but unexpired one.",
+    ),
+    Fault(
+        "accept-missing-name",
+        ("SUB-3",),
+        'A copy start without "name" is accepted (the source\'s name is used) instead of 400.',
+    ),
+    Fault(
+        "malformed-start-leaks",
+        ("SUB-3",),
+        "A copy start with a valid name but a non-integer sourceId creates an empty folder "
+        "of that name in the destination, then answers 400.",
+    ),
+    Fault(
+        "missing-source-completes",
+        ("SUB-4",),
+        "A copy of a missing source ends Completed, creating an empty folder, not Failed.",
+    ),
+    Fault("running-200", ("STA-1",), "Polls of running operations answer 200 instead of 202."),
+    Fault("wrong-operation-type", ("STA-2",), 'Delete operations report "CopyEntry".'),
+    Fault(
+        "progress-backwards",
+        ("STA-3",),
+        "Once per operation, the poll after one that reported progress > 0 reports 0.",
+    ),
+    Fault(
+        "completed-flaps",
+        ("STA-4",),
+        "The poll after a copy's first Completed poll answers InProgress (202, 99%) once.",
+    ),
+    Fault("failed-without-errors", ("STA-5",), 'Failed operations report "errors": [].'),
+    Fault(
+        "poll-duplicates-result",
+        ("STA-6",),
+        "Each poll of a completed copy after the first creates another copy of its root.",
+    ),
+    Fault(
+        "location-wrong-repo",
+        ("RED-1",),
+        'Location and redirectUri name repository "r0-other" instead of the real one.',
+    ),
+    Fault(
+        "location-points-to-source",
+        ("RED-2",),
+        "Location, redirectUri and entryId name the source entry instead of the new one.",
+    ),
+    Fault(
+        "entry-id-mismatch",
+        ("RED-3",),
+        "entryId in the body is the destination folder's id (Location stays right).",
+    ),
+    Fault(
+        "shallow-copy",
+        ("RED-4",),
+        "A copy creates only the root of the subtree; later steps run but create nothing.",
+    ),
+    Fault("no-operation-limit", ("CON-1",), "No per-session limit: starts are never 429."),
+    Fault(
+        "rejected-start-leaks",
+        ("CON-1",),
+        "A copy start refused with 429 still creates an empty folder of the requested name "
+        "in the destination.",
+    ),
+    Fault(
+        "slot-leak-after-cancel",
+        ("CON-2",),
+        "A session whose operation was cancelled stays busy (429) until that token expires.",
+    ),
+    Fault(
+        "global-operation-limit",
+        ("CON-3",),
+        "A running operation in any session makes every start 429.",
+    ),
+    Fault(
+        "cancel-ignored",
+        ("CAN-1",),
+        "Cancel of a running operation answers 204, but the operation carries on.",
+    ),
+    Fault(
+        "cancel-leaks-outside",
+        ("CAN-2", "ISO-2"),  # a leak outside its region breaks ISO-2 too
+        'Cancelling a copy creates a "<name>.partial" folder in the source\'s parent.',
+    ),
+    Fault(
+        "cancel-ended-204",
+        ("CAN-3",),
+        "Cancelling an ended operation answers 204 and turns its status to Cancelled.",
+    ),
+    Fault(
+        "cancel-expired-400",
+        ("CAN-4",),
+        'Cancelling an expired token answers 400 "Cannot cancel ended operation", not 404.',
+    ),
+    Fault(
+        "cancel-unknown-204",
+        ("CAN-4", "ERR-2"),
+        "Cancelling a token that was never issued answers 204 (expired ones still answer 404).",
+    ),
+    Fault(
+        "ttl-short",
+        ("EXP-1",),
+        "Tokens expire 2/3 of the TTL after the end (600 s of 900 s), not the full TTL.",
+    ),
+    Fault("no-expiry", ("EXP-2",), "Tokens never expire."),
+    Fault(
+        "ttl-from-start",
+        ("EXP-3", "EXP-1"),
+        "Expiry is counted from the operation's creation instead of its end.",
+    ),
+    Fault(
+        "problem-status-mismatch",
+        ("ERR-1",),
+        'Every problem document says "status": 400 whatever the HTTP status.',
+    ),
+    Fault("unknown-token-500", ("ERR-2",), "Polling a token that was never issued answers 500."),
+    Fault(
+        "missing-auth-accepted",
+        ("AUT-1",),
+        "A request without an authorization header is served as the first session.",
+    ),
+    Fault(
+        "unauthenticated-copy-runs",
+        ("AUT-1",),
+        "A copy start with a wrong bearer token creates an empty folder of the requested name "
+        "in the destination, then answers 401.",
+    ),
+    Fault("tasks-shared", ("ISO-1",), "Any session can poll and cancel any other session's token."),
+    Fault(
+        "delete-takes-sibling",
+        ("ISO-2",),
+        "A completed delete also removes the target's next sibling and its subtree.",
+    ),
+    Fault(
+        "completion-echo-to-other-session",
+        ("ISO-2",),
+        "A completed copy also creates an empty folder of its name in the folder of another "
+        "session's latest operation.",
+    ),
+)
+
+#: Every seeded fault by name.
+FAULTS: dict[str, Fault] = {fault.name: fault for fault in _CATALOGUE}
+
+
+class FaultSet:
+    """The faults one emulator was built with; `has(name)` guards each buggy branch."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self._names = frozenset(names)
+        unknown = sorted(self._names - FAULTS.keys())
+        if unknown:
+            # Catching typos here matters: a misspelt fault would silently run clean.
+            raise ValueError(
+                f"unknown fault(s) {', '.join(map(repr, unknown))}; "
+                f"known faults: {', '.join(sorted(FAULTS))}"
+            )
+
+    def has(self, name: str) -> bool:
+        """True when the emulator carries fault `name` (which must be in FAULTS)."""
+        assert name in FAULTS, f"code asks for unregistered fault {name!r}"
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._names))

@@ -1,0 +1,21 @@
+"""Hypothesis strategies for the gate: entry names, fixture trees, clock steps, bad input.
+
+Everything a run sends that is not dictated by the contract is drawn from here,
+so that shrinking makes counterexamples small and readable.
+"""
+
+from .inputs import malformed_starts, malformed_tokens, unknown_tokens
+from .names import entry_names
+from .timing import clock_steps, expiry_offsets
+from .trees import Shape, tree_shapes
+
+__all__ = [
+    "Shape",
+    "clock_steps",
+    "entry_names",
+    "expiry_offsets",
+    "malformed_starts",
+    "malformed_tokens",
+    "tree_shapes",
+    "unknown_tokens",
+]

@@ -1,0 +1,37 @@
+"""Entry names a repository must accept: unicode, spaces inside, long ones.
+
+Never a name the repository rules forbid (empty, or with \\ / : * ? " < > |), and
+no leading or trailing spaces or trailing dot, which servers may trim. Names are
+NFC-normalised so a server that normalises returns the same string.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from hypothesis import strategies as st
+
+FORBIDDEN = set('\\/:*?"<>|')
+
+_plain = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=12)
+_unicode = st.text(
+    alphabet=st.characters(
+        categories=("Lu", "Ll", "Lo", "Nd", "Zs", "Pd", "Pc"),
+        exclude_characters="".join(FORBIDDEN),
+        max_codepoint=0xFFFF,
+    ),
+    min_size=1,
+    max_size=24,
+)
+_long = st.text(alphabet="abcdefghij klmnopqrstuvwxyz", min_size=100, max_size=120)
+
+
+def _tidy(name: str) -> str:
+    name = unicodedata.normalize("NFC", " ".join(name.split()))
+    return name.strip().rstrip(".")
+
+
+def entry_names() -> st.SearchStrategy[str]:
+    """Valid, NFC-normalised entry names, mostly short and plain."""
+    raw = st.one_of(_plain, _plain, _unicode, _long)
+    return raw.map(_tidy).filter(lambda n: bool(n) and not FORBIDDEN & set(n))

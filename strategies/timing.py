@@ -1,0 +1,19 @@
+"""How far to move the clock: small steps through an operation, bigger ones across a TTL."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+
+def clock_steps() -> st.SearchStrategy[float]:
+    """Seconds to advance: mostly a few seconds, sometimes minutes."""
+    return st.one_of(
+        st.sampled_from([0.5, 1.0, 2.0]),
+        st.floats(0.1, 10.0),
+        st.floats(10.0, 300.0),
+    )
+
+
+def expiry_offsets() -> st.SearchStrategy[float]:
+    """Seconds past the edge of the uncertain window around a token's expiry."""
+    return st.one_of(st.just(0.05), st.floats(0.01, 2.0), st.floats(2.0, 120.0))

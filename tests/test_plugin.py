@@ -1,0 +1,43 @@
+"""The plugin's verdict-to-exit-code logic: never exit 0 when the gate could not judge."""
+
+from __future__ import annotations
+
+import pytest
+
+import contract.plugin as plugin
+from contract.machine import violation_type
+from contract.runner import Options
+
+
+def test_an_unexpected_error_is_exit_2_not_a_verdict(monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(plugin, "explore", broken)
+    gate = plugin.Gate(Options(max_examples=1))
+    with pytest.raises(RuntimeError):
+        gate.explore()
+    code, reason = gate.outcome()
+    assert code == 2 and "boom" in reason
+
+
+def test_a_violation_is_exit_1_and_names_the_clause(monkeypatch):
+    def violating(options, recorder, target):
+        from contract.checks import Failure
+
+        recorder.fail(Failure("CAN-1", "ignored cancel", "Cancelled", "Completed"))
+        raise violation_type("CAN-1")("CAN-1 ignored cancel")
+
+    monkeypatch.setattr(plugin, "explore", violating)
+    gate = plugin.Gate(Options(max_examples=1))
+    with pytest.raises(AssertionError):
+        gate.explore()
+    assert gate.outcome() == (1, "violations of CAN-1")
+
+
+def test_a_run_that_exercised_nothing_is_not_conformant(monkeypatch):
+    monkeypatch.setattr(plugin, "explore", lambda *a: None)
+    gate = plugin.Gate(Options(max_examples=1))
+    gate.explore()
+    code, reason = gate.outcome()
+    assert code == 2 and "nothing was tested" in reason
