@@ -71,9 +71,13 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         str(SUITE),
         "-p",
         "no:cacheprovider",
-        "--no-header",
     ]
-    out += ["-v", "--tb=short"] if args.verbose else ["-q", "--tb=no", "-p", "no:warnings"]
+    # Quietly, pytest prints nothing of its own: the command prints the verdicts last.
+    out += (
+        ["-v", "--tb=short", "--no-header"]
+        if args.verbose
+        else ["-p", "no:terminal", "-p", "no:warnings"]
+    )
     for flag, value in (
         ("--lro-profile", args.profile),
         ("--lro-seed", args.seed),
@@ -119,9 +123,12 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    from .plugin import gate_outcome
+    from .plugin import gate_outcome, gate_report
 
     status, reason = gate_outcome(outcome.config)
+    report = gate_report(outcome.config)
+    if report and not args.verbose:  # with -v, pytest's terminal summary has shown it
+        print(report)
     if status == 2:
         print(f"lro-conformance: error: {reason}", file=sys.stderr)
     return status

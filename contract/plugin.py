@@ -172,23 +172,27 @@ def lro_gate(pytestconfig: pytest.Config) -> Gate:
     return pytestconfig.stash[GATE_KEY]
 
 
+def gate_report(config: pytest.Config) -> str | None:
+    """The rendered verdicts of this session's run, or None when the gate did not judge."""
+    gate = config.stash.get(GATE_KEY, None)
+    if gate is None or not gate.ran or gate.harness_error:
+        return None
+    return render(
+        gate.verdicts,
+        gate.recorder,
+        target=gate.target,
+        seed=gate.options.seed,
+        seconds=gate.finished - gate.started,
+    )
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
     gate = config.stash.get(GATE_KEY, None)
     if gate is None or not gate.ran:
         return
     terminalreporter.section("long-operation conformance")
-    if gate.harness_error:
-        terminalreporter.write_line(f"error: {gate.harness_error}")
-        return
-    terminalreporter.write_line(
-        render(
-            gate.verdicts,
-            gate.recorder,
-            target=gate.target,
-            seed=gate.options.seed,
-            seconds=gate.finished - gate.started,
-        )
-    )
+    report = gate_report(config)
+    terminalreporter.write_line(report or f"error: {gate.harness_error}")
 
 
 def gate_outcome(config: pytest.Config) -> tuple[int, str]:

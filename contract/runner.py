@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
+from hypothesis.errors import Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
-from .machine import LongOperationMachine, Run
+from .machine import ClauseViolation, LongOperationMachine, Run
 from .model import Timing
 from .profiles import profile
 from .targets import HarnessError, MockTarget, Target
@@ -32,6 +33,7 @@ class Options:
     faults: tuple[str, ...] = ()
     skip_clauses: dict[str, str] = field(default_factory=dict)
     shrink: bool = True
+    rounds: int = 6  # explore again, muting what was found, until nothing new (at most this)
 
     def describe_target(self) -> str:
         return make_target(self).description
@@ -46,12 +48,32 @@ def make_target(options: Options) -> Target:
 
 
 def explore(options: Options, recorder: Recorder, target: Target | None = None) -> None:
-    """Run the state machine against the target; violations propagate as exceptions
-    (a `ClauseViolation`, or an ExceptionGroup of them), after being recorded."""
-    run = Run(
-        target or make_target(options), recorder, Timing(options.token_ttl, options.ttl_tolerance)
-    )
+    """Run the state machine against the target until no new clause is found violated.
 
+    Hypothesis stops at the first failure it finds (and shrinks it). To show every
+    violated clause, not just the first, the run goes on in rounds: each round
+    mutes the clauses already found. The first round's violation is re-raised at
+    the end (a `ClauseViolation` or an ExceptionGroup of them), after recording."""
+    target = target or make_target(options)
+    first_error: BaseException | None = None
+    muted: frozenset[str] = frozenset()
+    for _ in range(options.rounds):
+        run = Run(target, recorder, Timing(options.token_ttl, options.ttl_tolerance), muted)
+        try:
+            _explore_once(options, run)
+        except (ClauseViolation, ExceptionGroup) as exc:
+            first_error = first_error or exc
+        except Unsatisfiable:  # every example hit a muted clause: nothing more to learn
+            break
+        found = frozenset(recorder.failures)
+        if found <= muted:
+            break
+        muted = found
+    if first_error is not None:
+        raise first_error
+
+
+def _explore_once(options: Options, run: Run) -> None:
     def factory() -> LongOperationMachine:
         return LongOperationMachine(run)
 

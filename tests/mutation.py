@@ -20,7 +20,11 @@ class FaultRun:
 def run_with_fault(fault: str | None, *, seed: int = 0, max_examples: int = 300) -> FaultRun:
     recorder = Recorder()
     options = Options(
-        seed=seed, max_examples=max_examples, faults=(fault,) if fault else (), shrink=False
+        seed=seed,
+        max_examples=max_examples,
+        faults=(fault,) if fault else (),
+        shrink=False,
+        rounds=1,
     )
     with contextlib.suppress(ClauseViolation, ExceptionGroup):
         explore(options, recorder)

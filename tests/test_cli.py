@@ -76,3 +76,11 @@ def test_pytest_in_a_checkout_runs_the_conformance_suite():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "long-operation conformance" in result.stdout and "CONFORMANT" in result.stdout
+
+
+def test_every_violated_clause_is_reported_not_just_the_first():
+    result = gate(
+        "--seed", "4", "--max-examples", "40", "--fault", "start-202", "--fault", "cancel-ignored"
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "SUB-1 violated" in result.stdout and "CAN-1 violated" in result.stdout
