@@ -46,6 +46,25 @@ RUNNING: frozenset[Status] = frozenset({S.NOT_STARTED, S.IN_PROGRESS})
 ENDED: frozenset[Status] = frozenset({S.COMPLETED, S.FAILED, S.CANCELLED})
 WIRE_STATUSES: frozenset[str] = frozenset(s.value for s in Status if s is not S.EXPIRED)
 
+#: The clauses a violation of the model cites (the checks cite the others).
+JUDGES: frozenset[str] = frozenset(
+    {
+        "SUB-2",
+        "STA-1",
+        "STA-4",
+        "CON-1",
+        "CON-2",
+        "CON-3",
+        "CAN-1",
+        "CAN-3",
+        "CAN-4",
+        "EXP-1",
+        "EXP-2",
+        "EXP-3",
+        "ISO-1",
+    }
+)
+
 
 # --- operations and observations -------------------------------------------------
 #

@@ -160,6 +160,16 @@ _CATALOGUE: tuple[Fault, ...] = (
     ),
     Fault("tasks-shared", ("ISO-1",), "Any session can poll and cancel any other session's token."),
     Fault(
+        "foreign-cancel-acts",
+        ("ISO-1",),
+        "Another session's cancel answers 404 but cancels the operation all the same.",
+    ),
+    Fault(
+        "running-token-forgotten",
+        ("STA-1",),
+        "A running operation's token answers 404 once it has run for 3 s, until it ends.",
+    ),
+    Fault(
         "delete-takes-sibling",
         ("ISO-2",),
         "A completed delete also removes the target's next sibling and its subtree.",

@@ -189,6 +189,11 @@ def _leave_partial_beside_source(world: World, op: Operation, now: float) -> Non
     world.tree.add(source.parent_id, name, FOLDER, op.creator, now)
 
 
+def _forgotten(op: Operation, now: float) -> bool:
+    """running-token-forgotten: a status cache that drops in-flight entries after 3 s."""
+    return not op.ended and now - op.created_at >= 3.0
+
+
 def _visible_operation(world: World, call: Call, cancelling: bool) -> Operation:
     """The operation a token names, if this session may see it and it has not expired."""
     token = call.params["token"]
@@ -198,7 +203,11 @@ def _visible_operation(world: World, call: Call, cancelling: bool) -> Operation:
             raise Problem(500, "Internal Server Error", "Object reference not set to an instance.")
         raise Problem(404, "Request operationToken not found.", f"No operation '{token}'.")
     if op.session != call.session.index and not world.faults.has("tasks-shared"):
+        if cancelling and world.faults.has("foreign-cancel-acts") and not op.ended:
+            world.engine.cancel(op, call.now)  # the bug: acts first, checks ownership after
         # Same answer as an unknown token: another session's tokens must not leak.
+        raise Problem(404, "Request operationToken not found.", f"No operation '{token}'.")
+    if world.faults.has("running-token-forgotten") and _forgotten(op, call.now):
         raise Problem(404, "Request operationToken not found.", f"No operation '{token}'.")
     if world.engine.is_expired(op, call.now):
         if cancelling and world.faults.has("cancel-expired-400"):

@@ -8,6 +8,7 @@ from .inputs import malformed_starts, malformed_tokens, unknown_tokens
 from .names import entry_names
 from .timing import clock_steps, expiry_offsets
 from .trees import Shape, tree_shapes
+from .weights import mostly
 
 __all__ = [
     "Shape",
@@ -16,6 +17,7 @@ __all__ = [
     "expiry_offsets",
     "malformed_starts",
     "malformed_tokens",
+    "mostly",
     "tree_shapes",
     "unknown_tokens",
 ]

@@ -15,6 +15,7 @@ class FaultRun:
     fault: str
     clauses: set[str]  # clauses that failed
     checks: set[str]  # names of the checks that fired
+    model_clauses: set[str]  # clauses the model's violations cited
 
 
 def run_with_fault(fault: str | None, *, seed: int = 0, max_examples: int = 300) -> FaultRun:
@@ -29,4 +30,5 @@ def run_with_fault(fault: str | None, *, seed: int = 0, max_examples: int = 300)
     with contextlib.suppress(ClauseViolation, ExceptionGroup):
         explore(options, recorder)
     checks = {f.check for f in recorder.failures.values()}
-    return FaultRun(fault or "clean", set(recorder.failures), checks)
+    model = {f.clause for f in recorder.failures.values() if f.check == "lifecycle_is_consistent"}
+    return FaultRun(fault or "clean", set(recorder.failures), checks, model)

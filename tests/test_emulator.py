@@ -692,6 +692,19 @@ def _poll_by_other_session(d: Driver) -> int:
     return d.poll(token, user="bob").status
 
 
+def _status_after_foreign_cancel(d: Driver) -> tuple[int, str]:
+    token = d.start(d.copy(1, d.folder(1, "S"), "S2"))
+    refused = d.cancel(token, user="bob").status
+    return refused, d.poll(token).json()["status"]
+
+
+def _poll_of_long_running_copy(d: Driver) -> int:
+    source, dest = d.sample_tree()  # 5 entries: runs until +6
+    token = d.start(d.copy(dest, source, "S2"))
+    d.advance(4)
+    return d.poll(token).status
+
+
 def _sibling_after_delete(d: Driver) -> int:
     a, b = d.folder(1, "A"), d.folder(1, "B")
     d.run_to_end(d.start(d.delete(a)))
@@ -807,6 +820,12 @@ FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
     "unknown-token-500": (_never_issued_token_poll, 404, 500),
     "missing-auth-accepted": (_anonymous_read, 401, 200),
     "tasks-shared": (_poll_by_other_session, 404, 202),
+    "foreign-cancel-acts": (
+        _status_after_foreign_cancel,
+        (404, "NotStarted"),
+        (404, "Cancelled"),
+    ),
+    "running-token-forgotten": (_poll_of_long_running_copy, 202, 404),
     "delete-takes-sibling": (_sibling_after_delete, 200, 404),
     "cancel-unknown-204": (
         _cancels_of_unknown_tokens,

@@ -32,6 +32,10 @@ from ..sandbox import Node, Tree
 from ..targets import Connection, HarnessError, Target
 from ..verdicts import Recorder
 
+#: How much likelier an ordinary choice is than an unusual one (the area's root, a
+#: removed entry, a destination inside the source): most operations should succeed.
+COMMON = 6
+
 
 class ClauseViolation(AssertionError):
     """The target broke a clause of the contract."""
@@ -226,7 +230,7 @@ class MachineBase(RuleBasedStateMachine):
         nodes = area.tree.folders() if folders else list(area.tree.nodes.values())
         inner = sorted(n.id for n in nodes if n.id != area.root)
         rare = sorted(self.gone) + ([area.root] if root else [])
-        options = [st.sampled_from(inner)] * 4 if inner else []
-        if rare:
-            options.append(st.sampled_from(rare))
-        return data.draw(st.one_of(options), label="folder" if folders else "entry")
+        # A flat list with repeats gives real odds (st.one_of would not weigh them).
+        return data.draw(
+            st.sampled_from(inner * COMMON + rare), label="folder" if folders else "entry"
+        )

@@ -23,7 +23,7 @@ from ..model import (
     definitely_expired,
 )
 from ..sandbox import Node, Tree, name_key
-from .base import Area, MachineBase, Run, Tracked  # noqa: F401
+from .base import COMMON, Area, MachineBase, Run, Tracked  # noqa: F401
 
 
 class LifecycleRules(MachineBase):
@@ -49,13 +49,12 @@ class LifecycleRules(MachineBase):
         folders = sorted(n.id for n in area.tree.folders())
         outside = [f for f in folders if f not in below]
         unusual = [f for f in folders if f in below] + sorted(self.gone)
-        options = [st.sampled_from(outside)] * 4 if outside else []
-        if unusual:
-            options.append(st.sampled_from(unusual))
-        dest = data.draw(st.one_of(options), label="destination")
+        dest = data.draw(st.sampled_from(outside * COMMON + unusual), label="destination")
         taken = [n.name for n in area.tree.children(dest)] if dest in area.tree else []
-        names = [gen.entry_names()] * 3 + ([st.sampled_from(taken)] if taken else [])
-        name = data.draw(st.one_of(names), label="name")
+        names = (
+            gen.mostly(gen.entry_names(), st.sampled_from(taken)) if taken else gen.entry_names()
+        )
+        name = data.draw(names, label="name")
         return source, dest, name, data.draw(st.booleans(), label="autoRename")
 
     def _start_copy(
