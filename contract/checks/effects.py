@@ -3,6 +3,7 @@ the side-effect clauses of requests that must change nothing (CON-1, AUT-1, SUB-
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..model import Status
@@ -44,13 +45,10 @@ def effects_stay_inside(ctx: Context) -> list[Failure] | None:
     if ctx.action == "inspected":
         if not ctx.facts["operations_ran"]:
             return None
-        rest = _unclaimed(ctx)
-        if not rest:
-            return []
-        return fail(
+        return _unexplained(
+            ctx,
             "an operation changed entries outside its subtrees",
             "no change in an area none of whose operations ran",
-            rest.describe(ctx.facts["before"], ctx.facts["after"]),
         )
     if _cancelled_alone(ctx):
         return None  # CAN-2 judges a cancelled operation that ran alone
@@ -137,19 +135,44 @@ class Suspect:
 def split_change(
     change: Change, before: Tree, after: Tree, suspects: list[Suspect]
 ) -> tuple[dict[str, Change], Change]:
-    """The part of `change` each suspect's clause claims, and the rest."""
-    claimed: dict[str, Change] = {}
+    """The part of `change` each suspect's clause claims, and the rest.
+
+    A suspect claims an added entry with the name it asked for (exact matches first,
+    then renamed forms such as "x (2)") with everything below it, and the removal of
+    its target's subtree."""
+    claimed: dict[str, set[int]] = {}
     rest_added, rest_removed = set(change.added), set(change.removed)
+    for matches in (_same_name, _renamed_form):
+        for root in sorted(rest_added):
+            if root not in rest_added:
+                continue  # taken with an earlier root's subtree
+            clauses = {s.clause for s in suspects if matches(after.nodes[root].name, s.names)}
+            if not clauses:
+                continue
+            below = after.subtree(root) & rest_added
+            rest_added -= below
+            if len(clauses) == 1:  # two clauses' suspects asked for it: nobody is blamed
+                claimed.setdefault(clauses.pop(), set()).update(below)
     for suspect in suspects:
-        roots = {i for i in rest_added if name_key(after.nodes[i].name) in suspect.names}
-        added = set().union(*(after.subtree(i) for i in roots)) & rest_added
         removed = set().union(*(before.subtree(t) for t in suspect.targets)) & rest_removed
-        if added or removed:
-            old = claimed.get(suspect.clause, Change(frozenset(), frozenset(), frozenset()))
-            claimed[suspect.clause] = Change(old.added | added, old.removed | removed, frozenset())
-            rest_added -= added
-            rest_removed -= removed
-    return claimed, Change(frozenset(rest_added), frozenset(rest_removed), change.altered)
+        claimed.setdefault(suspect.clause, set()).update(removed)
+        rest_removed -= removed
+    none: frozenset[int] = frozenset()
+    by_clause = {
+        clause: Change(frozenset(ids & change.added), frozenset(ids & change.removed), none)
+        for clause, ids in claimed.items()
+        if ids
+    }
+    return by_clause, Change(frozenset(rest_added), frozenset(rest_removed), change.altered)
+
+
+def _same_name(name: str, keys: frozenset[str]) -> bool:
+    return name_key(name) in keys
+
+
+def _renamed_form(name: str, keys: frozenset[str]) -> bool:
+    key = name_key(name)
+    return any(re.match(re.escape(k) + r"[\s(\-_.]", key) for k in keys)
 
 
 def _claimed_by(clause: str, what: str) -> CheckFn:
@@ -185,13 +208,8 @@ def polling_has_no_side_effects(ctx: Context) -> list[Failure] | None:
     was last checked) show no change that a suspect does not claim."""
     if ctx.facts.get("operations_ran"):
         return None
-    rest = _unclaimed(ctx)
-    if not rest:
-        return []
-    return fail(
-        "polling changed the repository",
-        "the same entries before and after the polls",
-        rest.describe(ctx.facts["before"], ctx.facts["after"]),
+    return _unexplained(
+        ctx, "polling changed the repository", "the same entries before and after the polls"
     )
 
 
@@ -216,6 +234,14 @@ def _unasked(ctx: Context) -> Change:
         if key == wanted or (intent.auto_rename and key.startswith(wanted)):
             mine |= after.subtree(entry)
     return Change(change.added - mine, change.removed, change.altered)
+
+
+def _unexplained(ctx: Context, title: str, expected: str) -> list[Failure]:
+    """A failure for the change between two listings that no suspect claims, if any."""
+    rest = _unclaimed(ctx)
+    if not rest:
+        return []
+    return fail(title, expected, rest.describe(ctx.facts["before"], ctx.facts["after"]))
 
 
 def _unclaimed(ctx: Context) -> Change:

@@ -90,6 +90,18 @@ class LifecycleRules(MachineBase):
             return self._start_copy(data, session, action)
         return self._start_delete(data, session, action)
 
+    def _start_judged(
+        self, data: st.DataObject, session: Session, *, busy: bool
+    ) -> tuple[Exchange, Intent, Observation | None] | None:
+        """Start a copy or delete and judge the answer: the exchange, intent, observation."""
+        started = self._start(data, session, busy=busy)
+        if started is None:
+            return None
+        ex, intent = started
+        obs = self._accepted(ex, intent)
+        self.judge(ex.action, ex, obs=obs, intent=intent)
+        return ex, intent, obs
+
     def _accepted(self, ex: Exchange, intent: Intent) -> Observation | None:
         body = ex.json()
         token = body.get("token") if isinstance(body, dict) else None
@@ -115,26 +127,21 @@ class LifecycleRules(MachineBase):
     @rule(data=st.data())
     def start_operation(self, data: st.DataObject) -> None:
         """Start a copy or delete in a session with no running operation."""
-        session = self.draw_session(data, self.free_sessions())
-        started = self._start(data, session, busy=False)
-        if started is None:
-            return
-        ex, intent = started
-        obs = self._accepted(ex, intent)
-        self.judge(ex.action, ex, obs=obs, intent=intent)
-        self._track(obs, intent)
+        started = self._start_judged(
+            data, self.draw_session(data, self.free_sessions()), busy=False
+        )
+        if started is not None:
+            self._track(started[2], started[1])
 
     @precondition(lambda self: self.busy_sessions())
     @rule(data=st.data())
     def start_while_busy(self, data: st.DataObject) -> None:
         """Start another operation in a session whose operation may still run: 429 expected."""
         session = self.draw_session(data, self.busy_sessions())
-        started = self._start(data, session, busy=True)
+        started = self._start_judged(data, session, busy=True)
         if started is None:
             return
-        ex, intent = started
-        obs = self._accepted(ex, intent)
-        self.judge("start-busy", ex, obs=obs, intent=intent)
+        _, intent, obs = started
         area = self.areas[session.label]
         if isinstance(obs, Started):  # legal only if the first one ended meanwhile: look
             area.entangled = True

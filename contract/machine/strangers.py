@@ -108,10 +108,11 @@ class StrangerRules(MachineBase):
             )
         else:
             ex = self.api.start_delete(session, bad.bad_path_id, action="start-malformed")
-        names = {name_key(name)}
-        if source in area.tree:
-            names.add(name_key(area.tree.nodes[source].name))
-        area.suspects.append(Suspect("SUB-3", "start-malformed", frozenset(names)))
+        sent = (
+            bad.body.get("name") if isinstance(bad.body, dict) else None
+        )  # raw bodies name nothing
+        names = frozenset({name_key(sent)}) if isinstance(sent, str) else frozenset()
+        area.suspects.append(Suspect("SUB-3", "start-malformed", names))
         self.judge(
             "start-malformed", ex, malformation=bad.description, malformed_path=bad.malformed_path
         )
