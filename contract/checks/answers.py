@@ -59,6 +59,7 @@ def unauthenticated_rejected(ctx: Context) -> list[Failure] | None:
         f"a request with {ctx.facts['auth']} bearer token was not refused",
         f"{ctx.profile.unauthorized}",
         f"{status}",
+        sound=not 200 <= (status or 0) < 300,  # it may have started or changed something
     )
 
 
@@ -70,5 +71,6 @@ def foreign_session_refused(ctx: Context) -> list[Failure] | None:
             "a session reached another session's operation",
             "404 or 403 (the token belongs to another session)",
             f"{status}",
+            sound=ctx.action == "poll-foreign",  # a foreign cancel that worked changed state
         )
     return [] if status < 500 else None

@@ -44,6 +44,11 @@ class Failure:
     actual: str
     exchanges: list[Exchange] = field(default_factory=list)
     check: str = ""
+    # Does the run's bookkeeping still hold after this? Not when the server did something
+    # the run could not follow (an operation started that it cannot track, say); a run
+    # that has seen this clause fail before may go on past a sound failure, not past
+    # an unsound one.
+    sound: bool = True
 
 
 @dataclass
@@ -105,12 +110,15 @@ def run_checks(ctx: Context) -> tuple[list[Failure], set[str]]:
     return failures, exercised
 
 
-def fail(title: str, expected: str, actual: str) -> list[Failure]:
-    return [Failure("", title, expected, actual)]
+def fail(title: str, expected: str, actual: str, *, sound: bool = True) -> list[Failure]:
+    return [Failure("", title, expected, actual, sound=sound)]
 
 
 def violation_failure(v: Violation) -> Failure:
-    return Failure(v.clause, v.title, v.expected, v.actual, check="lifecycle_is_consistent")
+    """The model's verdict as a failure; the model was not advanced past it: unsound."""
+    return Failure(
+        v.clause, v.title, v.expected, v.actual, check="lifecycle_is_consistent", sound=False
+    )
 
 
 def short(text: str, limit: int = 300) -> str:

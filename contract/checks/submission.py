@@ -13,19 +13,20 @@ def start_answers_token(ctx: Context) -> list[Failure] | None:
     status = ctx.exchange.status or 0
     if not 200 <= status < 300:
         return None
+    body = ctx.body()
+    token = body.get("token") if isinstance(body, dict) else None
+    if not isinstance(token, str) or not token:  # an operation the run cannot follow
+        return fail(
+            "start answered without a token",
+            'a JSON body with a non-empty string "token"',
+            short(ctx.exchange.response_body),
+            sound=False,
+        )
     if status != ctx.profile.start_accepted:
         return fail(
             "start answered with the wrong status",
             f"{ctx.profile.start_accepted} ({ctx.profile.name})",
             f"{status}",
-        )
-    body = ctx.body()
-    token = body.get("token") if isinstance(body, dict) else None
-    if not isinstance(token, str) or not token:
-        return fail(
-            "start answered without a token",
-            'a JSON body with a non-empty string "token"',
-            short(ctx.exchange.response_body),
         )
     return []
 
@@ -42,6 +43,7 @@ def malformed_start_rejected(ctx: Context) -> list[Failure] | None:
         "malformed start not rejected with 400",
         f"{' or '.join(map(str, sorted(allowed)))} for {ctx.facts.get('malformation')}",
         f"{status}",
+        sound=status < 200 or status >= 300,  # accepted: an operation the run cannot follow
     )
 
 
@@ -63,6 +65,9 @@ def missing_input_never_completes(ctx: Context) -> list[Failure] | None:
         return []
     if status >= 500:
         return fail(
-            "a start naming a missing entry answered 5xx", "404, or an accepted start", f"{status}"
+            "a start naming a missing entry answered 5xx",
+            "404, or an accepted start",
+            f"{status}",
+            sound=False,  # whether it started something is unknown
         )
     return None
