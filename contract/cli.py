@@ -58,6 +58,19 @@ def parser() -> argparse.ArgumentParser:
         help="leave a clause out of the gate; reported as skipped (repeatable)",
     )
     p.add_argument("--no-shrink", action="store_true", help="do not shrink counterexamples")
+    live = p.add_argument_group("live mode (a running server instead of the embedded emulator)")
+    live.add_argument("--base-url", help="the target, e.g. http://127.0.0.1:8765")
+    live.add_argument("--repo-id", help="repository id")
+    live.add_argument(
+        "--session-token",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="bearer token of one user session (repeatable; two or more enable "
+        "the isolation clauses)",
+    )
+    live.add_argument("--parent-id", type=int, help="folder under which sandboxes are built")
+    live.add_argument("--clock-url", help="the build's clock hook (DESIGN §6)")
     p.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output too")
     return p
 
@@ -79,6 +92,10 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         else ["-p", "no:terminal", "-p", "no:warnings"]
     )
     for flag, value in (
+        ("--lro-base-url", args.base_url),
+        ("--lro-repo-id", args.repo_id),
+        ("--lro-parent-id", args.parent_id),
+        ("--lro-clock-url", args.clock_url),
         ("--lro-profile", args.profile),
         ("--lro-seed", args.seed),
         ("--lro-max-examples", args.max_examples),
@@ -90,6 +107,8 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
             out += [flag, str(value)]
     for fault in args.fault:
         out += ["--lro-fault", fault]
+    for token in args.session_token:
+        out += ["--lro-session-token", token]
     for skip in args.skip_clause:
         out += ["--lro-skip-clause", skip]
     if args.no_shrink:

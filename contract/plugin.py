@@ -106,6 +106,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="ID[=REASON]",
         help="leave a clause out of the gate (repeatable)",
     )
+    group.addoption("--lro-base-url", default=None, help="live mode: the target's base URL")
+    group.addoption("--lro-repo-id", default=None, help="live mode: repository id")
+    group.addoption(
+        "--lro-session-token",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="live mode: a bearer token, one per user session (repeatable)",
+    )
+    group.addoption(
+        "--lro-parent-id",
+        type=int,
+        default=None,
+        help="live mode: folder under which each example builds its sandbox",
+    )
+    group.addoption(
+        "--lro-clock-url",
+        default=None,
+        help="live mode: the build's clock hook, e.g. http://127.0.0.1:8765/_test/clock",
+    )
     group.addoption(
         "--lro-no-shrink",
         action="store_true",
@@ -137,6 +157,11 @@ def options_from(config: pytest.Config) -> Options:
         faults=tuple(opt.lro_fault),
         skip_clauses=skips,
         shrink=not opt.lro_no_shrink,
+        base_url=opt.lro_base_url,
+        repo_id=opt.lro_repo_id,
+        session_tokens=tuple(opt.lro_session_token),
+        parent_id=opt.lro_parent_id,
+        clock_url=opt.lro_clock_url,
     )
 
 

@@ -15,8 +15,8 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from .machine import ClauseViolation, LongOperationMachine, Run
 from .model import Timing
-from .profiles import profile
-from .targets import HarnessError, MockTarget, Target
+from .profiles import Profile, profile
+from .targets import HarnessError, LiveTarget, MockTarget, Target
 from .verdicts import Recorder
 
 
@@ -33,6 +33,12 @@ class Options:
     faults: tuple[str, ...] = ()
     skip_clauses: dict[str, str] = field(default_factory=dict)
     shrink: bool = True
+    # Live mode: a running server instead of the embedded emulator.
+    base_url: str | None = None
+    repo_id: str | None = None
+    session_tokens: tuple[str, ...] = field(default=(), repr=False)
+    parent_id: int | None = None
+    clock_url: str | None = None
     rounds: int = 6  # explore again, muting what was found, until nothing new (at most this)
 
     def describe_target(self) -> str:
@@ -40,11 +46,57 @@ class Options:
 
 
 def make_target(options: Options) -> Target:
-    """The embedded emulator (mock mode); live targets arrive with live mode."""
+    """The embedded emulator (mock mode), or the server at --base-url (live mode)."""
     try:
-        return MockTarget(profile(options.profile), frozenset(options.faults), options.token_ttl)
-    except ValueError as exc:  # a bad profile, fault name or TTL
+        dialect = profile(options.profile)
+        if options.base_url is None:
+            live_only = [
+                n
+                for n, v in (
+                    ("--repo-id", options.repo_id),
+                    ("--parent-id", options.parent_id),
+                    ("--clock-url", options.clock_url),
+                )
+                if v is not None
+            ]
+            if live_only or options.session_tokens:
+                raise ValueError(
+                    f"{', '.join(live_only or ['--session-token'])} needs --base-url "
+                    "(without it the gate runs against the embedded emulator)"
+                )
+            return MockTarget(dialect, frozenset(options.faults), options.token_ttl)
+        return _live_target(options, dialect)
+    except ValueError as exc:  # a bad profile, fault name, TTL or a missing partner option
         raise HarnessError(str(exc)) from None
+
+
+def _live_target(options: Options, dialect: Profile) -> Target:
+    if options.faults:
+        raise ValueError("--fault seeds the embedded emulator; a live target has its own bugs")
+    missing = [
+        name
+        for name, value in (
+            ("--repo-id", options.repo_id),
+            ("--session-token", options.session_tokens),
+            ("--parent-id", options.parent_id),
+        )
+        if not value
+    ]
+    if missing:
+        raise ValueError(f"--base-url needs {', '.join(missing)}")
+    if options.clock_url is None:
+        raise ValueError("--base-url needs --clock-url (the wall-clock mode is not built yet)")
+    if not options.base_url.startswith(("http://", "https://")):
+        raise ValueError(f"--base-url {options.base_url!r} must start with http:// or https://")
+    assert options.repo_id is not None and options.parent_id is not None
+    return LiveTarget(
+        dialect,
+        options.base_url,
+        options.repo_id,
+        list(options.session_tokens),
+        options.parent_id,
+        options.clock_url,
+    )
 
 
 def explore(options: Options, recorder: Recorder, target: Target | None = None) -> None:

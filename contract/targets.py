@@ -3,7 +3,10 @@
 * `MockTarget`: the embedded emulator, in-process. respx routes an httpx client
   to `emulator.handle`; every Hypothesis example gets a fresh emulator, so a
   shrunk counterexample replays exactly. The clock is virtual.
-* Live targets (a base URL) come with the live-mode work; they plug in here.
+* `LiveTarget`: a running server at a base URL (an `lro-emulator`, a vendor build,
+  a staging tenant). Examples share it: each one builds its sandbox under the
+  given parent folder and removes it at the end. The clock is driven through the
+  build's test hooks (`--clock-url`).
 
 A target hands each example a `Connection`: the client, the API, the sessions,
 the folder under which the example builds its sandbox, and the clock driver.
@@ -57,6 +60,8 @@ class ClockDriver:
         return self.client.send(method, url, action="clock", json_body=body)
 
     def _parse(self, exchange: Exchange) -> float:
+        if exchange.error is not None:
+            raise HarnessError(f"cannot reach the clock hook {self.clock_url}: {exchange.error}")
         body = exchange.json()
         if exchange.status != 200 or not isinstance(body, dict) or "now" not in body:
             raise HarnessError(
@@ -84,6 +89,7 @@ class Connection:
     repo_id: str
     profile: Profile
     closers: list[Any] = field(default_factory=list)
+    shared: bool = False  # other examples use this target too: clean up after each one
 
     def close(self) -> None:
         for closer in self.closers:
@@ -156,3 +162,70 @@ def _bridge(emulator: Any) -> Any:
         return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
 
     return answer
+
+
+class LiveTarget:
+    """A server reached over HTTP, shared by every example of the run."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        base_url: str,
+        repo_id: str,
+        tokens: list[str],
+        parent_id: int,
+        clock_url: str,
+        timeout: float = 30.0,
+    ) -> None:
+        self.profile, self.base_url, self.repo_id = profile, base_url.rstrip("/"), repo_id
+        self.tokens, self.parent_id, self.clock_url = list(tokens), parent_id, clock_url
+        self.timeout = timeout
+        self.description = f"{self.base_url} repository {repo_id!r} ({profile.name})"
+        self._checked = False
+
+    def connect(self) -> Connection:
+        http = httpx.Client(timeout=self.timeout)
+        clock = ClockDriver(self.clock_url)
+        client = Client(http, self.base_url, clock.stamp, secrets=self.tokens)
+        clock.client = client
+        sessions = [Session(f"session-{i + 1}", t) for i, t in enumerate(self.tokens)]
+        api = RepositoryApi(client, self.profile, self.repo_id)
+        try:
+            clock.read()
+            if not self._checked:
+                self._preflight(api, sessions)
+        except Exception:
+            http.close()
+            raise
+        client.reset()
+        return Connection(
+            client,
+            api,
+            clock,
+            sessions,
+            self.parent_id,
+            self.base_url,
+            self.repo_id,
+            self.profile,
+            [http.close],
+            shared=True,
+        )
+
+    def _preflight(self, api: RepositoryApi, sessions: list[Session]) -> None:
+        """Fail fast with a clear reason: unreachable, a refused token, no parent folder."""
+        for session in sessions:
+            ex = api.get_entry(session, self.parent_id, action="preflight")
+            if ex.error is not None:
+                raise HarnessError(f"cannot reach {self.base_url}: {ex.error}")
+            if ex.status == 401:
+                raise HarnessError(f"the target refused the bearer token of {session.label} (401)")
+            if ex.status == 404:
+                raise HarnessError(
+                    f"repository {self.repo_id!r} or parent folder #{self.parent_id} not found "
+                    "(404): check --repo-id and --parent-id"
+                )
+            if ex.status != 200:
+                raise HarnessError(
+                    f"reading the parent folder answered {ex.status}: {ex.describe()}"
+                )
+        self._checked = True

@@ -31,6 +31,7 @@ from ..model import (
 from ..sandbox import Node, Tree
 from ..targets import Connection, HarnessError, Target
 from ..verdicts import Recorder
+from . import cleanup
 
 #: How much likelier an ordinary choice is than an unusual one (the area's root, a
 #: removed entry, a destination inside the source): most operations should succeed.
@@ -100,6 +101,7 @@ class MachineBase(RuleBasedStateMachine):
         self.areas: dict[str, Area] = {}
         self.gone: set[int] = set()  # ids this example saw removed
         self.op_types: dict[str, str] = {}
+        self.sandbox: int | None = None
         run.recorder.examples += 1
 
     # --- plumbing -------------------------------------------------------------------
@@ -192,6 +194,7 @@ class MachineBase(RuleBasedStateMachine):
         sandbox = self._create_fixture(
             first, self.conn.parent_id, f"lro-conformance-{uuid.uuid4().hex[:10]}"
         )
+        self.sandbox = sandbox
         for session in self.conn.sessions:
             area = self._create_fixture(session, sandbox, f"area-{session.label}")
             root = Node(area, sandbox, f"area-{session.label}", "Folder")
@@ -210,8 +213,14 @@ class MachineBase(RuleBasedStateMachine):
         self.run.recorder.steps += 1
 
     def teardown(self) -> None:
-        self.run.recorder.exchanges += len(self.conn.client.transcript)
-        self.conn.close()
+        """On a shared (live) target: end this example's operations and remove its sandbox,
+        so the next example finds every session free and nothing left behind."""
+        try:
+            if self.conn.shared and self.sandbox is not None:
+                cleanup.clean_up(self)
+        finally:
+            self.run.recorder.exchanges += len(self.conn.client.transcript)
+            self.conn.close()
 
     def _build(self, area: Area, parent: int, shape: gen.Shape) -> None:
         ex = self.api.create_folder(area.session, parent, shape.name)

@@ -1,0 +1,137 @@
+"""`lro-emulator`: the emulator served over HTTP (Starlette on uvicorn), for other
+teams' clients and for the gate's live mode.
+
+One catch-all route hands every request to `Emulator.handle`, so the behaviour
+over HTTP is exactly the in-process one. It binds to 127.0.0.1 unless told
+otherwise, and prints `listening http://HOST:PORT` once it accepts connections
+(port 0 picks a free port).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+
+from starlette.applications import Starlette
+from starlette.requests import Request as HttpRequest
+from starlette.responses import Response as HttpResponse
+from starlette.routing import Route
+
+from .app import Emulator
+from .config import EmulatorConfig
+from .faults import FAULTS
+from .messages import Request
+
+METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+def make_app(emulator: Emulator) -> Starlette:
+    """A Starlette app that serves `emulator` on every path."""
+
+    async def serve(http: HttpRequest) -> HttpResponse:
+        body = await http.body()
+        headers = {k.lower(): v for k, v in http.headers.items()}
+        reply = emulator.handle(Request(http.method, str(http.url), headers, body))
+        return HttpResponse(reply.body, status_code=reply.status, headers=reply.headers)
+
+    return Starlette(routes=[Route("/{path:path}", serve, methods=METHODS)])
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="lro-emulator",
+        description="Serve the long-operation emulator (a reference repository API build).",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    p.add_argument("--repo-id", default="r1", help="repository id (default r1)")
+    p.add_argument(
+        "--session-token",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="a bearer token, one per user session (repeatable; default alice, bob)",
+    )
+    p.add_argument(
+        "--profile", default="openapi-v1", choices=["openapi-v1"], help="API dialect to serve"
+    )
+    p.add_argument(
+        "--clock",
+        default="virtual",
+        choices=["virtual", "wall"],
+        help="virtual: moved only by the test hooks under /_test/clock",
+    )
+    p.add_argument("--token-ttl", type=float, default=900.0, help="token lifetime after the end, s")
+    p.add_argument("--start-delay", type=float, default=1.0, help="seconds NotStarted")
+    p.add_argument(
+        "--step-seconds", type=float, default=1.0, help="seconds per entry copied/deleted"
+    )
+    p.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="seed a fault (repeatable; see --list-faults)",
+    )
+    p.add_argument("--list-faults", action="store_true", help="list the seeded faults and exit")
+    return p
+
+
+def config_from(args: argparse.Namespace) -> EmulatorConfig:
+    return EmulatorConfig(
+        repo_id=args.repo_id,
+        session_tokens=tuple(args.session_token or ("alice", "bob")),
+        token_ttl=args.token_ttl,
+        clock=args.clock,
+        start_delay=args.start_delay,
+        step_seconds=args.step_seconds,
+        faults=frozenset(args.fault),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.list_faults:
+        for fault in FAULTS.values():
+            print(f"{fault.name:<34} {','.join(fault.clauses):<12} {fault.description}")
+        return 0
+    try:
+        emulator = Emulator(config_from(args))
+    except ValueError as exc:
+        print(f"lro-emulator: error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit this; without it small responses wait ~40 ms
+        # for a delayed ACK (Nagle), which makes every exchange slow.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((args.host, args.port))
+    except (OSError, OverflowError) as exc:
+        print(
+            f"lro-emulator: error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
+        )
+        return 2
+    return _serve(make_app(emulator), sock)
+
+
+def _serve(app: Starlette, sock: socket.socket) -> int:
+    import uvicorn
+
+    host, port = sock.getsockname()[:2]
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    original = server.startup
+
+    async def startup(sockets=None):  # type: ignore[no-untyped-def]
+        await original(sockets=sockets)
+        print(f"listening http://{host}:{port}", flush=True)
+
+    server.startup = startup  # type: ignore[method-assign]
+    server.run(sockets=[sock])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Live mode over loopback: the gate against `lro-emulator` served by uvicorn."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextmanager
+def emulator_server(*args: str) -> Iterator[str]:
+    """Start `lro-emulator` on a free loopback port; yield its base URL."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "emulator.server",
+            "--port",
+            "0",
+            "--session-token",
+            "alice",
+            "--session-token",
+            "bob",
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        assert line.startswith("listening http://127.0.0.1:"), line + (
+            proc.stderr.read() if proc.stderr else ""
+        )
+        yield line.split()[1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def gate(
+    base: str, *args: str, tokens: tuple[str, ...] = ("alice", "bob")
+) -> subprocess.CompletedProcess[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "contract.cli",
+        "--base-url",
+        base,
+        "--repo-id",
+        "r1",
+        "--parent-id",
+        "1",
+        "--clock-url",
+        f"{base}/_test/clock",
+        "--seed",
+        "2",
+        *args,
+    ]
+    for token in tokens:
+        cmd += ["--session-token", token]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+
+
+def root_children(base: str) -> list[dict]:
+    url = f"{base}/v1/Repositories/r1/Entries/1/Laserfiche.Repository.Folder/children"
+    return httpx.get(url, headers={"authorization": "Bearer alice"}).json()["value"]
+
+
+def test_live_gate_passes_the_clean_server_and_leaves_nothing_behind():
+    with emulator_server() as base:
+        result = gate(base, "--max-examples", "25")
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "CONFORMANT" in result.stdout
+        assert root_children(base) == [], "a sandbox folder was left behind"
+    for secret in ("alice", "bob"):
+        assert f"Bearer {secret}" not in result.stdout + result.stderr
+
+
+def test_live_gate_fails_a_faulty_server():
+    with emulator_server("--fault", "cancel-ignored") as base:
+        result = gate(base, "--max-examples", "40")
+        assert result.returncode == 1, result.stdout + result.stderr
+        assert "CAN-1 violated" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args, tokens, says",
+    [
+        ((), ("alice", "mallory"), "refused the bearer token of session-2 (401)"),
+        (("--repo-id", "nope"), ("alice",), "repository 'nope' or parent folder #1 not found"),
+        (("--parent-id", "999"), ("alice",), "parent folder #999 not found"),
+    ],
+)
+def test_live_configuration_errors_are_exit_2_with_a_reason(args, tokens, says):
+    with emulator_server() as base:
+        result = gate(base, "--max-examples", "2", *args, tokens=tokens)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert says in result.stderr and "Traceback" not in result.stderr
+        assert root_children(base) == []
+
+
+def test_unreachable_target_is_exit_2():
+    result = gate("http://127.0.0.1:9", "--max-examples", "2")
+    assert result.returncode == 2
+    assert "cannot reach" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_emulator_server_refuses_bad_options_clearly():
+    for args, says in (
+        (["--fault", "nope"], "unknown fault"),
+        (["--port", "70000"], "cannot listen"),
+        (["--token-ttl", "0"], "token_ttl"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "emulator.server", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
+        )
+        assert result.returncode == 2, (args, result.stderr)
+        assert says in result.stderr and "Traceback" not in result.stderr
