@@ -59,7 +59,7 @@ _CATALOGUE: tuple[Fault, ...] = (
     ),
     Fault(
         "completed-flaps",
-        ("STA-4",),
+        ("STA-4", "STA-3"),  # the stale 99% is progress going backwards too
         "The poll after a copy's first Completed poll answers InProgress (202, 99%) once.",
     ),
     Fault("failed-without-errors", ("STA-5",), 'Failed operations report "errors": [].'),

@@ -198,6 +198,7 @@ for _clause, _what in (
     ("CON-1", "a start refused with 429"),
     ("AUT-1", "an unauthenticated request"),
     ("SUB-3", "a malformed start"),
+    ("STA-6", "a poll of a finished copy"),
 ):
     check(_clause, "settled", "inspected")(_claimed_by(_clause, _what))
 

@@ -88,6 +88,7 @@ class Tracked:
     # Another session's operation may have run during this one's life: a change outside
     # this operation's region could be either's doing.
     others_ran: bool = False
+    result_name: str | None = None  # a Completed copy's new entry, once seen
 
 
 class MachineBase(RuleBasedStateMachine):

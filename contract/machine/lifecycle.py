@@ -188,8 +188,16 @@ class LifecycleRules(MachineBase):
             (state,) = after.possible
             prior = next(iter(before.possible)) if len(before.possible) == 1 else None
             self.run.recorder.reached(prior, state)
-        if isinstance(obs, Seen) and obs.status in ENDED and not self.tracked[token].settled:
+        tracked = self.tracked[token]
+        if isinstance(obs, Seen) and obs.status in ENDED and not tracked.settled:
             self._settle(token, ex)
+        elif tracked.result_name is not None:
+            # A poll of a copy known to be done: should anything carrying its result's name
+            # appear later, this poll is the suspect (STA-6), not the operation running then.
+            area = self.areas[tracked.intent.session]
+            area.suspects.append(
+                Suspect("STA-6", "poll", frozenset({name_key(tracked.result_name)}))
+            )
         self._lost_sight(token, obs)
         return ex
 
@@ -210,6 +218,8 @@ class LifecycleRules(MachineBase):
         after = self._snapshot(area)
         if after is None:
             return
+        if result is not None and result in after.nodes:
+            tracked.result_name = after.nodes[result].name
         if not area.entangled:
             self.judge(
                 "settled",
