@@ -2,6 +2,11 @@
 
 Every call goes through `Client.send` and returns the `Exchange`; nothing here
 judges an answer. Paths come from the profile, never from literals elsewhere.
+
+On a shared target the API is guarded: it refuses, before sending anything, to
+delete or copy into an entry the run did not create, or to cancel a token it
+was not given. What the run created it learns from its own calls: folders it
+made, entries listed inside them, tokens its starts received.
 """
 
 from __future__ import annotations
@@ -13,13 +18,41 @@ from .client import Auth, Client, Exchange, Session
 from .profiles import Profile
 
 
+class GuardRefusal(Exception):
+    """A destructive call on something the run did not create: refused, never sent."""
+
+
 class RepositoryApi:
     """The calls the gate makes against one repository of one target."""
 
-    def __init__(self, client: Client, profile: Profile, repo_id: str) -> None:
+    def __init__(
+        self, client: Client, profile: Profile, repo_id: str, *, guarded: bool = False
+    ) -> None:
         self.client = client
         self.profile = profile
         self.repo_id = repo_id
+        self.guarded = guarded
+        self.owned_entries: set[int] = set()
+        self.owned_tokens: set[str] = set()
+
+    def _guard(self, what: str, entry: Any = None, token: str | None = None) -> None:
+        if not self.guarded:
+            return
+        if token is not None and token not in self.owned_tokens:
+            raise GuardRefusal(f"refused to {what}: the run was not given that token")
+        # A path id that is not an integer names no entry: sending it harms nothing.
+        if isinstance(entry, int) and entry not in self.owned_entries:
+            raise GuardRefusal(f"refused to {what} entry #{entry}: the run did not create it")
+
+    def _learn(self, exchange: Exchange, *, entry: bool = False, token: bool = False) -> Exchange:
+        body = exchange.json()
+        if not isinstance(body, dict) or exchange.status is None or exchange.status >= 300:
+            return exchange
+        if entry and isinstance(body.get("id"), int):
+            self.owned_entries.add(body["id"])
+        if token and isinstance(body.get("token"), str):
+            self.owned_tokens.add(body["token"])
+        return exchange
 
     def _path(self, template: str, **ids: Any) -> str:
         parts = {k: quote(str(v), safe="") for k, v in ids.items()}
@@ -39,26 +72,34 @@ class RepositoryApi:
         action: str = "start-copy",
     ) -> Exchange:
         params = None if auto_rename is None else {"autoRename": str(auto_rename).lower()}
-        return self.client.send(
-            "POST",
-            self._path(self.profile.copy_path, dest=dest),
-            action=action,
-            session=session,
-            auth=auth,
-            json_body=None if raw is not None else body,
-            content=raw,
-            params=params,
+        self._guard("copy into", entry=dest)
+        return self._learn(
+            self.client.send(
+                "POST",
+                self._path(self.profile.copy_path, dest=dest),
+                action=action,
+                session=session,
+                auth=auth,
+                json_body=None if raw is not None else body,
+                content=raw,
+                params=params,
+            ),
+            token=True,
         )
 
     def start_delete(
         self, session: Session, entry: Any, *, auth: Auth = "session", action: str = "start-delete"
     ) -> Exchange:
-        return self.client.send(
-            "DELETE",
-            self._path(self.profile.delete_path, entry=entry),
-            action=action,
-            session=session,
-            auth=auth,
+        self._guard("delete", entry=entry)
+        return self._learn(
+            self.client.send(
+                "DELETE",
+                self._path(self.profile.delete_path, entry=entry),
+                action=action,
+                session=session,
+                auth=auth,
+            ),
+            token=True,
         )
 
     def poll(
@@ -75,6 +116,7 @@ class RepositoryApi:
     def cancel(
         self, session: Session, token: str, *, auth: Auth = "session", action: str = "cancel"
     ) -> Exchange:
+        self._guard("cancel an operation", token=token)
         return self.client.send(
             "DELETE",
             self._path(self.profile.task_path, token=token),
@@ -86,13 +128,16 @@ class RepositoryApi:
     # --- fixtures and reads ------------------------------------------------------
 
     def create_folder(self, session: Session, parent: int, name: str) -> Exchange:
-        return self.client.send(
-            "POST",
-            self._path(self.profile.children_path, entry=parent),
-            action="create-folder",
-            session=session,
-            json_body={"name": name, "entryType": "Folder"},
-            params={"autoRename": "false"},
+        return self._learn(
+            self.client.send(
+                "POST",
+                self._path(self.profile.children_path, entry=parent),
+                action="create-folder",
+                session=session,
+                json_body={"name": name, "entryType": "Folder"},
+                params={"autoRename": "false"},
+            ),
+            entry=True,
         )
 
     def get_entry(self, session: Session, entry: int, *, action: str = "get-entry") -> Exchange:
@@ -119,4 +164,11 @@ class RepositoryApi:
             if pages[-1].status != 200 or not isinstance(link, str) or not link:
                 break
             pages.append(self.client.send("GET", link, action="list", session=session))
+        if folder in self.owned_entries:  # what lies in the run's own folders is the run's
+            for page in pages:
+                body = page.json()
+                value = body.get("value") if isinstance(body, dict) and page.status == 200 else None
+                for item in value if isinstance(value, list) else []:
+                    if isinstance(item, dict) and isinstance(item.get("id"), int):
+                        self.owned_entries.add(item["id"])
         return pages

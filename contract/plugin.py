@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from .api import GuardRefusal
 from .clauses import CLAUSES
 from .machine import ClauseViolation
 from .report_console import render
@@ -52,8 +53,11 @@ class Gate:
             target = make_target(self.options)
             self.target = target.description
             explore(self.options, self.recorder, target)
-        except HarnessError as exc:
+        except (HarnessError, GuardRefusal) as exc:
             self.harness_error = str(exc)
+            raise
+        except KeyboardInterrupt:
+            self.harness_error = "interrupted; the example in progress cleaned up after itself"
             raise
         except BaseException as exc:
             if not only_violations(exc):  # the gate itself broke: it cannot judge

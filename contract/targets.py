@@ -189,7 +189,7 @@ class LiveTarget:
         client = Client(http, self.base_url, clock.stamp, secrets=self.tokens)
         clock.client = client
         sessions = [Session(f"session-{i + 1}", t) for i, t in enumerate(self.tokens)]
-        api = RepositoryApi(client, self.profile, self.repo_id)
+        api = RepositoryApi(client, self.profile, self.repo_id, guarded=True)
         try:
             clock.read()
             if not self._checked:

@@ -129,3 +129,40 @@ def test_emulator_server_refuses_bad_options_clearly():
         )
         assert result.returncode == 2, (args, result.stderr)
         assert says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ctrl_c_leaves_nothing_behind():
+    import signal
+    import time
+
+    with emulator_server("--step-seconds", "5") as base:
+        cmd = [
+            sys.executable,
+            "-m",
+            "contract.cli",
+            "--base-url",
+            base,
+            "--repo-id",
+            "r1",
+            "--parent-id",
+            "1",
+            "--clock-url",
+            f"{base}/_test/clock",
+            "--session-token",
+            "alice",
+            "--session-token",
+            "bob",
+        ]
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
+        )
+        deadline = time.monotonic() + 60
+        while not root_children(base) and time.monotonic() < deadline:
+            time.sleep(0.2)  # wait until a sandbox exists: the run is mid-example
+        assert root_children(base), "the run never built a sandbox"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 2, out + err
+        assert "interrupted" in err and "Traceback" not in err, err
+        left = root_children(base)
+        assert left == [], f"the interrupted run left its sandbox behind: {left}; {err}"

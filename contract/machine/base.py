@@ -218,7 +218,8 @@ class MachineBase(RuleBasedStateMachine):
         so the next example finds every session free and nothing left behind."""
         try:
             if self.conn.shared and self.sandbox is not None:
-                cleanup.clean_up(self)
+                with cleanup.interrupts_deferred():
+                    cleanup.clean_up(self)
         finally:
             self.run.recorder.exchanges += len(self.conn.client.transcript)
             self.conn.close()

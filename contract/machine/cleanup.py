@@ -7,6 +7,10 @@ sessions to be free), never a verdict.
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ..model import RUNNING
@@ -15,6 +19,23 @@ if TYPE_CHECKING:
     from .base import MachineBase
 
 POLLS = 40
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C that arrives during clean-up until it is done, then raise it:
+    a half-done clean-up would leave the sandbox behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pending:
+        raise KeyboardInterrupt
 
 
 def clean_up(machine: MachineBase) -> None:

@@ -47,7 +47,7 @@ class StrangerRules(MachineBase):
         token = data.draw(tokens.filter(lambda t: t not in self.model.ops), label="unknown token")
         session = self.draw_session(data, self.conn.sessions)
         kind = "malformed" if malformed else "unknown"
-        if cancel:
+        if cancel and not self.api.guarded:  # on a shared target, cancel only our own tokens
             self.judge(f"cancel-{kind}", self.api.cancel(session, token, action=f"cancel-{kind}"))
         else:
             self.judge(f"poll-{kind}", self.api.poll(session, token, action=f"poll-{kind}"))
