@@ -5,8 +5,8 @@ process (as a user would), and records the exit code, wall time, violated
 clauses, not-tested clauses and the lifecycle states reached. Writes the table
 into docs/BENCHMARKS.md between the markers.
 
-    python bench/clean_soak.py            # 20 seeds
-    python bench/clean_soak.py --seeds 50
+    python bench/clean_soak.py            # 20 seeds, embedded emulator (mock mode)
+    python bench/clean_soak.py --live     # the same against lro-emulator over loopback
 """
 
 from __future__ import annotations
@@ -18,17 +18,45 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import nullcontext
 from pathlib import Path
+
+from emulator.server import running
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "BENCHMARKS.md"
-BEGIN, END = "<!-- clean-soak:begin -->", "<!-- clean-soak:end -->"
 
 
-def run(seed: int) -> dict:
+def markers(live: bool) -> tuple[str, str]:
+    name = "live-soak" if live else "clean-soak"
+    return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+
+
+def live_options(base: str) -> list[str]:
+    return [
+        "--base-url",
+        base,
+        "--repo-id",
+        "r1",
+        "--parent-id",
+        "1",
+        "--clock-url",
+        f"{base}/_test/clock",
+        "--session-token",
+        "alice",
+        "--session-token",
+        "bob",
+    ]
+
+
+def run(seed: int, extra: list[str]) -> dict:
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "contract.cli", "--seed", str(seed)],
-                          capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "contract.cli", "--seed", str(seed), *extra],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     seconds = time.monotonic() - start
     out = proc.stdout
     states = re.search(r"states reached: (.*)", out)
@@ -43,22 +71,35 @@ def run(seed: int) -> dict:
     }
 
 
+def soak(seeds: int, extra: list[str]) -> list[dict]:
+    rows = []
+    for seed in range(seeds):
+        row = run(seed, extra)
+        rows.append(row)
+        print(
+            f"seed {seed:>3}: exit {row['exit']} {row['seconds']:5.1f}s "
+            f"failed={row['failed']} states: {row['states']}",
+            flush=True,
+        )
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--live", action="store_true", help="against lro-emulator over loopback")
     args = parser.parse_args()
-    rows = []
-    for seed in range(args.seeds):
-        row = run(seed)
-        rows.append(row)
-        print(f"seed {seed:>3}: exit {row['exit']} {row['seconds']:5.1f}s "
-              f"failed={row['failed']} states: {row['states']}", flush=True)
+    server = running("--session-token", "alice", "--session-token", "bob")
+    with server if args.live else nullcontext("") as base:
+        rows = soak(args.seeds, live_options(base) if base else [])
     times = [r["seconds"] for r in rows]
+    begin, end = markers(args.live)
+    command = "python bench/clean_soak.py" + (" --live" if args.live else "")
     lines = [
-        BEGIN,
+        begin,
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
         f"{platform.python_version()}, {args.seeds} seeds, default budget, one process each "
-        "(`python bench/clean_soak.py`).",
+        f"(`{command}`).",
         "",
         "| figure | value |",
         "|---|---|",
@@ -71,11 +112,13 @@ def main() -> int:
         f"{', '.join(sorted(set.intersection(*(set(r['not_tested']) for r in rows)))) or 'none'} |",
         f"| clauses not tested in some run | "
         f"{', '.join(sorted(set.union(*(set(r['not_tested']) for r in rows)))) or 'none'} |",
-        END,
+        end,
     ]
-    text = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{BEGIN}\n{END}\n"
-    head, _, rest = text.partition(BEGIN)
-    _, _, tail = rest.partition(END)
+    text = DOC.read_text()
+    if begin not in text:
+        text += f"\n{begin}\n{end}\n"
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
     DOC.write_text(head + "\n".join(lines) + tail)
     print(f"wrote {DOC.relative_to(ROOT)}")
     return 0 if all(r["exit"] == 0 for r in rows) else 1

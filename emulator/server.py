@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import socket
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from starlette.applications import Starlette
 from starlette.requests import Request as HttpRequest
@@ -131,6 +134,28 @@ def _serve(app: Starlette, sock: socket.socket) -> int:
     server.startup = startup  # type: ignore[method-assign]
     server.run(sockets=[sock])
     return 0
+
+
+@contextmanager
+def running(*args: str) -> Iterator[str]:
+    """`lro-emulator --port 0 ARGS` in a child process on loopback; yields its base URL.
+    For tests and benchmarks that need a real server over HTTP."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "emulator.server", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        if not line.startswith("listening http://"):
+            raise RuntimeError(
+                f"lro-emulator did not start: {line}{proc.stderr.read() if proc.stderr else ''}"
+            )
+        yield line.split()[1]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -4,46 +4,37 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
+from emulator.server import running
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@contextmanager
-def emulator_server(*args: str) -> Iterator[str]:
-    """Start `lro-emulator` on a free loopback port; yield its base URL."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "emulator.server",
-            "--port",
-            "0",
-            "--session-token",
-            "alice",
-            "--session-token",
-            "bob",
-            *args,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        assert line.startswith("listening http://127.0.0.1:"), line + (
-            proc.stderr.read() if proc.stderr else ""
-        )
-        yield line.split()[1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def emulator_server(*args: str):  # type: ignore[no-untyped-def]
+    return running("--session-token", "alice", "--session-token", "bob", *args)
+
+
+def gate_command(base: str, tokens: tuple[str, ...] = ("alice", "bob")) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "contract.cli",
+        "--base-url",
+        base,
+        "--repo-id",
+        "r1",
+        "--parent-id",
+        "1",
+        "--clock-url",
+        f"{base}/_test/clock",
+    ]
+    for token in tokens:
+        cmd += ["--session-token", token]
+    return cmd
 
 
 def gate(

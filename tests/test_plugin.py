@@ -41,3 +41,24 @@ def test_a_run_that_exercised_nothing_is_not_conformant(monkeypatch):
     gate.explore()
     code, reason = gate.outcome()
     assert code == 2 and "nothing was tested" in reason
+
+
+def test_a_failure_that_does_not_replay_is_still_reported(monkeypatch):
+    """Against a server whose state moved on, shrinking may not see a failure again:
+    the first occurrence is kept and reported, not dropped, and not turned into exit 2."""
+    from hypothesis.errors import FlakyStrategyDefinition
+
+    import contract.runner as runner
+    from contract.checks import Failure
+    from contract.machine import ClauseViolation
+    from contract.verdicts import Recorder
+
+    def flaky_once(options, run):
+        run.recorder.fail(Failure("STA-4", "backwards", "Completed", "InProgress"))
+        raise FlakyStrategyDefinition("replay diverged")
+
+    monkeypatch.setattr(runner, "_explore_once", flaky_once)
+    recorder = Recorder()
+    with pytest.raises(ClauseViolation, match="not confirmed on replay"):
+        runner.explore(Options(max_examples=1, rounds=1), recorder)
+    assert set(recorder.failures) == {"STA-4"}
