@@ -21,7 +21,7 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
-from emulator.server import running
+from emulator.server import gate_options, running
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "BENCHMARKS.md"
@@ -30,23 +30,6 @@ DOC = ROOT / "docs" / "BENCHMARKS.md"
 def markers(live: bool) -> tuple[str, str]:
     name = "live-soak" if live else "clean-soak"
     return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-
-
-def live_options(base: str) -> list[str]:
-    return [
-        "--base-url",
-        base,
-        "--repo-id",
-        "r1",
-        "--parent-id",
-        "1",
-        "--clock-url",
-        f"{base}/_test/clock",
-        "--session-token",
-        "alice",
-        "--session-token",
-        "bob",
-    ]
 
 
 def run(seed: int, extra: list[str]) -> dict:
@@ -91,7 +74,7 @@ def main() -> int:
     args = parser.parse_args()
     server = running("--session-token", "alice", "--session-token", "bob")
     with server if args.live else nullcontext("") as base:
-        rows = soak(args.seeds, live_options(base) if base else [])
+        rows = soak(args.seeds, gate_options(base) if base else [])
     times = [r["seconds"] for r in rows]
     begin, end = markers(args.live)
     command = "python bench/clean_soak.py" + (" --live" if args.live else "")

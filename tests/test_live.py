@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emulator.server import running
+from emulator.server import gate_options, running
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,45 +19,13 @@ def emulator_server(*args: str):  # type: ignore[no-untyped-def]
 
 
 def gate_command(base: str, tokens: tuple[str, ...] = ("alice", "bob")) -> list[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "contract.cli",
-        "--base-url",
-        base,
-        "--repo-id",
-        "r1",
-        "--parent-id",
-        "1",
-        "--clock-url",
-        f"{base}/_test/clock",
-    ]
-    for token in tokens:
-        cmd += ["--session-token", token]
-    return cmd
+    return [sys.executable, "-m", "contract.cli", *gate_options(base, tokens)]
 
 
 def gate(
     base: str, *args: str, tokens: tuple[str, ...] = ("alice", "bob")
 ) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "contract.cli",
-        "--base-url",
-        base,
-        "--repo-id",
-        "r1",
-        "--parent-id",
-        "1",
-        "--clock-url",
-        f"{base}/_test/clock",
-        "--seed",
-        "2",
-        *args,
-    ]
-    for token in tokens:
-        cmd += ["--session-token", token]
+    cmd = [*gate_command(base, tokens), "--seed", "2", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
 
 
