@@ -90,38 +90,27 @@ def test_emulator_server_refuses_bad_options_clearly():
         assert says in result.stderr and "Traceback" not in result.stderr
 
 
-def test_ctrl_c_leaves_nothing_behind():
+def test_ctrl_c_leaves_nothing_behind(tmp_path):
     import signal
     import time
 
-    with emulator_server("--step-seconds", "5") as base:
-        cmd = [
-            sys.executable,
-            "-m",
-            "contract.cli",
-            "--base-url",
-            base,
-            "--repo-id",
-            "r1",
-            "--parent-id",
-            "1",
-            "--clock-url",
-            f"{base}/_test/clock",
-            "--session-token",
-            "alice",
-            "--session-token",
-            "bob",
-        ]
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
-        )
-        deadline = time.monotonic() + 60
-        while not root_children(base) and time.monotonic() < deadline:
-            time.sleep(0.2)  # wait until a sandbox exists: the run is mid-example
+    out_file, err_file = tmp_path / "out", tmp_path / "err"
+    with (
+        emulator_server("--step-seconds", "5") as base,
+        out_file.open("w") as out,
+        err_file.open("w") as err,
+    ):
+        # Files, not pipes: a child that fills an unread pipe blocks.
+        proc = subprocess.Popen(gate_command(base), stdout=out, stderr=err, text=True, cwd=ROOT)
+        deadline = time.monotonic() + 120
+        while not root_children(base) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)  # wait until a sandbox exists: the run is mid-example
+        assert proc.poll() is None, f"the run ended early: {err_file.read_text()}"
         assert root_children(base), "the run never built a sandbox"
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 2, out + err
-        assert "interrupted" in err and "Traceback" not in err, err
+        proc.wait(timeout=120)
+        stderr = err_file.read_text()
+        assert proc.returncode == 2, out_file.read_text() + stderr
+        assert "interrupted" in stderr and "Traceback" not in stderr, stderr
         left = root_children(base)
-        assert left == [], f"the interrupted run left its sandbox behind: {left}; {err}"
+        assert left == [], f"the interrupted run left its sandbox behind: {left}; {stderr}"
