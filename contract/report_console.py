@@ -22,6 +22,7 @@ def render(
         f"seed {seed if seed is not None else 'random'} · {recorder.examples} examples · "
         f"{recorder.steps} steps · {recorder.exchanges} HTTP exchanges · {seconds:.1f} s",
         "states reached: " + _states(recorder),
+        *_unreached(recorder),
         "",
         f"{'clause':<7} {'verdict':<11} {'checked':>7}  clause text",
     ]
@@ -38,6 +39,16 @@ def render(
     verdict = "NOT CONFORMANT" if failed else "CONFORMANT"
     lines += ["", f"{verdict}: {summary}"]
     return "\n".join(lines)
+
+
+def _unreached(recorder: Recorder) -> list[str]:
+    missing = [s.value for s in Status if not recorder.states[s]]
+    if not missing:
+        return []
+    return [
+        f"note: this run never saw {', '.join(missing)}; clauses that need it may be "
+        "not tested (try a larger --max-examples or another --seed)"
+    ]
 
 
 def _states(recorder: Recorder) -> str:

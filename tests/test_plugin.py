@@ -62,3 +62,17 @@ def test_a_failure_that_does_not_replay_is_still_reported(monkeypatch):
     with pytest.raises(ClauseViolation, match="not confirmed on replay"):
         runner.explore(Options(max_examples=1, rounds=1), recorder)
     assert set(recorder.failures) == {"STA-4"}
+
+
+def test_the_report_points_out_lifecycle_states_a_run_never_saw():
+    from contract.model import Status
+    from contract.report_console import render
+    from contract.verdicts import Recorder
+
+    recorder = Recorder()
+    recorder.reached(None, Status.NOT_STARTED)
+    text = render(recorder.verdicts(), recorder, target="t", seed=1, seconds=0.0)
+    assert "never saw InProgress, Completed, Failed, Cancelled, expired" in text
+    for status in Status:
+        recorder.reached(None, status)
+    assert "never saw" not in render(recorder.verdicts(), recorder, target="t", seed=1, seconds=0.0)
