@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 import httpx
 
+from . import interrupts
+
 REDACTED = "***"
 Auth = Literal["session", "none", "invalid"]
 
@@ -105,6 +107,7 @@ class Client:
         params: dict[str, str] | None = None,
     ) -> Exchange:
         """Send one request; `url` is absolute or relative to the base URL."""
+        interrupts.checkpoint()  # a Ctrl-C swallowed somewhere stops the run here
         full = url if "://" in url else f"{self.base_url}/{url.lstrip('/')}"
         headers = {"accept": "application/json"}
         if session is not None and auth == "session":

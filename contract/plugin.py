@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from . import interrupts
 from .api import GuardRefusal
 from .clauses import CLAUSES
 from .machine import ClauseViolation
@@ -50,22 +51,32 @@ class Gate:
     def explore(self) -> None:
         self.ran, self.started = True, time.monotonic()
         try:
-            target = make_target(self.options)
-            self.target = target.description
-            explore(self.options, self.recorder, target)
+            with interrupts.watching():
+                target = make_target(self.options)
+                self.target = target.description
+                explore(self.options, self.recorder, target)
+                interrupts.checkpoint()  # one that arrived too late for any request to see
         except (HarnessError, GuardRefusal) as exc:
+            if interrupts.requested():
+                self.harness_error = INTERRUPTED
+                raise KeyboardInterrupt from None
             self.harness_error = str(exc)
             raise
         except KeyboardInterrupt:
-            self.harness_error = "interrupted; the example in progress cleaned up after itself"
+            self.harness_error = INTERRUPTED
             raise
         except BaseException as exc:
-            if not only_violations(exc):  # the gate itself broke: it cannot judge
+            if interrupts.requested():
+                self.harness_error = INTERRUPTED
+            elif not only_violations(exc):  # the gate itself broke: it cannot judge
                 self.harness_error = f"the run stopped on an unexpected error: {exc!r}"
             raise
         finally:
             self.finished = time.monotonic()
             self.verdicts = self.recorder.verdicts(self.options.skip_clauses)
+
+
+INTERRUPTED = "interrupted; the example in progress cleaned up after itself"
 
 
 def only_violations(exc: BaseException) -> bool:

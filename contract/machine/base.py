@@ -19,6 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant
 
 import strategies as gen
 
+from .. import interrupts
 from ..checks import Context, Intent, Suspect, run_checks, violation_failure
 from ..client import Exchange, Session
 from ..model import (
@@ -103,6 +104,7 @@ class MachineBase(RuleBasedStateMachine):
         self.gone: set[int] = set()  # ids this example saw removed
         self.op_types: dict[str, str] = {}
         self.sandbox: int | None = None
+        self.sandbox_name: str | None = None
         run.recorder.examples += 1
 
     # --- plumbing -------------------------------------------------------------------
@@ -192,9 +194,10 @@ class MachineBase(RuleBasedStateMachine):
     def make_sandbox(self, data: st.DataObject) -> None:
         """A fresh sandbox folder, one area per session, and a first fixture tree in each."""
         first = self.conn.sessions[0]
-        sandbox = self._create_fixture(
-            first, self.conn.parent_id, f"lro-conformance-{uuid.uuid4().hex[:10]}"
-        )
+        # Named first: if this run is interrupted while the folder is being created,
+        # clean-up finds it by its (unique) name.
+        self.sandbox_name = f"lro-conformance-{uuid.uuid4().hex[:10]}"
+        sandbox = self._create_fixture(first, self.conn.parent_id, self.sandbox_name)
         self.sandbox = sandbox
         for session in self.conn.sessions:
             area = self._create_fixture(session, sandbox, f"area-{session.label}")
@@ -217,8 +220,8 @@ class MachineBase(RuleBasedStateMachine):
         """On a shared (live) target: end this example's operations and remove its sandbox,
         so the next example finds every session free and nothing left behind."""
         try:
-            if self.conn.shared and self.sandbox is not None:
-                with cleanup.interrupts_deferred():
+            if self.conn.shared and self.sandbox_name is not None:
+                with interrupts.deferred():
                     cleanup.clean_up(self)
         finally:
             self.run.recorder.exchanges += len(self.conn.client.transcript)

@@ -7,10 +7,6 @@ sessions to be free), never a verdict.
 
 from __future__ import annotations
 
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from ..model import RUNNING
@@ -21,23 +17,6 @@ if TYPE_CHECKING:
 POLLS = 40
 
 
-@contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Hold a Ctrl-C that arrives during clean-up until it is done, then raise it:
-    a half-done clean-up would leave the sandbox behind."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pending: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: pending.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if pending:
-        raise KeyboardInterrupt
-
-
 def clean_up(machine: MachineBase) -> None:
     for token in machine.tracked:
         if _may_run(machine, token):
@@ -45,12 +24,37 @@ def clean_up(machine: MachineBase) -> None:
     for token in machine.tracked:
         _wait(machine, machine.owner(token), token)
     first = machine.conn.sessions[0]
-    ex = machine.api.start_delete(first, machine.sandbox, action="cleanup")
+    sandbox = machine.sandbox if machine.sandbox is not None else _find_sandbox(machine)
+    if sandbox is None:
+        return  # interrupted before the server created it
+    step = 1.0
+    for _ in range(POLLS):
+        ex = machine.api.start_delete(first, sandbox, action="cleanup")
+        if ex.status != machine.conn.profile.busy:
+            break
+        # An operation whose start was interrupted in flight holds the session: wait for it.
+        machine.conn.clock.advance(step)
+        step = min(step * 2, 60.0)
     body = ex.json()
     token = body.get("token") if isinstance(body, dict) else None
     if ex.status is None or not 200 <= ex.status < 300 or not isinstance(token, str) or not token:
-        raise_harness(f"could not remove the sandbox folder #{machine.sandbox}: {ex.describe()}")
+        raise_harness(f"could not remove the sandbox folder #{sandbox}: {ex.describe()}")
     _wait(machine, first, token)
+
+
+def _find_sandbox(machine: MachineBase) -> int | None:
+    """The sandbox folder by its unique name, when the run was interrupted after asking for
+    it but before the answer came. Only that exact name is adopted."""
+    first = machine.conn.sessions[0]
+    for page in machine.api.list_children(first, machine.conn.parent_id):
+        body = page.json()
+        value = body.get("value") if isinstance(body, dict) and page.status == 200 else None
+        for item in value if isinstance(value, list) else []:
+            named = isinstance(item, dict) and item.get("name") == machine.sandbox_name
+            if named and isinstance(item.get("id"), int):
+                machine.api.owned_entries.add(item["id"])
+                return item["id"]
+    return None
 
 
 def _may_run(machine: MachineBase, token: str) -> bool:
