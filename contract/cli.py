@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from . import __version__
+from .settings import CONFIG, SETTINGS
 
 SUITE = Path(__file__).parent / "suite"
 
@@ -33,45 +34,16 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="lro-conformance",
         description="Judge a server against the long-operation contract (Copy/Delete tasks). "
-        "With no arguments: the embedded emulator, in-process.",
+        "With no arguments: the embedded emulator, in-process. Every option can also be "
+        "set as LRO_NAME in the environment or as NAME in a [tool.lro-conformance] table "
+        "of pyproject.toml; the command line wins.",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    p.add_argument("--profile", help="dialect of the target: openapi-v1 (default)")
-    p.add_argument("--seed", type=int, help="seed for a reproducible run")
-    p.add_argument("--max-examples", type=int, help="Hypothesis examples (default 100)")
-    p.add_argument("--steps", type=int, help="steps per example (default 50)")
-    p.add_argument("--token-ttl", type=float, help="token lifetime after the end, s (default 900)")
-    p.add_argument("--ttl-tolerance", type=float, help="clock tolerance around the TTL, s")
-    p.add_argument(
-        "--fault",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="seed a fault into the embedded emulator (repeatable; see --list-faults)",
-    )
     p.add_argument("--list-faults", action="store_true", help="list the emulator's seeded faults")
-    p.add_argument(
-        "--skip-clause",
-        action="append",
-        default=[],
-        metavar="ID[=REASON]",
-        help="leave a clause out of the gate; reported as skipped (repeatable)",
-    )
-    p.add_argument("--no-shrink", action="store_true", help="do not shrink counterexamples")
-    live = p.add_argument_group("live mode (a running server instead of the embedded emulator)")
-    live.add_argument("--base-url", help="the target, e.g. http://127.0.0.1:8765")
-    live.add_argument("--repo-id", help="repository id")
-    live.add_argument(
-        "--session-token",
-        action="append",
-        default=[],
-        metavar="TOKEN",
-        help="bearer token of one user session (repeatable; two or more enable "
-        "the isolation clauses)",
-    )
-    live.add_argument("--parent-id", type=int, help="folder under which sandboxes are built")
-    live.add_argument("--clock-url", help="the build's clock hook (DESIGN §6)")
     p.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output too")
+    live = p.add_argument_group("live mode (a running server instead of the embedded emulator)")
+    for s in (CONFIG, *SETTINGS):
+        (live if s.live else p).add_argument(f"--{s.name}", **s.argparse_kwargs())
     return p
 
 
@@ -91,28 +63,8 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         if args.verbose
         else ["-p", "no:terminal", "-p", "no:warnings"]
     )
-    for flag, value in (
-        ("--lro-base-url", args.base_url),
-        ("--lro-repo-id", args.repo_id),
-        ("--lro-parent-id", args.parent_id),
-        ("--lro-clock-url", args.clock_url),
-        ("--lro-profile", args.profile),
-        ("--lro-seed", args.seed),
-        ("--lro-max-examples", args.max_examples),
-        ("--lro-steps", args.steps),
-        ("--lro-token-ttl", args.token_ttl),
-        ("--lro-ttl-tolerance", args.ttl_tolerance),
-    ):
-        if value is not None:
-            out += [flag, str(value)]
-    for fault in args.fault:
-        out += ["--lro-fault", fault]
-    for token in args.session_token:
-        out += ["--lro-session-token", token]
-    for skip in args.skip_clause:
-        out += ["--lro-skip-clause", skip]
-    if args.no_shrink:
-        out.append("--lro-no-shrink")
+    for s in (CONFIG, *SETTINGS):
+        out += s.as_arguments(getattr(args, s.dest))
     return out
 
 
@@ -142,13 +94,17 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    from .plugin import gate_outcome, gate_report
+    from .plugin import gate_outcome, gate_report, settings_lines
+    from .report_console import render_settings
 
     status, reason = gate_outcome(outcome.config)
     report = gate_report(outcome.config)
     if report and not args.verbose:  # with -v, pytest's terminal summary has shown it
         print(report)
     if status == 2:
+        if not report:
+            for line in render_settings(settings_lines(outcome.config)):
+                print(line, file=sys.stderr)
         print(f"lro-conformance: error: {reason}", file=sys.stderr)
     return status
 

@@ -14,10 +14,10 @@ import pytest
 
 from . import interrupts
 from .api import GuardRefusal
-from .clauses import CLAUSES
 from .machine import ClauseViolation
 from .report_console import render
-from .runner import Options, explore, make_target
+from .runner import explore, make_target
+from .settings import CONFIG, SETTINGS, Options, SettingError, resolve
 from .targets import HarnessError
 from .verdicts import Recorder, Verdict, conformant
 
@@ -87,105 +87,19 @@ def only_violations(exc: BaseException) -> bool:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--lro-NAME` for every option of `contract/settings.py` (also LRO_NAME and
+    [tool.lro-conformance] NAME)."""
     group = parser.getgroup("lro-conformance", "long-operation conformance gate")
-    group.addoption(
-        "--lro-profile", default=None, help="dialect of the target (default openapi-v1)"
-    )
-    group.addoption("--lro-seed", type=int, default=None, help="seed for a reproducible run")
-    group.addoption(
-        "--lro-max-examples", type=int, default=None, help="Hypothesis examples (default 100)"
-    )
-    group.addoption("--lro-steps", type=int, default=None, help="steps per example (default 50)")
-    group.addoption(
-        "--lro-token-ttl",
-        type=float,
-        default=None,
-        help="seconds a token lives after its operation ended (default 900)",
-    )
-    group.addoption(
-        "--lro-ttl-tolerance",
-        type=float,
-        default=None,
-        help="clock tolerance around the TTL, seconds (default 0.5)",
-    )
-    group.addoption(
-        "--lro-fault",
-        action="append",
-        default=[],
-        help="seed an emulator fault (mock mode; repeatable)",
-    )
-    group.addoption(
-        "--lro-skip-clause",
-        action="append",
-        default=[],
-        metavar="ID[=REASON]",
-        help="leave a clause out of the gate (repeatable)",
-    )
-    group.addoption("--lro-base-url", default=None, help="live mode: the target's base URL")
-    group.addoption("--lro-repo-id", default=None, help="live mode: repository id")
-    group.addoption(
-        "--lro-session-token",
-        action="append",
-        default=[],
-        metavar="TOKEN",
-        help="live mode: a bearer token, one per user session (repeatable)",
-    )
-    group.addoption(
-        "--lro-parent-id",
-        type=int,
-        default=None,
-        help="live mode: folder under which each example builds its sandbox",
-    )
-    group.addoption(
-        "--lro-clock-url",
-        default=None,
-        help="live mode: the build's clock hook, e.g. http://127.0.0.1:8765/_test/clock",
-    )
-    group.addoption(
-        "--lro-no-shrink",
-        action="store_true",
-        default=False,
-        help="report the first counterexample without shrinking it",
-    )
+    for s in (CONFIG, *SETTINGS):
+        group.addoption(f"--lro-{s.name}", **s.argparse_kwargs())
 
 
 def options_from(config: pytest.Config) -> Options:
-    opt, defaults = config.option, Options()
-    skips: dict[str, str] = {}
-    for item in opt.lro_skip_clause:
-        cid, _, reason = item.partition("=")
-        cid = cid.strip().upper()
-        if cid not in CLAUSES:
-            raise pytest.UsageError(
-                f"skip-clause: unknown clause {cid!r}; known: {', '.join(CLAUSES)}"
-            )
-        skips[cid] = reason.strip() or "skipped on request (no reason given)"
-    return Options(
-        profile=opt.lro_profile or defaults.profile,
-        seed=opt.lro_seed,
-        max_examples=_positive("--lro-max-examples", opt.lro_max_examples, defaults.max_examples),
-        steps=_positive("--lro-steps", opt.lro_steps, defaults.steps),
-        token_ttl=_positive("--lro-token-ttl", opt.lro_token_ttl, defaults.token_ttl),
-        ttl_tolerance=opt.lro_ttl_tolerance
-        if opt.lro_ttl_tolerance is not None
-        else defaults.ttl_tolerance,
-        faults=tuple(opt.lro_fault),
-        skip_clauses=skips,
-        shrink=not opt.lro_no_shrink,
-        base_url=opt.lro_base_url,
-        repo_id=opt.lro_repo_id,
-        session_tokens=tuple(opt.lro_session_token),
-        parent_id=opt.lro_parent_id,
-        clock_url=opt.lro_clock_url,
-    )
-
-
-def _positive(flag: str, value: float | None, default: float):  # type: ignore[no-untyped-def]
-    if value is None:
-        return default
-    if value <= 0:
-        raise pytest.UsageError(f"{flag.removeprefix('--lro-')} must be positive, got {value}")
-    return value
+    given = {s.name: getattr(config.option, s.dest, None) for s in (CONFIG, *SETTINGS)}
+    try:
+        return resolve(given)
+    except SettingError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 OPTIONS_KEY = pytest.StashKey[Options]()
@@ -223,6 +137,7 @@ def gate_report(config: pytest.Config) -> str | None:
         target=gate.target,
         seed=gate.options.seed,
         seconds=gate.finished - gate.started,
+        settings=gate.options.settings_lines(),
     )
 
 
@@ -233,6 +148,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     terminalreporter.section("long-operation conformance")
     report = gate_report(config)
     terminalreporter.write_line(report or f"error: {gate.harness_error}")
+
+
+def settings_lines(config: pytest.Config) -> list[str]:
+    """`name = value (source)` for the run's non-default settings, secrets masked."""
+    options = config.stash.get(OPTIONS_KEY, None)
+    return options.settings_lines() if options is not None else []
 
 
 def gate_outcome(config: pytest.Config) -> tuple[int, str]:

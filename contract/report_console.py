@@ -15,10 +15,17 @@ MARK = {"pass": "pass", "fail": "FAIL", "not tested": "not tested", "skipped": "
 
 
 def render(
-    verdicts: list[Verdict], recorder: Recorder, *, target: str, seed: int | None, seconds: float
+    verdicts: list[Verdict],
+    recorder: Recorder,
+    *,
+    target: str,
+    seed: int | None,
+    seconds: float,
+    settings: list[str] | None = None,
 ) -> str:
     lines = [
         f"Long-operation conformance: {target}",
+        *render_settings(settings or []),
         f"seed {seed if seed is not None else 'random'} · {recorder.examples} examples · "
         f"{recorder.steps} steps · {recorder.exchanges} HTTP exchanges · {seconds:.1f} s",
         "states reached: " + _states(recorder),
@@ -39,6 +46,11 @@ def render(
     verdict = "NOT CONFORMANT" if failed else "CONFORMANT"
     lines += ["", f"{verdict}: {summary}"]
     return "\n".join(lines)
+
+
+def render_settings(settings: list[str]) -> list[str]:
+    """Where each value that is not a default came from (secrets already masked)."""
+    return [f"{'settings:' if i == 0 else '':<9} {line}" for i, line in enumerate(settings)]
 
 
 def _unreached(recorder: Recorder) -> list[str]:

@@ -6,8 +6,6 @@ three explore the same way. Nothing here prints or decides pass/fail.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky, Unsatisfiable
@@ -16,33 +14,9 @@ from hypothesis.stateful import run_state_machine_as_test
 from .machine import ClauseViolation, LongOperationMachine, Run, violation_type
 from .model import Timing
 from .profiles import Profile, profile
+from .settings import Options
 from .targets import HarnessError, LiveTarget, MockTarget, Target
 from .verdicts import Recorder
-
-
-@dataclass
-class Options:
-    """Everything that shapes a run. Defaults are the gate's default budget."""
-
-    profile: str = "openapi-v1"
-    seed: int | None = None
-    max_examples: int = 100
-    steps: int = 50
-    token_ttl: float = 900.0
-    ttl_tolerance: float = 0.5
-    faults: tuple[str, ...] = ()
-    skip_clauses: dict[str, str] = field(default_factory=dict)
-    shrink: bool = True
-    # Live mode: a running server instead of the embedded emulator.
-    base_url: str | None = None
-    repo_id: str | None = None
-    session_tokens: tuple[str, ...] = field(default=(), repr=False)
-    parent_id: int | None = None
-    clock_url: str | None = None
-    rounds: int = 6  # explore again, muting what was found, until nothing new (at most this)
-
-    def describe_target(self) -> str:
-        return make_target(self).description
 
 
 def make_target(options: Options) -> Target:
@@ -96,6 +70,7 @@ def _live_target(options: Options, dialect: Profile) -> Target:
         list(options.session_tokens),
         options.parent_id,
         options.clock_url,
+        ca_bundle=options.ca_bundle,
     )
 
 

@@ -15,6 +15,7 @@ the folder under which the example builds its sandbox, and the clock driver.
 from __future__ import annotations
 
 import secrets
+import ssl
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -176,15 +177,17 @@ class LiveTarget:
         parent_id: int,
         clock_url: str,
         timeout: float = 30.0,
+        ca_bundle: str | None = None,
     ) -> None:
         self.profile, self.base_url, self.repo_id = profile, base_url.rstrip("/"), repo_id
         self.tokens, self.parent_id, self.clock_url = list(tokens), parent_id, clock_url
-        self.timeout = timeout
+        self.timeout, self.ca_bundle = timeout, ca_bundle
+        self.tls = self._verify()
         self.description = f"{self.base_url} repository {repo_id!r} ({profile.name})"
         self._checked = False
 
     def connect(self) -> Connection:
-        http = httpx.Client(timeout=self.timeout)
+        http = httpx.Client(timeout=self.timeout, verify=self.tls)
         clock = ClockDriver(self.clock_url)
         client = Client(http, self.base_url, clock.stamp, secrets=self.tokens)
         clock.client = client
@@ -210,6 +213,15 @@ class LiveTarget:
             [http.close],
             shared=True,
         )
+
+    def _verify(self) -> ssl.SSLContext:
+        """TLS is always verified: against the system's authorities, or the given bundle."""
+        try:
+            return ssl.create_default_context(cafile=self.ca_bundle)
+        except (ssl.SSLError, OSError) as exc:
+            raise HarnessError(
+                f"ca-bundle {self.ca_bundle}: not a PEM certificate file ({exc})"
+            ) from None
 
     def _preflight(self, api: RepositoryApi, sessions: list[Session]) -> None:
         """Fail fast with a clear reason: unreachable, a refused token, no parent folder."""

@@ -78,6 +78,8 @@ def parser() -> argparse.ArgumentParser:
         help="seed a fault (repeatable; see --list-faults)",
     )
     p.add_argument("--list-faults", action="store_true", help="list the seeded faults and exit")
+    p.add_argument("--tls-cert", metavar="PEM", help="serve https with this certificate chain")
+    p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     return p
 
 
@@ -116,20 +118,31 @@ def main(argv: list[str] | None = None) -> int:
             f"lro-emulator: error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
         )
         return 2
-    return _serve(make_app(emulator), sock)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        print("lro-emulator: error: --tls-cert and --tls-key go together", file=sys.stderr)
+        return 2
+    return _serve(make_app(emulator), sock, args.tls_cert, args.tls_key)
 
 
-def _serve(app: Starlette, sock: socket.socket) -> int:
+def _serve(app: Starlette, sock: socket.socket, cert: str | None, key: str | None) -> int:
     import uvicorn
 
     host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, ssl_certfile=cert, ssl_keyfile=key
+    )
+    try:
+        config.load()  # reads the certificate: a bad one is a clear error, not a traceback
+    except (OSError, ValueError) as exc:
+        print(f"lro-emulator: error: cannot use the TLS certificate: {exc}", file=sys.stderr)
+        return 2
+    scheme = "https" if cert else "http"
     server = uvicorn.Server(config)
     original = server.startup
 
     async def startup(sockets=None):  # type: ignore[no-untyped-def]
         await original(sockets=sockets)
-        print(f"listening http://{host}:{port}", flush=True)
+        print(f"listening {scheme}://{host}:{port}", flush=True)
 
     server.startup = startup  # type: ignore[method-assign]
     server.run(sockets=[sock])
@@ -148,7 +161,7 @@ def running(*args: str) -> Iterator[str]:
     )
     try:
         line = proc.stdout.readline() if proc.stdout else ""
-        if not line.startswith("listening http://"):
+        if not line.startswith("listening http"):
             raise RuntimeError(
                 f"lro-emulator did not start: {line}{proc.stderr.read() if proc.stderr else ''}"
             )

@@ -114,3 +114,21 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path):
         assert "interrupted" in stderr and "Traceback" not in stderr, stderr
         left = root_children(base)
         assert left == [], f"the interrupted run left its sandbox behind: {left}; {stderr}"
+
+
+def test_tls_is_verified_and_a_ca_bundle_is_trusted(tmp_path):
+    import trustme
+
+    ca = trustme.CA()
+    server_pem, ca_pem = tmp_path / "server.pem", tmp_path / "ca.pem"
+    ca.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(server_pem)
+    ca.cert_pem.write_to_path(ca_pem)
+    with emulator_server("--tls-cert", str(server_pem), "--tls-key", str(server_pem)) as base:
+        assert base.startswith("https://127.0.0.1:")
+        untrusted = gate(base, "--max-examples", "2")
+        assert untrusted.returncode == 2, untrusted.stdout + untrusted.stderr
+        assert "CERTIFICATE_VERIFY_FAILED" in untrusted.stderr
+        assert "Traceback" not in untrusted.stderr
+        trusted = gate(base, "--max-examples", "10", "--ca-bundle", str(ca_pem))
+        assert trusted.returncode == 0, trusted.stdout + trusted.stderr
+        assert f"ca-bundle = {ca_pem} (command line)" in trusted.stdout
