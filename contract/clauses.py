@@ -65,6 +65,11 @@ _CATALOGUE = [
     ),
     ("STA-6", "Polling has no side effects.", "R"),
     (
+        "STA-7",
+        "An operation ends (Completed, Failed or Cancelled) within a bounded time of its start (`--operation-timeout`, default 15 min); one stuck running holds its session's slot forever.",
+        "P",
+    ),
+    (
         "RED-1",
         "A Completed copy answers with the profile's completion status and a `Location` pointing at `/v1/Repositories/{repoId}/Entries/{newId}` on the same origin and repository.",
         "GO",

@@ -52,6 +52,7 @@ JUDGES: frozenset[str] = frozenset(
         "SUB-2",
         "STA-1",
         "STA-4",
+        "STA-7",
         "CON-1",
         "CON-2",
         "CON-3",
@@ -90,6 +91,8 @@ class Timing:
 
     ttl: float = 900.0
     tolerance: float = 0.5
+    # An operation still running this long after its start was answered is stuck (STA-7).
+    operation_timeout: float = 900.0
 
 
 @dataclass(frozen=True)
@@ -321,10 +324,19 @@ def _seen(model: Model, obs: Seen) -> Outcome | Violation:
         clash = _accepted_meanwhile(model, op, obs.order)
         if clash is not None:
             return clash
+        age = sent - op.accepted
+        if age > model.timing.operation_timeout:
+            return Violation(
+                "STA-7",
+                "operation stuck",
+                f"an end within {model.timing.operation_timeout:g}s of the start",
+                f"still {obs.status.value} {age:g}s after the start was answered",
+            )
         new = replace(
             op, possible=frozenset({obs.status}), running_until=max(op.running_until, sent)
         )
     else:
+        exercised.add("STA-7")
         if obs.status is S.CANCELLED and op.cancel == "none" and op.foreign_cancel:
             return Violation(
                 "ISO-1",

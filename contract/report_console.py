@@ -29,6 +29,7 @@ def render(
         f"seed {seed if seed is not None else 'random'} · {recorder.examples} examples · "
         f"{recorder.steps} steps · {recorder.exchanges} HTTP exchanges · {seconds:.1f} s",
         "states reached: " + _states(recorder),
+        *(f"note: {note}" for note in recorder.notes),
         *_unreached(recorder),
         "",
         f"{'clause':<7} {'verdict':<11} {'checked':>7}  clause text",

@@ -11,12 +11,16 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
-from .machine import ClauseViolation, LongOperationMachine, Run, violation_type
+from .machine import ClauseViolation, LongOperationMachine, Run, TimeUp, violation_type
+from .machine.expiry import ExpiryProbe
 from .model import Timing
 from .profiles import Profile, profile
 from .settings import Options
 from .targets import HarnessError, LiveTarget, MockTarget, Target
 from .verdicts import Recorder
+
+VIRTUAL_TOLERANCE = 0.5  # the clock only moves when the gate moves it
+WALL_TOLERANCE = 2.0  # a server's timer may tick in whole seconds, and run a little late
 
 
 def make_target(options: Options) -> Target:
@@ -30,6 +34,8 @@ def make_target(options: Options) -> Target:
                     ("--repo-id", options.repo_id),
                     ("--parent-id", options.parent_id),
                     ("--clock-url", options.clock_url),
+                    ("--wall-clock", options.wall_clock or None),
+                    ("--ca-bundle", options.ca_bundle),
                 )
                 if v is not None
             ]
@@ -58,8 +64,13 @@ def _live_target(options: Options, dialect: Profile) -> Target:
     ]
     if missing:
         raise ValueError(f"--base-url needs {', '.join(missing)}")
-    if options.clock_url is None:
-        raise ValueError("--base-url needs --clock-url (the wall-clock mode is not built yet)")
+    if (options.clock_url is None) == (not options.wall_clock):
+        raise ValueError(
+            "--base-url needs either --clock-url (a build with clock hooks) or --wall-clock "
+            "(a real tenant: TTL clauses wait one TTL)"
+            if options.clock_url is None
+            else "--clock-url and --wall-clock exclude each other: with clock hooks, use them"
+        )
     if not options.base_url.startswith(("http://", "https://")):
         raise ValueError(f"--base-url {options.base_url!r} must start with http:// or https://")
     assert options.repo_id is not None and options.parent_id is not None
@@ -80,14 +91,48 @@ def explore(options: Options, recorder: Recorder, target: Target | None = None) 
     Hypothesis stops at the first failure it finds (and shrinks it). To show every
     violated clause, not just the first, the run goes on in rounds: each round
     mutes the clauses already found. The first round's violation is re-raised at
-    the end (a `ClauseViolation` or an ExceptionGroup of them), after recording."""
+    the end (a `ClauseViolation` or an ExceptionGroup of them), after recording.
+    On the wall clock the expiry probe watches tokens age meanwhile (`machine/expiry.py`)."""
     target = target or make_target(options)
+    timing = Timing(options.token_ttl, tolerance(options, target), options.operation_timeout)
+    probe = None if target.virtual_clock else ExpiryProbe(target, timing)
+    try:
+        if probe is not None:
+            probe.begin()
+        deadline = probe.done_at if probe is not None else None
+        first_error = _rounds(options, recorder, target, timing, deadline)
+    except BaseException:
+        if probe is not None:
+            probe.finish(recorder, wait=False)
+        raise
+    if probe is not None:
+        probe.finish(recorder)
+    if first_error is not None:
+        raise first_error
+
+
+def tolerance(options: Options, target: Target) -> float:
+    """Seconds of slack around the TTL: as given, else by the kind of clock."""
+    if options.ttl_tolerance is not None:
+        return options.ttl_tolerance
+    return VIRTUAL_TOLERANCE if target.virtual_clock else WALL_TOLERANCE
+
+
+def _rounds(
+    options: Options, recorder: Recorder, target: Target, timing: Timing, deadline: float | None
+) -> BaseException | None:
     first_error: BaseException | None = None
     muted: frozenset[str] = frozenset()
     for _ in range(options.rounds):
-        run = Run(target, recorder, Timing(options.token_ttl, options.ttl_tolerance), muted)
+        run = Run(target, recorder, timing, muted, deadline)
         try:
             _explore_once(options, run)
+        except TimeUp:
+            recorder.notes.append(
+                "wall clock: exploring stopped when the expiry probe was done, after "
+                f"{recorder.examples} examples (the time a TTL takes bounds the run)"
+            )
+            break
         except (ClauseViolation, ExceptionGroup) as exc:
             first_error = first_error or exc
         except Unsatisfiable:  # every example hit a muted clause: nothing more to learn
@@ -105,8 +150,7 @@ def explore(options: Options, recorder: Recorder, target: Target | None = None) 
         if found <= muted:
             break
         muted = found
-    if first_error is not None:
-        raise first_error
+    return first_error
 
 
 def _explore_once(options: Options, run: Run) -> None:

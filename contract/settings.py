@@ -42,7 +42,8 @@ class Options:
     max_examples: int = 100
     steps: int = 50
     token_ttl: float = 900.0
-    ttl_tolerance: float = 0.5
+    operation_timeout: float = 900.0
+    ttl_tolerance: float | None = None  # None: 0.5 s on a virtual clock, 2 s on the wall clock
     faults: tuple[str, ...] = ()
     skip_clauses: dict[str, str] = field(default_factory=dict)
     shrink: bool = True
@@ -52,6 +53,7 @@ class Options:
     session_tokens: tuple[str, ...] = field(default=(), repr=False)
     parent_id: int | None = None
     clock_url: str | None = None
+    wall_clock: bool = False
     ca_bundle: str | None = None
     rounds: int = 6  # explore again, muting what was found, until nothing new (at most this)
     # option name -> where its value came from ("command line", "environment LRO_SEED", ...)
@@ -200,8 +202,15 @@ SETTINGS: tuple[Setting, ...] = (
         convert=_positive,
     ),
     Setting(
+        "operation-timeout",
+        "seconds after its start by which an operation must have ended (default 900)",
+        kind=float,
+        metavar="SECONDS",
+        convert=_positive,
+    ),
+    Setting(
         "ttl-tolerance",
-        "clock tolerance around the TTL, seconds (default 0.5)",
+        "clock tolerance around the TTL, seconds (default 0.5; 2 with --wall-clock)",
         kind=float,
         metavar="SECONDS",
     ),
@@ -245,6 +254,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "clock-url", "the build's clock hook (DESIGN §6), if it has one", live=True, metavar="URL"
+    ),
+    Setting(
+        "wall-clock",
+        "no clock hooks (a real tenant): TTL clauses are checked by waiting one TTL, "
+        "in parallel with the rest of the run",
+        kind=bool,
+        live=True,
     ),
     Setting(
         "ca-bundle",

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import secrets
 import ssl
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -35,6 +37,8 @@ class HarnessError(Exception):
 class ClockDriver:
     """The target's clock seen through the test hooks (DESIGN §6): read it, advance it."""
 
+    virtual = True
+
     def __init__(self, clock_url: str) -> None:
         self.clock_url = clock_url.rstrip("/")
         self.now = 0.0
@@ -48,7 +52,7 @@ class ClockDriver:
         self.now = self._parse(self._call("GET", self.clock_url, None))
         return self.now
 
-    def advance(self, seconds: float) -> Exchange:
+    def advance(self, seconds: float) -> Exchange | None:
         assert self.client is not None
         exchange = self.client.send(
             "POST", f"{self.clock_url}/advance", action="clock", json_body={"seconds": seconds}
@@ -77,13 +81,55 @@ class ClockDriver:
             ) from None
 
 
+_ORIGIN = time.monotonic()
+
+
+class WallClock:
+    """No clock hooks (a real tenant): time is the client's own monotonic clock, and
+    moving it on means waiting. Every exchange is stamped when it was sent and when
+    its answer came, so the model bounds each server event by an interval; the TTL
+    tolerance covers the server's timer granularity. Seconds since the run began."""
+
+    virtual = False
+
+    def __init__(self, longest_wait: float = 0.2) -> None:
+        self.longest_wait = longest_wait  # a rule's "advance" waits at most this long
+        self.client: Client | None = None
+
+    @property
+    def now(self) -> float:
+        return time.monotonic() - _ORIGIN
+
+    def stamp(self) -> float:
+        return self.now
+
+    def read(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        time.sleep(max(0.0, min(seconds, self.longest_wait)))
+
+    def wait_until(self, when: float, stop: threading.Event | None = None) -> bool:
+        """Wait until `when` (no cap); False when `stop` was set first."""
+        delay = when - self.now
+        if delay <= 0:
+            return True
+        if stop is None:
+            time.sleep(delay)
+            return True
+        return not stop.wait(delay)
+
+
+Clock = ClockDriver | WallClock
+
+
 @dataclass
 class Connection:
     """What one example works with."""
 
     client: Client
     api: RepositoryApi
-    clock: ClockDriver
+    clock: Clock
     sessions: list[Session]
     parent_id: int
     base_url: str
@@ -99,6 +145,7 @@ class Connection:
 
 class Target(Protocol):
     description: str
+    virtual_clock: bool  # False: the wall clock, TTL clauses are checked by waiting
 
     def connect(self) -> Connection: ...
 
@@ -128,6 +175,7 @@ class MockTarget:
         Emulator(self.config)  # a bad fault name or TTL fails here, before the run
         extra = f", faults: {', '.join(sorted(faults))}" if faults else ""
         self.description = f"embedded emulator ({profile.name}{extra})"
+        self.virtual_clock = True
 
     def connect(self) -> Connection:
         from emulator import Emulator
@@ -175,7 +223,7 @@ class LiveTarget:
         repo_id: str,
         tokens: list[str],
         parent_id: int,
-        clock_url: str,
+        clock_url: str | None,
         timeout: float = 30.0,
         ca_bundle: str | None = None,
     ) -> None:
@@ -183,12 +231,14 @@ class LiveTarget:
         self.tokens, self.parent_id, self.clock_url = list(tokens), parent_id, clock_url
         self.timeout, self.ca_bundle = timeout, ca_bundle
         self.tls = self._verify()
-        self.description = f"{self.base_url} repository {repo_id!r} ({profile.name})"
+        self.virtual_clock = clock_url is not None
+        clock = "virtual clock" if clock_url else "wall clock"
+        self.description = f"{self.base_url} repository {repo_id!r} ({profile.name}, {clock})"
         self._checked = False
 
     def connect(self) -> Connection:
         http = httpx.Client(timeout=self.timeout, verify=self.tls)
-        clock = ClockDriver(self.clock_url)
+        clock: Clock = ClockDriver(self.clock_url) if self.clock_url else WallClock()
         client = Client(http, self.base_url, clock.stamp, secrets=self.tokens)
         clock.client = client
         sessions = [Session(f"session-{i + 1}", t) for i, t in enumerate(self.tokens)]

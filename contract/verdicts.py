@@ -40,12 +40,30 @@ class Recorder:
     steps: int = 0
     exchanges: int = 0
     harness_errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # facts about the run a reader should know
+
+    def merge(self, other: Recorder) -> None:
+        """Add what another part of the same run (the expiry probe) recorded."""
+        self.exercised.update(other.exercised)
+        self.occurrences.update(other.occurrences)
+        self.states.update(other.states)
+        self.transitions.update(other.transitions)
+        self.examples += other.examples
+        self.steps += other.steps
+        self.exchanges += other.exchanges
+        self.harness_errors += other.harness_errors
+        self.notes += other.notes
+        for failure in other.failures.values():
+            self._keep_shortest(failure)
 
     def exercise(self, clauses: set[str] | frozenset[str]) -> None:
         self.exercised.update(clauses)
 
     def fail(self, failure: Failure) -> None:
         self.occurrences[failure.clause] += 1
+        self._keep_shortest(failure)
+
+    def _keep_shortest(self, failure: Failure) -> None:
         best = self.failures.get(failure.clause)
         if best is None or len(failure.exchanges) < len(best.exchanges):
             self.failures[failure.clause] = failure

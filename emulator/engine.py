@@ -82,15 +82,24 @@ class Engine:
 
     def advance(self, now: float) -> None:
         """Apply every step due at or before `now`, in global time order."""
-        while self._running:
-            op = min(self._running, key=lambda o: (o.due(o.steps_done), o.serial))
+        while moving := [o for o in self._running if not o.stalled]:
+            op = min(moving, key=lambda o: (o.due(o.steps_done), o.serial))
             if op.due(op.steps_done) > now:
                 return
+            if self._stalls(op):
+                op.stalled = True  # still running, holding its session, forever
+                continue
             run_step(op, self._tree, self._faults)
             if op.ended:
                 self._running.remove(op)
                 if self._faults.has("completion-echo-to-other-session"):
                     self._echo_completion(op)
+
+    def _stalls(self, op: Operation) -> bool:
+        """stalls-before-end: a worker that waits forever before an operation's last step
+        (of three or more)."""
+        last = len(op.order.plan) - 1
+        return self._faults.has("stalls-before-end") and last >= 2 and op.steps_done == last
 
     def _echo_completion(self, op: Operation) -> None:
         """completion-echo-to-other-session: a worker reusing another session's job context."""

@@ -106,6 +106,12 @@ _CATALOGUE: tuple[Fault, ...] = (
         "A running operation in any session makes every start 429.",
     ),
     Fault(
+        "stalls-before-end",
+        ("STA-7",),
+        "An operation of three or more entries stops before its last one and stays "
+        "InProgress forever, holding its session (cancel still ends it).",
+    ),
+    Fault(
         "cancel-ignored",
         ("CAN-1",),
         "Cancel of a running operation answers 204, but the operation carries on.",

@@ -74,6 +74,7 @@ class Operation:
     completed_polls: int = 0
     reported_progress: bool = False
     went_backwards: bool = False
+    stalled: bool = False  # stalls-before-end: it will never take another step
 
     @property
     def ended(self) -> bool:

@@ -171,19 +171,13 @@ def running(*args: str) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def gate_options(base: str, tokens: tuple[str, ...] = ("alice", "bob")) -> list[str]:
+def gate_options(
+    base: str, tokens: tuple[str, ...] = ("alice", "bob"), *, wall: bool = False
+) -> list[str]:
     """The lro-conformance options that point the gate at an emulator served at `base`
-    (repository r1, root folder 1, its clock hooks, the given session tokens)."""
-    options = [
-        "--base-url",
-        base,
-        "--repo-id",
-        "r1",
-        "--parent-id",
-        "1",
-        "--clock-url",
-        f"{base}/_test/clock",
-    ]
+    (repository r1, root folder 1, its clock hooks or the wall clock, the given tokens)."""
+    options = ["--base-url", base, "--repo-id", "r1", "--parent-id", "1"]
+    options += ["--wall-clock"] if wall else ["--clock-url", f"{base}/_test/clock"]
     for token in tokens:
         options += ["--session-token", token]
     return options

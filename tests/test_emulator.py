@@ -643,6 +643,14 @@ def _status_after_cancel(d: Driver) -> str:
     return str(d.poll(token).json()["status"])
 
 
+def _stuck_copy(d: Driver) -> tuple[str, int]:
+    source, dest = d.sample_tree()
+    token = d.start(d.copy(dest, source, "S2"))
+    d.advance(600)
+    status = str(d.poll(token).json()["status"])
+    return status, d.copy(dest, source, "S3").status
+
+
 def _names_beside_source_after_cancel(d: Driver) -> list[str]:
     source, dest = d.sample_tree()
     token = d.start(d.copy(dest, source, "S2"))
@@ -805,6 +813,7 @@ FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
     "no-operation-limit": (_second_start_while_running, 429, 201),
     "slot-leak-after-cancel": (_start_after_cancel, 201, 429),
     "global-operation-limit": (_other_session_start, 201, 429),
+    "stalls-before-end": (_stuck_copy, ("Completed", 201), ("InProgress", 429)),
     "cancel-ignored": (_status_after_cancel, "Cancelled", "Completed"),
     "cancel-leaks-outside": (
         _names_beside_source_after_cancel,

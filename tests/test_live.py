@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-import httpx
 import pytest
+from served import ROOT, root_children
 
 from emulator.server import gate_options, running
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def emulator_server(*args: str):  # type: ignore[no-untyped-def]
     return running("--session-token", "alice", "--session-token", "bob", *args)
 
 
-def gate_command(base: str, tokens: tuple[str, ...] = ("alice", "bob")) -> list[str]:
-    return [sys.executable, "-m", "contract.cli", *gate_options(base, tokens)]
+def gate_command(
+    base: str, tokens: tuple[str, ...] = ("alice", "bob"), *, wall: bool = False
+) -> list[str]:
+    return [sys.executable, "-m", "contract.cli", *gate_options(base, tokens, wall=wall)]
 
 
 def gate(
@@ -27,11 +26,6 @@ def gate(
 ) -> subprocess.CompletedProcess[str]:
     cmd = [*gate_command(base, tokens), "--seed", "2", *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
-
-
-def root_children(base: str) -> list[dict]:
-    url = f"{base}/v1/Repositories/r1/Entries/1/Laserfiche.Repository.Folder/children"
-    return httpx.get(url, headers={"authorization": "Bearer alice"}).json()["value"]
 
 
 def test_live_gate_passes_the_clean_server_and_leaves_nothing_behind():
@@ -56,6 +50,7 @@ def test_live_gate_fails_a_faulty_server():
     [
         ((), ("alice", "mallory"), "refused the bearer token of session-2 (401)"),
         (("--repo-id", "nope"), ("alice",), "repository 'nope' or parent folder #1 not found"),
+        (("--wall-clock",), ("alice",), "--clock-url and --wall-clock exclude each other"),
         (("--parent-id", "999"), ("alice",), "parent folder #999 not found"),
     ],
 )
@@ -90,18 +85,21 @@ def test_emulator_server_refuses_bad_options_clearly():
         assert says in result.stderr and "Traceback" not in result.stderr
 
 
-def test_ctrl_c_leaves_nothing_behind(tmp_path):
+@pytest.mark.parametrize("wall", [False, True], ids=["virtual-clock", "wall-clock"])
+def test_ctrl_c_leaves_nothing_behind(tmp_path, wall):
     import signal
     import time
 
     out_file, err_file = tmp_path / "out", tmp_path / "err"
+    speed = ("--clock", "wall", "--step-seconds", "0.05") if wall else ("--step-seconds", "5")
     with (
-        emulator_server("--step-seconds", "5") as base,
+        emulator_server(*speed) as base,
         out_file.open("w") as out,
         err_file.open("w") as err,
     ):
         # Files, not pipes: a child that fills an unread pipe blocks.
-        proc = subprocess.Popen(gate_command(base), stdout=out, stderr=err, text=True, cwd=ROOT)
+        command = gate_command(base, wall=wall)
+        proc = subprocess.Popen(command, stdout=out, stderr=err, text=True, cwd=ROOT)
         deadline = time.monotonic() + 120
         while not root_children(base) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)  # wait until a sandbox exists: the run is mid-example

@@ -10,7 +10,7 @@ with one area (sub-folder) per session; a session's operations stay inside its
 area, so the run always knows which changes an operation may make.
 """
 
-from .base import ClauseViolation, Run, violation_type
+from .base import ClauseViolation, Run, TimeUp, violation_type
 from .lifecycle import LifecycleRules
 from .strangers import StrangerRules
 
@@ -19,4 +19,4 @@ class LongOperationMachine(LifecycleRules, StrangerRules):
     """All rules together: what `run_state_machine_as_test` explores."""
 
 
-__all__ = ["ClauseViolation", "LongOperationMachine", "Run", "violation_type"]
+__all__ = ["ClauseViolation", "LongOperationMachine", "Run", "TimeUp", "violation_type"]

@@ -10,6 +10,7 @@ violation separately. The rules live in `lifecycle.py` and `strangers.py`.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +65,14 @@ class Run:
     # Clauses already shown violated: a later round records them again but does not
     # stop on them, so exploration goes on to the other clauses.
     muted: frozenset[str] = frozenset()
+    # On the wall clock: when (clock time) exploring should stop, so the run ends with
+    # the expiry probe instead of long after it.
+    deadline: float | None = None
+
+
+class TimeUp(BaseException):  # noqa: N818 - a signal, not an error
+    """The run's time is up. A BaseException, so Hypothesis stops at once and does not
+    take it for a failure to shrink."""
 
 
 @dataclass
@@ -193,6 +202,9 @@ class MachineBase(RuleBasedStateMachine):
     @initialize(data=st.data())
     def make_sandbox(self, data: st.DataObject) -> None:
         """A fresh sandbox folder, one area per session, and a first fixture tree in each."""
+        self.prepare(lambda session: data.draw(gen.tree_shapes(), label="tree"))
+
+    def prepare(self, shape_for: Callable[[Session], gen.Shape]) -> None:
         first = self.conn.sessions[0]
         # Named first: if this run is interrupted while the folder is being created,
         # clean-up finds it by its (unique) name.
@@ -203,7 +215,13 @@ class MachineBase(RuleBasedStateMachine):
             area = self._create_fixture(session, sandbox, f"area-{session.label}")
             root = Node(area, sandbox, f"area-{session.label}", "Folder")
             self.areas[session.label] = Area(session, Tree(area, {area: root}))
-            self._build(self.areas[session.label], area, data.draw(gen.tree_shapes(), label="tree"))
+            self._build(self.areas[session.label], area, shape_for(session))
+
+    def advance(self, seconds: float) -> None:
+        """Move the target's clock on (virtual: through its hook, judged; wall: wait)."""
+        exchange = self.conn.clock.advance(seconds)
+        if exchange is not None:
+            self.judge("clock", exchange)
 
     def _create_fixture(self, session: Session, parent: int, name: str) -> int:
         ex = self.api.create_folder(session, parent, name)
@@ -215,6 +233,8 @@ class MachineBase(RuleBasedStateMachine):
     @invariant()
     def count_step(self) -> None:
         self.run.recorder.steps += 1
+        if self.run.deadline is not None and self.conn.clock.now >= self.run.deadline:
+            raise TimeUp  # teardown still runs: the example cleans up after itself
 
     def teardown(self) -> None:
         """On a shared (live) target: end this example's operations and remove its sandbox,

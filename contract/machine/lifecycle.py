@@ -98,9 +98,22 @@ class LifecycleRules(MachineBase):
         if started is None:
             return None
         ex, intent = started
+        return ex, intent, self._judge_start(ex, intent)
+
+    def _judge_start(self, ex: Exchange, intent: Intent) -> Observation | None:
         obs = self._accepted(ex, intent)
         self.judge(ex.action, ex, obs=obs, intent=intent)
-        return ex, intent, obs
+        return obs
+
+    def start_copy_of(self, session: Session, source: int, dest: int, name: str) -> str | None:
+        """A copy chosen by a script (the expiry probe), judged and tracked like any other;
+        its token, or None when it did not start."""
+        area = self.areas[session.label]
+        intent = Intent("copy", session.label, source, dest, name, True, False, area.tree)
+        ex = self.api.start_copy(
+            session, dest, {"sourceId": source, "name": name}, auto_rename=True, action="start-copy"
+        )
+        return self._track(self._judge_start(ex, intent), intent)
 
     def _accepted(self, ex: Exchange, intent: Intent) -> Observation | None:
         body = ex.json()
@@ -304,7 +317,7 @@ class LifecycleRules(MachineBase):
             self._poll(token)
             if not self.model.may_be_running(self.model.ops[token], self.now):
                 return
-            self.judge("clock", self.conn.clock.advance(wait))
+            self.advance(wait)
             wait = min(wait * 1.5, 120.0)
 
     @precondition(lambda self: self.quiet() and any(t.settled for t in self.tracked.values()))
@@ -381,7 +394,7 @@ class LifecycleRules(MachineBase):
 
     @rule(seconds=gen.clock_steps())
     def advance_clock(self, seconds: float) -> None:
-        self.judge("clock", self.conn.clock.advance(seconds))
+        self.advance(seconds)
 
     def _ended(self) -> list[str]:
         return [
@@ -391,7 +404,7 @@ class LifecycleRules(MachineBase):
             and not definitely_expired(self.model.ops[t], self.now, self.model.timing)
         ]
 
-    @precondition(lambda self: self._ended())
+    @precondition(lambda self: self.conn.clock.virtual and self._ended())
     @rule(
         data=st.data(), offset=gen.expiry_offsets(), inside=st.booleans(), via_cancel=st.booleans()
     )
@@ -407,7 +420,7 @@ class LifecycleRules(MachineBase):
         else:
             when = op.ended_by + timing.ttl + timing.tolerance + offset
         if when > self.conn.clock.now:
-            self.judge("clock", self.conn.clock.advance(when - self.conn.clock.now))
+            self.advance(when - self.conn.clock.now)
         if via_cancel:
             self._cancel(token)
         else:
@@ -425,7 +438,7 @@ class LifecycleRules(MachineBase):
             and self.conn.clock.now < op.running_until + t.ttl - t.tolerance
         ]
 
-    @precondition(lambda self: self._ttl_windows())
+    @precondition(lambda self: self.conn.clock.virtual and self._ttl_windows())
     @rule(data=st.data(), fraction=st.floats(0.0, 1.0))
     def probe_ttl_origin(self, data: st.DataObject, fraction: float) -> None:
         """Poll a token after a TTL counted from its start, before one counted from its end."""
@@ -435,5 +448,5 @@ class LifecycleRules(MachineBase):
         high = op.running_until + t.ttl - t.tolerance
         when = low + (high - low) * fraction * 0.99
         if when > self.conn.clock.now:
-            self.judge("clock", self.conn.clock.advance(when - self.conn.clock.now))
+            self.advance(when - self.conn.clock.now)
         self._poll(token)

@@ -1,0 +1,165 @@
+"""On the wall clock, the TTL clauses are checked by waiting: the expiry probe.
+
+Without clock hooks the only way to see a token expire is to wait one TTL after its
+operation ended (15 minutes on a real tenant). The probe does that once per run,
+in parallel with the exploration, so the whole gate takes about one TTL:
+
+1. before the exploration starts (its sessions must be free then): a sandbox with
+   one folder tree per session, and in every session at once a copy of it; the
+   first is left to finish, the others are cancelled, so Completed and Cancelled
+   tokens are both watched. Each is polled until it has ended;
+2. while the exploration runs, a thread polls each token at moments chosen from
+   what was seen: halfway through and just before a TTL counted from its end could
+   be over (EXP-1: still there, same status); just before and just after a TTL
+   counted from its start, when it ran long enough to tell the two apart (EXP-3);
+   once the TTL has surely passed (EXP-2: poll and cancel answer 404);
+3. at the end, its sandbox is removed.
+
+The probe is an ordinary machine driven by this script instead of by Hypothesis:
+the same API, model, checks and `judge`, so what it finds is recorded like any
+other finding. It polls only ended operations while the exploration runs, so it
+never occupies a session the exploration uses.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import strategies as gen
+
+from .. import interrupts
+from ..model import Timing
+from ..targets import HarnessError, Target, WallClock
+from ..verdicts import Recorder
+from . import LongOperationMachine
+from .base import ClauseViolation, Run
+
+#: A tree big enough that copying it takes a while: the longer an operation runs,
+#: the better a TTL counted from its start can be told from one counted from its end.
+PROBE_TREE = gen.Shape("ttl-probe", tuple(gen.Shape(f"folder-{i:02}") for i in range(40)))
+MARGIN = 0.25  # seconds kept from each edge of a window, for scheduling jitter
+
+
+@dataclass(frozen=True, order=True)
+class Probe:
+    when: float
+    token: str
+    action: str  # "poll" or "cancel"
+
+
+def schedule(machine: LongOperationMachine, tokens: list[str]) -> list[Probe]:
+    """When to look at each ended token, from what the model knows of its end."""
+    timing: Timing = machine.model.timing
+    ttl, tol = timing.ttl, timing.tolerance
+    probes = []
+    for token in tokens:
+        op = machine.model.ops[token]
+        if op.ended_by is None:
+            continue
+        last_inside = op.running_until + ttl - tol - MARGIN
+        probes.append(Probe(op.ended_by + (last_inside - op.ended_by) / 2, token, "poll"))
+        probes.append(Probe(last_inside, token, "poll"))
+        from_start = op.requested + ttl + tol + MARGIN
+        if from_start < last_inside - MARGIN:
+            # Seen just before a TTL counted from the start could be over, and gone just
+            # after: that, and only that, tells EXP-3 from a TTL that is merely short.
+            probes.append(Probe(op.requested + ttl - tol - MARGIN, token, "poll"))
+            probes.append(Probe(from_start, token, "poll"))
+        surely_gone = op.ended_by + ttl + tol + MARGIN
+        probes.append(Probe(surely_gone, token, "poll"))
+        probes.append(Probe(surely_gone + MARGIN, token, "cancel"))
+    return sorted(probes)
+
+
+class ExpiryProbe:
+    def __init__(self, target: Target, timing: Timing) -> None:
+        self.recorder = Recorder()
+        self.machine = LongOperationMachine(Run(target, self.recorder, timing))
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.error: BaseException | None = None
+        self.broken: set[str] = set()  # tokens a violation was found on: nothing more to learn
+        self.done_at: float | None = None  # clock time of the last probe
+
+    @property
+    def clock(self) -> WallClock:
+        clock = self.machine.conn.clock
+        assert isinstance(clock, WallClock)
+        return clock
+
+    def begin(self) -> None:
+        """Start one operation per session and see each end; then watch them in a thread."""
+        m = self.machine
+        m.prepare(lambda session: PROBE_TREE)
+        tokens = [t for t in (self._start(i) for i in range(len(m.conn.sessions))) if t]
+        for token in tokens:
+            self._until_ended(token)
+        probes = schedule(m, [t for t in tokens if t not in self.broken])
+        self.done_at = probes[-1].when if probes else None
+        self.thread = threading.Thread(
+            target=self._watch, args=(probes,), name="lro-expiry-probe", daemon=True
+        )
+        self.thread.start()
+
+    def _start(self, index: int) -> str | None:
+        m = self.machine
+        session = m.conn.sessions[index]
+        area = m.areas[session.label]
+        source = next(iter(area.tree.children(area.root)), None)
+        if source is None:
+            return None  # the server refused the fixture names: nothing to copy
+        try:
+            token = m.start_copy_of(session, source.id, area.root, "ttl-probe-copy")
+            if token is not None and index > 0:
+                m._cancel(token)
+        except ClauseViolation:
+            return None
+        return token
+
+    def _until_ended(self, token: str) -> None:
+        """Poll about once a second until it ended, or until the model calls it stuck
+        (STA-7: still running `operation_timeout` after its start)."""
+        m = self.machine
+        give_up = m.model.ops[token].accepted + m.model.timing.operation_timeout + 2.0
+        while self.clock.now < give_up:
+            try:
+                m._poll(token)
+            except ClauseViolation:
+                self.broken.add(token)
+                return
+            if not m.model.may_be_running(m.model.ops[token], m.now):
+                return
+            self.clock.wait_until(self.clock.now + 1.0)
+
+    def _watch(self, probes: list[Probe]) -> None:
+        m = self.machine
+        try:
+            for probe in probes:
+                if probe.token in self.broken:
+                    continue
+                if not self.clock.wait_until(probe.when, self.stop):
+                    return
+                try:
+                    (m._cancel if probe.action == "cancel" else m._poll)(probe.token)
+                except ClauseViolation:
+                    self.broken.add(probe.token)
+        except BaseException as exc:  # reported by finish(), in the main thread
+            self.error = exc
+
+    def finish(self, into: Recorder, *, wait: bool = True) -> None:
+        """Wait for the last probe (or stop at once), clean up, and hand over what was seen."""
+        if not wait:
+            self.stop.set()
+        try:
+            while self.thread is not None and self.thread.is_alive():
+                self.thread.join(0.2)  # short joins: a Ctrl-C still reaches the main thread
+        finally:
+            self.stop.set()
+            with interrupts.deferred():  # the thread may be mid-request: let it finish first
+                if self.thread is not None:
+                    self.thread.join()
+                self.machine.teardown()
+                into.merge(self.recorder)
+        if self.error is not None and not isinstance(self.error, KeyboardInterrupt):
+            raise HarnessError(f"the expiry probe stopped: {self.error!r}")
