@@ -1,14 +1,21 @@
-"""Profiles: one dialect of the long-operation contract each (paths and status codes).
+"""Profiles: one dialect of the long-operation contract each (paths, status codes and
+the schema of each documented answer).
 
 The guide and the vendor's OpenAPI document disagree (FACTS.md, "The guide (v1)
 versus the vendor document (v1)"); a profile says which one a target speaks.
-Checks ask the profile what to expect and never hard-code a status or a path.
+Checks ask the profile what to expect and never hard-code a status, a path or a schema.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from urllib.parse import urlsplit
+
+#: The part of a request path after `/v1/Repositories/{repoId}/` (a base URL may add a prefix).
+_REPOSITORY_PATH = re.compile(r"/v1/Repositories/[^/]+/(?P<rest>.+)$")
 
 
 @dataclass(frozen=True)
@@ -32,6 +39,38 @@ class Profile:
     busy: int = 429
     unauthorized: int = 401
     bad_request: int = 400
+    # SCH-1: the bundled document whose schemas describe this dialect's bodies (a name in
+    # contract/schemas/, patched), and the schema of each 2xx answer it documents, by the
+    # call made (see `call_of`) and the status. An answer not listed is not judged.
+    schema_document: str = ""
+    response_schemas: Mapping[tuple[str, int], str] = field(default_factory=dict, hash=False)
+
+    def calls(self) -> tuple[tuple[str, str, str], ...]:
+        """(method, path template, call name) of every request the gate makes."""
+        return (
+            ("POST", self.copy_path, "start-copy"),
+            ("DELETE", self.delete_path, "start-delete"),
+            ("GET", self.task_path, "poll"),
+            ("DELETE", self.task_path, "cancel"),
+            ("POST", self.children_path, "create-folder"),
+            ("GET", self.children_path, "list"),
+            ("GET", self.entry_path, "get-entry"),
+        )
+
+    def call_of(self, method: str, url: str) -> str | None:
+        """Which call a request is, from its method and path (whatever the machine's reason
+        for making it: a busy start, a followed Location, a listing's next page)."""
+        found = _REPOSITORY_PATH.search(urlsplit(url).path)
+        if found is None:
+            return None
+        for verb, template, call in self.calls():
+            if verb == method.upper() and _template_pattern(template).fullmatch(found["rest"]):
+                return call
+        return None
+
+    def response_schema(self, call: str, status: int) -> str | None:
+        """The schema name of a documented 2xx answer to `call`; None if none is documented."""
+        return self.response_schemas.get((call, status))
 
     def entry_location(self) -> re.Pattern[str]:
         """Where a completed copy's Location must point (path part)."""
@@ -52,7 +91,27 @@ OPENAPI_V1 = Profile(
     poll_ended=200,
     cancel_accepted=204,
     cancel_ended=400,
+    schema_document="lf-repository-v1-swagger",
+    response_schemas={
+        ("start-copy", 201): "AcceptedOperation",  # CopyEntryAsync
+        ("start-delete", 201): "AcceptedOperation",  # DeleteEntryInfo
+        ("poll", 200): "OperationProgress",  # GetOperationStatusAndProgress
+        ("poll", 201): "OperationProgress",
+        ("poll", 202): "OperationProgress",
+        ("create-folder", 201): "Entry",  # CreateOrCopyEntry
+        ("list", 200): "ODataValueContextOfIListOfEntry",  # GetEntryListing
+        ("get-entry", 200): "Entry",  # GetEntry
+        # CancelOperation answers 204 with no content: nothing to validate.
+    },
 )
+
+
+@cache
+def _template_pattern(template: str) -> re.Pattern[str]:
+    """A path template ("Entries/{entry}") as a pattern: each {name} one path segment."""
+    parts = re.split(r"\{\w+\}", template)
+    return re.compile("[^/]+".join(map(re.escape, parts)))
+
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (OPENAPI_V1,)}
 

@@ -14,6 +14,9 @@ from .problems import Problem
 from .tree import SHORTCUT, Entry, Tree
 from .world import Call, World
 
+#: The vendor's EntryType enum by number (its order of declaration), for a seeded fault.
+ENTRY_TYPE_NUMBERS = {"Folder": 0, "RecordSeries": 1, "Document": 2, "Shortcut": 3}
+
 
 def existing_entry(tree: Tree, text_id: str) -> Entry:
     """The entry a path id names; 400 when the id is malformed, 404 when there is none."""
@@ -66,4 +69,8 @@ def create_child(world: World, call: Call) -> Response:
     entry = tree.add(
         parent.id, name, wanted.entry_type, call.session.user, call.now, wanted.target_id
     )
-    return json_response(ENTRY_CREATED, entry_json(tree, entry))
+    body = entry_json(tree, entry)
+    if world.faults.has("entry-type-as-number"):
+        # The bug: this one endpoint serialises the enum without its string converter.
+        body["entryType"] = ENTRY_TYPE_NUMBERS[entry.entry_type]
+    return json_response(ENTRY_CREATED, body)

@@ -186,6 +186,18 @@ _CATALOGUE: tuple[Fault, ...] = (
         "A completed copy also creates an empty folder of its name in the folder of another "
         "session's latest operation.",
     ),
+    Fault(
+        "entry-type-as-number",
+        ("SCH-1",),
+        'A created entry is answered with "entryType" as its enum number (Folder is 0), not '
+        "its name.",
+    ),
+    Fault(
+        "timestamps-as-numbers",
+        ("SCH-1",),
+        'Polls answer "startTimestamp" and "statusTimestamp" as epoch seconds (numbers), not '
+        "date-time strings.",
+    ),
 )
 
 #: Every seeded fault by name.

@@ -120,7 +120,11 @@ def poll(world: World, call: Call) -> Response:
     else:
         code = POLL_COPY_DONE if progress.location else POLL_ENDED
     headers = {"location": progress.location} if progress.location else {}
-    return json_response(code, progress.body(), headers)
+    body = progress.body()
+    if world.faults.has("timestamps-as-numbers"):
+        # The bug: the clock's raw epoch seconds go out instead of date-time strings.
+        body |= {"startTimestamp": progress.start_time, "statusTimestamp": progress.status_time}
+    return json_response(code, body, headers)
 
 
 def _link_result(world: World, op: Operation, call: Call, progress: Progress) -> None:

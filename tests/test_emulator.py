@@ -790,6 +790,17 @@ def _names_after_copies_in_two_sessions(d: Driver) -> tuple[list[str], list[str]
 
 
 #: fault -> (scenario, what the clean emulator shows, what the faulty one shows).
+def _created_entry_types(d: Driver) -> list[Any]:
+    folder = d.create(1, {"name": "F", "entryType": "Folder"}).json()
+    shortcut = d.create(1, {"name": "L", "entryType": "Shortcut", "targetId": folder["id"]})
+    return [folder["entryType"], shortcut.json()["entryType"]]
+
+
+def _poll_timestamp_types(d: Driver) -> list[str]:
+    body = d.poll(d.start(d.copy(1, d.folder(1, "S"), "S2"))).json()
+    return [type(body[key]).__name__ for key in ("startTimestamp", "statusTimestamp")]
+
+
 FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
     "start-202": (_start_statuses, (201, 201), (202, 202)),
     "start-empty-token": (_start_token_present, True, False),
@@ -861,6 +872,8 @@ FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
         (["S", "D", "B"], ["x", "y"], ["y"]),
         (["S", "D", "B", "y"], ["x", "y", "y (2)"], ["y"]),
     ),
+    "entry-type-as-number": (_created_entry_types, ["Folder", "Shortcut"], [0, 3]),
+    "timestamps-as-numbers": (_poll_timestamp_types, ["str", "str"], ["float", "float"]),
 }
 
 

@@ -13,6 +13,9 @@ from emulator import FAULTS
 
 _runs: dict[str, FaultRun] = {}
 SEEDS = 3  # detection is statistical: a fault must show within three seeded runs
+# Which of a clause's checks sees a fault first is statistical too, and its odds move with
+# any edit of the project's source: Hypothesis also draws the literals it finds there.
+MORE_SEEDS = 8
 
 
 def fault_run(name: str) -> FaultRun:
@@ -36,9 +39,9 @@ def test_fault_is_caught_by_its_clause(fault):
 
 def test_every_clause_has_a_judge():
     """Every clause of the catalogue is judged by a registered check or by the model,
-    except the three that later work brings (reported "not tested" until then)."""
+    except the two that later work brings (reported "not tested" until then)."""
     judged = {c.clause for c in REGISTRY} | JUDGES
-    assert set(CLAUSES) - judged == {"CON-4", "ERR-3", "SCH-1"}
+    assert set(CLAUSES) - judged == {"CON-4", "ERR-3"}
 
 
 def test_the_model_cites_each_of_its_clauses_against_some_fault():
@@ -53,7 +56,7 @@ def more_runs(clause: str, want: str, what) -> set[str]:  # type: ignore[no-unty
     a fault may show first under a sibling clause in one seed and this one in another."""
     found: set[str] = set()
     tied = [name for name, fault in FAULTS.items() if clause in fault.clauses]
-    for seed in range(SEEDS, SEEDS + 3):
+    for seed in range(SEEDS, SEEDS + MORE_SEEDS):
         for name in tied:
             found |= what(run_with_fault(name, seed=seed))
         if want in found:
