@@ -7,10 +7,14 @@ clauses some check exercised and every failure. A clause's verdict is
 * pass       — exercised at least once and never failed;
 * not tested — nothing in the run exercised it (never reported as pass);
 * skipped    — opted out with --skip-clause (the reason is kept).
+
+It also notes when each clause was first seen failing (`first_failures`), so a
+benchmark can tell how long a run took to find a bug.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -29,10 +33,21 @@ class Verdict:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Sighting:
+    """How far a run had got when it first saw a clause fail."""
+
+    at: float  # time.monotonic() when the failure was recorded
+    examples: int  # examples begun, the failing one included
+    steps: int  # steps run, the failing one included (an example's set-up counts as one)
+    exchanges: int  # HTTP exchanges sent, the failing one included
+
+
 @dataclass
 class Recorder:
     exercised: Counter[str] = field(default_factory=Counter)
     failures: dict[str, Failure] = field(default_factory=dict)
+    first_failures: dict[str, Sighting] = field(default_factory=dict)
     occurrences: Counter[str] = field(default_factory=Counter)
     states: Counter[Status] = field(default_factory=Counter)
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -55,12 +70,25 @@ class Recorder:
         self.notes += other.notes
         for failure in other.failures.values():
             self._keep_shortest(failure)
+        for clause, seen in other.first_failures.items():
+            mine = self.first_failures.get(clause)
+            if mine is None or seen.at < mine.at:
+                self.first_failures[clause] = seen
 
     def exercise(self, clauses: set[str] | frozenset[str]) -> None:
         self.exercised.update(clauses)
 
     def fail(self, failure: Failure) -> None:
         self.occurrences[failure.clause] += 1
+        if failure.clause not in self.first_failures:
+            # The step in progress has not been counted yet, nor this example's exchanges
+            # (teardown adds them); the failure's evidence is the example's transcript so far.
+            self.first_failures[failure.clause] = Sighting(
+                time.monotonic(),
+                self.examples,
+                self.steps + 1,
+                self.exchanges + len(failure.exchanges),
+            )
         self._keep_shortest(failure)
 
     def _keep_shortest(self, failure: Failure) -> None:

@@ -1,4 +1,4 @@
-"""The code base stays lint-clean (ruff, configured in pyproject.toml)."""
+"""The code base, benchmark scripts included, stays lint-clean (ruff, configured in pyproject.toml)."""
 
 import importlib.util
 import subprocess
@@ -14,7 +14,17 @@ def test_ruff_is_clean():
     if importlib.util.find_spec("ruff") is None:
         pytest.skip("ruff is not installed (pip install -e '.[test]')")
     result = subprocess.run(
-        [sys.executable, "-m", "ruff", "check", "contract", "strategies", "emulator", "tests"],
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "contract",
+            "strategies",
+            "emulator",
+            "tests",
+            "bench",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,0 +1,347 @@
+"""Fault detection: the gate and `schemathesis run` against every seeded fault, side by side.
+
+For each fault of the emulator's catalogue (`emulator/faults.py`) it runs the gate
+in mock mode at the default budget, in-process, exactly as
+`lro-conformance --fault NAME --seed SEED` explores, and records whether a clause
+the fault breaks failed, how many steps and seconds (from the start of the run)
+that first took, and how many exchanges the shrunk counterexample holds. Then
+it runs schemathesis with the vendor's OpenAPI document against `lro-emulator
+--fault NAME` on loopback (`versus_schemathesis.py` says how, and what counts as
+a catch). A control row runs both against the clean emulator. The table goes
+into docs/BENCHMARKS.md between the `detect` markers.
+
+    python bench/detect.py                          # every fault (a long while)
+    python bench/detect.py --faults start-202,cancel-ignored --skip-schemathesis
+    python bench/detect.py --output /tmp/detect.md  # write elsewhere
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import versus_schemathesis as st
+
+from contract.client import Exchange
+from contract.machine import ClauseViolation
+from contract.runner import explore
+from contract.settings import Options
+from contract.verdicts import Recorder
+from emulator.faults import FAULTS
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "BENCHMARKS.md"
+NAME = "detect"
+CLEAN = "(clean, control)"
+ST_EXAMPLES = 100  # schemathesis' examples per operation
+BASELINE_SEEDS = 8  # clean schemathesis runs (seeds) whose failures are subtracted
+
+
+@dataclass
+class GateRun:
+    """The gate against one build: what it found and how soon."""
+
+    fault: str
+    tied: tuple[str, ...]  # the clauses the fault breaks (none for the clean build)
+    seconds: float  # the whole run: exploring, shrinking, every round
+    found: list[str] = field(default_factory=list)  # tied clauses that failed, first seen first
+    others: list[str] = field(default_factory=list)  # other clauses that failed
+    steps: int | None = None  # to the first failure of a tied clause
+    to_detection: float | None = None  # seconds from the start of the run to it
+    shrunk: int | None = None  # exchanges in the shortest counterexample of a tied clause
+    fixtures: int | None = None  # of which the leading folder creations (its fixtures)
+
+    @property
+    def killed(self) -> bool:
+        return bool(self.found)
+
+
+def run_gate(fault: str | None, seed: int, max_examples: int) -> GateRun:
+    """The default gate in mock mode, with `fault` seeded into the embedded emulator."""
+    recorder = Recorder()
+    options = Options(seed=seed, max_examples=max_examples, faults=(fault,) if fault else ())
+    started = time.monotonic()
+    with contextlib.suppress(ClauseViolation, ExceptionGroup):
+        explore(options, recorder)
+    tied = FAULTS[fault].clauses if fault else ()
+    run = GateRun(fault or CLEAN, tied, time.monotonic() - started)
+    seen = recorder.first_failures
+    run.found = sorted((c for c in seen if c in tied), key=lambda c: seen[c].at)
+    run.others = sorted(c for c in seen if c not in tied)
+    if run.found:
+        first = seen[run.found[0]]
+        run.steps, run.to_detection = first.steps, first.at - started
+        shortest = min((recorder.failures[c].exchanges for c in run.found), key=len)
+        run.shrunk, run.fixtures = len(shortest), fixtures(shortest)
+    return run
+
+
+def fixtures(exchanges: list[Exchange]) -> int:
+    """How many exchanges lead the counterexample by creating folders: the sandbox, one
+    area per session and the trees in them, before anything long-running happens."""
+    count = 0
+    for exchange in exchanges:
+        if exchange.action != "create-folder":
+            break
+        count += 1
+    return count
+
+
+@dataclass
+class Row:
+    """One build (a fault, or the clean control) through both tools."""
+
+    gate: GateRun
+    schemathesis: st.SchemathesisRun | None = None
+    new: list[st.Signature] = field(default_factory=list)  # not seen against the clean build
+
+    @property
+    def st_killed(self) -> bool:
+        return bool(self.new)
+
+
+@dataclass
+class Benchmark:
+    rows: list[Row]  # one per fault
+    control: Row  # the clean emulator, judged like a fault
+    baseline: set[st.Signature] = field(default_factory=set)  # schemathesis vs. clean
+    baseline_seconds: float = 0.0
+
+
+def measure(faults: list[str], seed: int, max_examples: int, with_schemathesis: bool) -> Benchmark:
+    """Every fault through the gate (and schemathesis), then the clean control row."""
+    baseline: set[st.Signature] = set()
+    seconds = 0.0
+    if with_schemathesis:
+        for extra in range(BASELINE_SEEDS):
+            clean = st.run(None, seed + extra, ST_EXAMPLES)
+            baseline |= set(clean.first_seen)
+            seconds += clean.seconds
+        print(f"schemathesis baseline: {len(baseline)} signatures, {seconds:.0f} s", flush=True)
+    rows = [_measure_one(name, seed, max_examples, with_schemathesis, baseline) for name in faults]
+    # Another seed than the baseline's, so schemathesis' control is not its own baseline.
+    control = _measure_one(None, seed + BASELINE_SEEDS, max_examples, with_schemathesis, baseline)
+    return Benchmark(rows, control, baseline, seconds)
+
+
+def _measure_one(
+    fault: str | None, seed: int, max_examples: int, with_st: bool, baseline: set[st.Signature]
+) -> Row:
+    row = Row(run_gate(fault, seed, max_examples))
+    if with_st:
+        row.schemathesis = st.run(fault, seed, ST_EXAMPLES)
+        row.new = row.schemathesis.new_against(baseline)
+    print(progress(row), flush=True)
+    return row
+
+
+def progress(row: Row) -> str:
+    g, s = row.gate, row.schemathesis
+    line = (
+        f"{g.fault:<34} gate {'KILLED' if g.killed else 'missed'} in {g.seconds:5.1f} s: "
+        f"{g.found} after {g.steps} steps, {_fmt(g.to_detection, 2)} s, shrunk to {g.shrunk}; "
+        f"also {g.others}"
+    )
+    if s is not None:
+        line += (
+            f" | schemathesis {'KILLED' if row.st_killed else 'missed'} in {s.seconds:.1f} s: "
+            f"{[str(sig) for sig in row.new]}"
+        )
+    return line
+
+
+def _fmt(value: float | int | None, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _caught(killed: bool, tied: bool, timed_out: bool = False) -> str:
+    if tied:
+        word = "killed" if killed else "**missed**"
+    else:  # the control: anything found is a false positive
+        word = "false positive" if killed else "quiet"
+    return word + (" (timed out)" if timed_out else "")
+
+
+def table(bench: Benchmark, with_st: bool) -> list[str]:
+    head = "| fault | breaks | gate | clause found | steps | seconds | shrunk (fixtures) | also failed |"
+    if with_st:
+        head += " schemathesis | its seconds | its first new failure at |"
+    lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
+    for row in [*bench.rows, bench.control]:
+        g, s = row.gate, row.schemathesis
+        cells = [
+            f"`{g.fault}`" if g.tied else g.fault,
+            ", ".join(g.tied) or "–",
+            _caught(g.killed if g.tied else bool(g.others), bool(g.tied)),
+            ", ".join(g.found) or "–",
+            _fmt(g.steps),
+            _fmt(g.to_detection, 2),
+            f"{g.shrunk} ({g.fixtures})" if g.shrunk is not None else "–",
+            ", ".join(g.others) or "–",
+        ]
+        if with_st and s is not None:
+            cells += [
+                _caught(row.st_killed, bool(g.tied), s.timed_out),
+                _fmt(s.seconds),
+                f"{s.first_seen[row.new[0]]:.1f}" if row.new else "–",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _median(values: list[float] | list[int], unit: str = "", digits: int = 2) -> str:
+    if not values:
+        return "–"
+    return f"{statistics.median(values):.{digits}f}{unit}"
+
+
+def summary(bench: Benchmark, with_st: bool) -> list[str]:
+    gates = [r.gate for r in bench.rows]
+    killed = [g for g in gates if g.killed]
+    st_runs = [r.schemathesis for r in bench.rows if r.schemathesis is not None]
+    st_caught = [r for r in bench.rows if r.st_killed and r.schemathesis is not None]
+    n = len(bench.rows)
+    figures = [
+        (
+            "faults killed (kill rate)",
+            f"{len(killed)} / {n} ({100 * len(killed) / n:.0f} %)",
+            f"{len(st_caught)} / {n} ({100 * len(st_caught) / n:.0f} %)",
+        ),
+        (
+            "total time over the faults",
+            f"{sum(g.seconds for g in gates):.0f} s",
+            f"{sum(s.seconds for s in st_runs):.0f} s "
+            f"(+ {bench.baseline_seconds:.0f} s for the clean baseline)",
+        ),
+        (
+            "median seconds to the first detection (killed faults)",
+            _median([g.to_detection for g in killed if g.to_detection is not None], " s"),
+            _median([r.schemathesis.first_seen[r.new[0]] for r in st_caught], " s", 1),  # type: ignore[union-attr]
+        ),
+        (
+            "median steps to the first detection",
+            _median([g.steps or 0 for g in killed], "", 0),
+            "–",
+        ),
+        (
+            "median shrunk counterexample, exchanges (of which fixtures)",
+            f"{_median([g.shrunk or 0 for g in killed], '', 0)} "
+            f"({_median([g.fixtures or 0 for g in killed], '', 0)})",
+            "–",
+        ),
+    ]
+    if killed:
+        worst = max(killed, key=lambda g: g.to_detection or 0.0)
+        figures.append(("slowest detection", f"{worst.to_detection:.2f} s (`{worst.fault}`)", "–"))
+    if with_st:
+        lines = ["| figure | gate | schemathesis |", "|---|---|---|"]
+        return lines + [f"| {a} | {b} | {c} |" for a, b, c in figures]
+    return ["| figure | gate |", "|---|---|"] + [f"| {a} | {b} |" for a, b, _ in figures]
+
+
+def section(bench: Benchmark, args: argparse.Namespace) -> str:
+    """The text between the markers: how it was measured, the figures, the table."""
+    with_st = not args.skip_schemathesis
+    lines = [
+        f"<!-- {NAME}:begin -->",
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} ({os.cpu_count()} "
+        f"cores), Python {platform.python_version()}; the gate in mock mode, seed {args.seed}, "
+        f"{args.max_examples} examples × {Options().steps} steps per round, in one process "
+        f"(`{regenerate(args)}`).",
+        "",
+        *summary(bench, with_st),
+        "",
+        *table(bench, with_st),
+    ]
+    if with_st:
+        lines += ["", *st_notes(bench, args.seed)]
+    return "\n".join([*lines, f"<!-- {NAME}:end -->"])
+
+
+def st_notes(bench: Benchmark, seed: int) -> list[str]:
+    seeds = ", ".join(str(s) for s in range(seed, seed + BASELINE_SEEDS))
+    lines = [
+        f"Schemathesis {st.version()} ran as `{st.shown_command(ST_EXAMPLES)}` against "
+        f"`lro-emulator {' '.join(st.EMULATOR_OPTIONS)} --fault NAME` "
+        "(`bench/versus_schemathesis.py` says why). A fault counts as killed when "
+        "schemathesis reports a failure (operation, check, status) that the clean emulator "
+        f"does not produce under seeds {seeds}. Those clean-emulator failures, subtracted "
+        "everywhere (the document's status codes, content types and schema quirks):",
+        "",
+    ]
+    lines += [f"* {sig}" for sig in sorted(bench.baseline)] or ["* none"]
+    caught = [r for r in [*bench.rows, bench.control] if r.new]
+    if caught:
+        lines += ["", "What schemathesis reported beyond them:", ""]
+        lines += [f"* {r.gate.fault}: {'; '.join(map(str, r.new))}" for r in caught]
+    return lines
+
+
+def regenerate(args: argparse.Namespace) -> str:
+    """The command that regenerates the section, with the options that were not defaults."""
+    parts = ["python bench/detect.py"]
+    if args.faults:
+        parts.append(f"--faults {args.faults}")
+    if args.seed != 0:
+        parts.append(f"--seed {args.seed}")
+    if args.max_examples != Options().max_examples:
+        parts.append(f"--max-examples {args.max_examples}")
+    if args.skip_schemathesis:
+        parts.append("--skip-schemathesis")
+    return " ".join(parts)
+
+
+def write(path: Path, text: str) -> None:
+    """Put the section between its markers in `path` (appended if they are missing)."""
+    begin, end = f"<!-- {NAME}:begin -->", f"<!-- {NAME}:end -->"
+    old = path.read_text() if path.exists() else ""
+    if begin not in old:
+        old += f"\n{begin}\n{end}\n" if old else f"{begin}\n{end}\n"
+    head, _, rest = old.partition(begin)
+    _, _, tail = rest.partition(end)
+    path.write_text(head + text + tail)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--faults", default="", help="comma-separated fault names (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="the seed of every run (default 0)")
+    p.add_argument(
+        "--max-examples",
+        type=int,
+        default=Options().max_examples,
+        help="the gate's examples per round (default: the gate's default budget)",
+    )
+    p.add_argument("--skip-schemathesis", action="store_true", help="the gate only")
+    p.add_argument("--output", type=Path, default=DOC, help="the file to write the section into")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    faults = [f.strip() for f in args.faults.split(",") if f.strip()] or list(FAULTS)
+    unknown = [f for f in faults if f not in FAULTS]
+    if unknown:
+        parser().error(f"unknown fault(s) {', '.join(unknown)}; see lro-emulator --list-faults")
+    started = time.monotonic()
+    # As lro-conformance does: Hypothesis keeps what it caches out of the checkout.
+    with tempfile.TemporaryDirectory(prefix="bench-detect-") as scratch:
+        os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", scratch)
+        bench = measure(faults, args.seed, args.max_examples, not args.skip_schemathesis)
+    write(args.output, section(bench, args))
+    print(f"wrote {args.output} in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
