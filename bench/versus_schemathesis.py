@@ -1,7 +1,7 @@
 """`schemathesis run` against `lro-emulator`, as the comparison column of bench/detect.py.
 
 Schemathesis judges answers against the vendor's OpenAPI v1 document
-(`bench/vendor/`), not against the long-operation contract, so much of what it
+(`contract/schemas/`, the unpatched copy), not against the long-operation contract, so much of what it
 reports against the clean emulator is about the document (its status codes, its
 content types, its schemas' quirks). A fault counts as caught only by a failure
 the clean emulator does not also produce: every failure is reduced to a
@@ -35,7 +35,10 @@ from pathlib import Path
 
 from emulator.server import running
 
-VENDOR_DOCUMENT = Path(__file__).resolve().parent / "vendor" / "lf-repository-v1-swagger.json"
+#: The vendor's document exactly as copied (unpatched; `contract/schemas/NOTICE.md` says from where).
+VENDOR_DOCUMENT = (
+    Path(__file__).resolve().parent.parent / "contract" / "schemas" / "lf-repository-v1-swagger.json"
+)
 
 #: The operations of the document the emulator serves.
 OPERATIONS = (
@@ -140,7 +143,7 @@ def shown_command(max_examples: int) -> str:
     """The command as a reader would type it (the base URL and seed are filled in per run)."""
     return (
         "schemathesis --config-file schemathesis.toml run "
-        "bench/vendor/lf-repository-v1-swagger.json --url http://127.0.0.1:PORT "
+        "contract/schemas/lf-repository-v1-swagger.json --url http://127.0.0.1:PORT "
         '-H "Authorization: Bearer alice" --checks all '
         "--phases examples,coverage,fuzzing,stateful "
         f"--include-operation-id-regex '^({'|'.join(OPERATIONS)})$' "
