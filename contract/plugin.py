@@ -15,7 +15,7 @@ import pytest
 from .api import GuardRefusal
 from .clauses import CLAUSES
 from .machine import ClauseViolation
-from .report_console import render
+from .reporting.console import render
 from .runner import Options, explore, make_target
 from .targets import HarnessError
 from .verdicts import Recorder, Verdict, conformant
