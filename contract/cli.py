@@ -58,6 +58,11 @@ def parser() -> argparse.ArgumentParser:
         help="leave a clause out of the gate; reported as skipped (repeatable)",
     )
     p.add_argument("--no-shrink", action="store_true", help="do not shrink counterexamples")
+    p.add_argument(
+        "--report-dir",
+        metavar="DIR",
+        help="folder for junit.xml and conformance.json (default: reports/<UTC timestamp>/)",
+    )
     live = p.add_argument_group("live mode (a running server instead of the embedded emulator)")
     live.add_argument("--base-url", help="the target, e.g. http://127.0.0.1:8765")
     live.add_argument("--repo-id", help="repository id")
@@ -102,6 +107,7 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         ("--lro-steps", args.steps),
         ("--lro-token-ttl", args.token_ttl),
         ("--lro-ttl-tolerance", args.ttl_tolerance),
+        ("--lro-report-dir", args.report_dir),
     ):
         if value is not None:
             out += [flag, str(value)]
@@ -134,7 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lro-conformance-") as scratch:
         os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", scratch)
         code = pytest.main(pytest_args(args), plugins=[outcome])
-    if code == pytest.ExitCode.USAGE_ERROR:
+    from .plugin import gate_outcome, gate_report, gate_reports
+
+    reports = gate_reports(outcome.config) if outcome.config is not None else None
+    if code == pytest.ExitCode.USAGE_ERROR and reports is None:
         return 2  # pytest has printed the reason on one line
     if outcome.config is None or code == pytest.ExitCode.INTERNAL_ERROR:
         print(
@@ -142,15 +151,26 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    from .plugin import gate_outcome, gate_report
-
     status, reason = gate_outcome(outcome.config)
     report = gate_report(outcome.config)
     if report and not args.verbose:  # with -v, pytest's terminal summary has shown it
         print(report)
+    if reports is not None and reports.written is not None and not args.verbose:
+        print(f"reports: {shown(reports.written)}")
     if status == 2:
         print(f"lro-conformance: error: {reason}", file=sys.stderr)
+    if reports is not None and reports.error is not None:
+        print(f"lro-conformance: {reports.error}", file=sys.stderr)
+        return 2  # the run's verdict could not be delivered where CI looks for it
     return status
+
+
+def shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    try:
+        return f"{path.relative_to(Path.cwd())}{os.sep}"
+    except ValueError:
+        return f"{path}{os.sep}"
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,8 @@ from .api import GuardRefusal
 from .clauses import CLAUSES
 from .machine import ClauseViolation
 from .reporting.console import render
+from .reporting.folder import ReportFolder, ReportFolderError
+from .reporting.run import FinishedRun
 from .runner import Options, explore, make_target
 from .targets import HarnessError
 from .verdicts import Recorder, Verdict, conformant
@@ -131,6 +135,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="live mode: the build's clock hook, e.g. http://127.0.0.1:8765/_test/clock",
     )
     group.addoption(
+        "--lro-report-dir",
+        default=None,
+        metavar="DIR",
+        help="folder for junit.xml and conformance.json (default reports/<UTC timestamp>/)",
+    )
+    group.addoption(
         "--lro-no-shrink",
         action="store_true",
         default=False,
@@ -161,6 +171,7 @@ def options_from(config: pytest.Config) -> Options:
         faults=tuple(opt.lro_fault),
         skip_clauses=skips,
         shrink=not opt.lro_no_shrink,
+        report_dir=opt.lro_report_dir,
         base_url=opt.lro_base_url,
         repo_id=opt.lro_repo_id,
         session_tokens=tuple(opt.lro_session_token),
@@ -191,6 +202,11 @@ def pytest_configure(config: pytest.Config) -> None:
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[OPTIONS_KEY] = options
+    try:
+        folder = ReportFolder.plan(options.report_dir, datetime.now(UTC), Path.cwd())
+    except ReportFolderError as exc:
+        raise pytest.UsageError(f"report-dir: {exc}") from None
+    config.stash[REPORTS_KEY] = Reports(folder)
 
 
 @pytest.fixture(scope="session")
@@ -222,6 +238,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     terminalreporter.section("long-operation conformance")
     report = gate_report(config)
     terminalreporter.write_line(report or f"error: {gate.harness_error}")
+    reports = config.stash[REPORTS_KEY]
+    terminalreporter.write_line(reports.error or f"reports: {reports.written}")
 
 
 def gate_outcome(config: pytest.Config) -> tuple[int, str]:
@@ -230,3 +248,49 @@ def gate_outcome(config: pytest.Config) -> tuple[int, str]:
     if gate is None or not gate.ran:
         return 2, "the conformance suite did not run"
     return gate.outcome()
+
+
+# --- the report folder --------------------------------------------------------------
+
+
+@dataclass
+class Reports:
+    """Where this session's reports go, and how writing them went."""
+
+    folder: ReportFolder
+    written: Path | None = None
+    error: str | None = None
+
+
+REPORTS_KEY = pytest.StashKey[Reports]()
+
+
+def finished_run(gate: Gate) -> FinishedRun:
+    """The run as the reports render it, with the outcome the gate decided."""
+    code, reason = gate.outcome()
+    seconds = gate.finished - gate.started
+    started = datetime.now(UTC) - timedelta(seconds=time.monotonic() - gate.started)
+    return FinishedRun(
+        gate.verdicts, gate.recorder, gate.options, gate.target, started, seconds, code, reason
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the report folder of a run that got to explore: passed, failed or stopped."""
+    gate = session.config.stash.get(GATE_KEY, None)
+    if gate is None or not gate.ran:
+        return
+    reports = session.config.stash[REPORTS_KEY]
+    try:
+        reports.written = reports.folder.write(finished_run(gate))
+    except ReportFolderError as exc:
+        reports.error = f"error: {exc}"
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+
+def gate_reports(config: pytest.Config) -> Reports | None:
+    """The report folder of this session's run, or None when the run wrote none."""
+    reports = config.stash.get(REPORTS_KEY, None)
+    if reports is None or (reports.written is None and reports.error is None):
+        return None
+    return reports

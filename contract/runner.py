@@ -33,6 +33,7 @@ class Options:
     faults: tuple[str, ...] = ()
     skip_clauses: dict[str, str] = field(default_factory=dict)
     shrink: bool = True
+    report_dir: str | None = None  # None: a fresh reports/<UTC timestamp>/ under the cwd
     # Live mode: a running server instead of the embedded emulator.
     base_url: str | None = None
     repo_id: str | None = None

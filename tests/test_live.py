@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -26,7 +27,8 @@ def gate(
     base: str, *args: str, tokens: tuple[str, ...] = ("alice", "bob")
 ) -> subprocess.CompletedProcess[str]:
     cmd = [*gate_command(base, tokens), "--seed", "2", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    with tempfile.TemporaryDirectory(prefix="lro-test-live-") as scratch:  # for its reports
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=scratch)
 
 
 def root_children(base: str) -> list[dict]:
@@ -101,7 +103,7 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path):
         err_file.open("w") as err,
     ):
         # Files, not pipes: a child that fills an unread pipe blocks.
-        proc = subprocess.Popen(gate_command(base), stdout=out, stderr=err, text=True, cwd=ROOT)
+        proc = subprocess.Popen(gate_command(base), stdout=out, stderr=err, text=True, cwd=tmp_path)
         deadline = time.monotonic() + 120
         while not root_children(base) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)  # wait until a sandbox exists: the run is mid-example
