@@ -73,7 +73,9 @@ def test_list_faults_names_each_fault_with_its_clauses():
 def test_pytest_in_a_checkout_runs_the_conformance_suite(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--lro-seed", "2", "--lro-max-examples", "5", "-q"]
-        + ["--lro-report-dir", str(tmp_path)],
+        # One token with "=": pytest would take a separate, existing folder for a test
+        # path while it looks for its configuration (and run the self-tests instead).
+        + [f"--lro-report-dir={tmp_path}"],
         capture_output=True,
         text=True,
         timeout=600,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -116,3 +117,6 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path):
         assert "interrupted" in stderr and "Traceback" not in stderr, stderr
         left = root_children(base)
         assert left == [], f"the interrupted run left its sandbox behind: {left}; {stderr}"
+    (report,) = tmp_path.glob("reports/*/conformance.json")  # an interrupted run reports too
+    outcome = json.loads(report.read_text())["outcome"]
+    assert outcome["exit_code"] == 2 and "interrupted" in outcome["reason"], outcome
