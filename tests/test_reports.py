@@ -327,8 +327,12 @@ def test_options_show_their_recorded_sources_and_mask_secrets():
     assert values["session_tokens"] == {"value": ["***", "***"], "source": "command line"}
     assert values["seed"] == {"value": 7, "source": "command line"}
     assert values["steps"] == {"value": 50, "source": "default"}
-    options.sources = {"seed": "environment LRO_SEED", "steps": "pyproject.toml"}  # type: ignore[attr-defined]
+    options.sources = {  # type: ignore[attr-defined]
+        "seed": "environment LRO_SEED",
+        "max-examples": "pyproject.toml [tool.lro-conformance]",
+    }
     values = option_values(options)
     assert values["seed"]["source"] == "environment LRO_SEED"
-    assert values["steps"]["source"] == "pyproject.toml"
+    assert values["max_examples"]["source"] == "pyproject.toml [tool.lro-conformance]"
+    assert values["steps"]["source"] == "default"
     assert "sources" not in values

@@ -61,24 +61,38 @@ class FinishedRun:
 
 
 def option_values(options: Options) -> dict[str, dict[str, Any]]:
-    """Every option of the run: its value (secrets as ***) and where the value came from.
+    """Every option of the run, by its `Options` field: the value (secrets as ***) and
+    where the value came from.
 
-    Sources come from `options.sources` (option name -> "command line", "environment
-    LRO_SEED", "default", ...) where the options loader records them; otherwise a value
-    that differs from the default is taken to come from the command line."""
+    Sources come from `options.sources` (option name such as "max-examples" -> "command
+    line", "environment LRO_SEED", "default", ...) where the options loader records
+    them; otherwise a value that differs from the default is taken to come from the
+    command line. Bookkeeping fields (compare=False: the sources themselves) are left out."""
     recorded: dict[str, str] = getattr(options, "sources", None) or {}
+    names = _option_names()
     defaults = Options()
     out: dict[str, dict[str, Any]] = {}
     for f in dataclasses.fields(options):
-        if f.name == "sources":
+        if f.name == "sources" or not f.compare:
             continue
         value = getattr(options, f.name)
-        source = recorded.get(f.name) or (
-            "default" if value == getattr(defaults, f.name) else "command line"
-        )
+        name = names.get(f.name, f.name.replace("_", "-"))
+        source = recorded.get(name) or recorded.get(f.name)
+        if not source:
+            source = "default" if value == getattr(defaults, f.name) else "command line"
         secret = f.name in SECRET_OPTIONS or not f.repr
         out[f.name] = {"value": _masked(value) if secret else _plain(value), "source": source}
     return out
+
+
+def _option_names() -> dict[str, str]:
+    """Options field -> the option's name (`faults` -> `fault`), from the options table
+    where the gate has one (`contract/settings.py`); else names follow the fields."""
+    try:
+        from ..settings import SETTINGS  # type: ignore[import-not-found]
+    except ImportError:
+        return {}
+    return {s.field: s.name for s in SETTINGS}
 
 
 def _masked(value: Any) -> Any:
