@@ -20,6 +20,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -36,12 +37,14 @@ def markers(name: str) -> tuple[str, str]:
 
 def run(seed: int, extra: list[str]) -> dict:
     start = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "contract.cli", "--seed", str(seed), *extra],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    with tempfile.TemporaryDirectory(prefix="lro-soak-") as reports:  # not into the checkout
+        proc = subprocess.run(
+            [sys.executable, "-m", "contract.cli", "--seed", str(seed), *extra]
+            + ["--report-dir", reports],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
     seconds = time.monotonic() - start
     out = proc.stdout
     states = re.search(r"states reached: (.*)", out)

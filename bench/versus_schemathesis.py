@@ -37,7 +37,10 @@ from emulator.server import running
 
 #: The vendor's document exactly as copied (unpatched; `contract/schemas/NOTICE.md` says from where).
 VENDOR_DOCUMENT = (
-    Path(__file__).resolve().parent.parent / "contract" / "schemas" / "lf-repository-v1-swagger.json"
+    Path(__file__).resolve().parent.parent
+    / "contract"
+    / "schemas"
+    / "lf-repository-v1-swagger.json"
 )
 
 #: The operations of the document the emulator serves.

@@ -86,7 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="lro-conformance-") as scratch:
         os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", scratch)
         code = pytest.main(pytest_args(args), plugins=[outcome])
-    if code == pytest.ExitCode.USAGE_ERROR:
+    from .plugin import gate_outcome, gate_report, gate_reports, settings_lines
+    from .reporting.console import render_settings
+
+    reports = gate_reports(outcome.config) if outcome.config is not None else None
+    if code == pytest.ExitCode.USAGE_ERROR and reports is None:
         return 2  # pytest has printed the reason on one line
     if outcome.config is None or code == pytest.ExitCode.INTERNAL_ERROR:
         print(
@@ -94,19 +98,29 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    from .plugin import gate_outcome, gate_report, settings_lines
-    from .report_console import render_settings
-
     status, reason = gate_outcome(outcome.config)
     report = gate_report(outcome.config)
     if report and not args.verbose:  # with -v, pytest's terminal summary has shown it
         print(report)
+    if reports is not None and reports.written is not None and not args.verbose:
+        print(f"reports: {shown(reports.written)}")
     if status == 2:
         if not report:
             for line in render_settings(settings_lines(outcome.config)):
                 print(line, file=sys.stderr)
         print(f"lro-conformance: error: {reason}", file=sys.stderr)
+    if reports is not None and reports.error is not None:
+        print(f"lro-conformance: {reports.error}", file=sys.stderr)
+        return 2  # the run's verdict could not be delivered where CI looks for it
     return status
+
+
+def shown(path: Path) -> str:
+    """A path as the user would type it: relative to the current folder when inside it."""
+    try:
+        return f"{path.relative_to(Path.cwd())}{os.sep}"
+    except ValueError:
+        return f"{path}{os.sep}"
 
 
 if __name__ == "__main__":

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from . import interrupts
 from .api import GuardRefusal
 from .machine import ClauseViolation
-from .report_console import render
+from .reporting.console import render
+from .reporting.folder import ReportFolder, ReportFolderError
+from .reporting.run import FinishedRun
 from .runner import explore, make_target
 from .settings import CONFIG, SETTINGS, Options, SettingError, resolve
 from .targets import HarnessError
@@ -116,6 +120,11 @@ def pytest_configure(config: pytest.Config) -> None:
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[OPTIONS_KEY] = options
+    try:
+        folder = ReportFolder.plan(options.report_dir, datetime.now(UTC), Path.cwd())
+    except ReportFolderError as exc:
+        raise pytest.UsageError(f"report-dir: {exc}") from None
+    config.stash[REPORTS_KEY] = Reports(folder)
 
 
 @pytest.fixture(scope="session")
@@ -148,6 +157,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     terminalreporter.section("long-operation conformance")
     report = gate_report(config)
     terminalreporter.write_line(report or f"error: {gate.harness_error}")
+    reports = config.stash[REPORTS_KEY]
+    terminalreporter.write_line(reports.error or f"reports: {reports.written}")
 
 
 def settings_lines(config: pytest.Config) -> list[str]:
@@ -162,3 +173,49 @@ def gate_outcome(config: pytest.Config) -> tuple[int, str]:
     if gate is None or not gate.ran:
         return 2, "the conformance suite did not run"
     return gate.outcome()
+
+
+# --- the report folder --------------------------------------------------------------
+
+
+@dataclass
+class Reports:
+    """Where this session's reports go, and how writing them went."""
+
+    folder: ReportFolder
+    written: Path | None = None
+    error: str | None = None
+
+
+REPORTS_KEY = pytest.StashKey[Reports]()
+
+
+def finished_run(gate: Gate) -> FinishedRun:
+    """The run as the reports render it, with the outcome the gate decided."""
+    code, reason = gate.outcome()
+    seconds = gate.finished - gate.started
+    started = datetime.now(UTC) - timedelta(seconds=time.monotonic() - gate.started)
+    return FinishedRun(
+        gate.verdicts, gate.recorder, gate.options, gate.target, started, seconds, code, reason
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the report folder of a run that got to explore: passed, failed or stopped."""
+    gate = session.config.stash.get(GATE_KEY, None)
+    if gate is None or not gate.ran:
+        return
+    reports = session.config.stash[REPORTS_KEY]
+    try:
+        reports.written = reports.folder.write(finished_run(gate))
+    except ReportFolderError as exc:
+        reports.error = f"error: {exc}"
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+
+
+def gate_reports(config: pytest.Config) -> Reports | None:
+    """The report folder of this session's run, or None when the run wrote none."""
+    reports = config.stash.get(REPORTS_KEY, None)
+    if reports is None or (reports.written is None and reports.error is None):
+        return None
+    return reports

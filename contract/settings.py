@@ -47,6 +47,7 @@ class Options:
     faults: tuple[str, ...] = ()
     skip_clauses: dict[str, str] = field(default_factory=dict)
     shrink: bool = True
+    report_dir: str | None = None  # None: a fresh reports/<UTC timestamp>/ under the cwd
     # Live mode: a running server instead of the embedded emulator.
     base_url: str | None = None
     repo_id: str | None = None
@@ -236,6 +237,11 @@ SETTINGS: tuple[Setting, ...] = (
         kind=bool,
         to_field="shrink",
         convert=lambda flag: not flag,
+    ),
+    Setting(
+        "report-dir",
+        "folder for junit.xml and conformance.json (default: reports/<UTC timestamp>/)",
+        metavar="DIR",
     ),
     Setting("base-url", "the target, e.g. https://staging.example.com", live=True, metavar="URL"),
     Setting("repo-id", "repository id", live=True, metavar="ID"),

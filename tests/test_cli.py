@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from contract.clauses import CLAUSES
@@ -12,13 +13,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def gate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "contract.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=cwd or ROOT,
-    )
+    """Runs the CLI in `cwd`, by default a scratch folder (the run writes its reports there)."""
+    with tempfile.TemporaryDirectory(prefix="lro-test-cli-") as scratch:
+        return subprocess.run(
+            [sys.executable, "-m", "contract.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=cwd or scratch,
+        )
 
 
 def test_clean_emulator_is_conformant_and_every_clause_has_a_verdict(tmp_path):
@@ -28,7 +31,8 @@ def test_clean_emulator_is_conformant_and_every_clause_has_a_verdict(tmp_path):
         assert any(line.startswith(f"{cid} ") for line in result.stdout.splitlines()), cid
     assert "CONFORMANT" in result.stdout
     assert "not tested" in result.stdout  # CON-4, ERR-3 have no check yet
-    assert not list(tmp_path.iterdir()), "the gate left files in the working directory"
+    left = [p.name for p in tmp_path.iterdir()]
+    assert left == ["reports"], f"the gate left more than its reports behind: {left}"
 
 
 def test_a_seeded_fault_fails_the_gate_with_its_evidence():
@@ -66,9 +70,12 @@ def test_list_faults_names_each_fault_with_its_clauses():
     assert "start-202" in result.stdout and "SUB-1" in result.stdout
 
 
-def test_pytest_in_a_checkout_runs_the_conformance_suite():
+def test_pytest_in_a_checkout_runs_the_conformance_suite(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--lro-seed", "2", "--lro-max-examples", "5", "-q"],
+        [sys.executable, "-m", "pytest", "--lro-seed", "2", "--lro-max-examples", "5", "-q"]
+        # One token with "=": pytest would take a separate, existing folder for a test
+        # path while it looks for its configuration (and run the self-tests instead).
+        + [f"--lro-report-dir={tmp_path}"],
         capture_output=True,
         text=True,
         timeout=600,
@@ -76,6 +83,8 @@ def test_pytest_in_a_checkout_runs_the_conformance_suite():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "long-operation conformance" in result.stdout and "CONFORMANT" in result.stdout
+    assert f"reports: {tmp_path}" in result.stdout
+    assert (tmp_path / "junit.xml").is_file() and (tmp_path / "conformance.json").is_file()
 
 
 def test_every_violated_clause_is_reported_not_just_the_first():

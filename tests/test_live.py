@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import tempfile
 
 import pytest
 from served import ROOT, root_children
@@ -25,7 +27,8 @@ def gate(
     base: str, *args: str, tokens: tuple[str, ...] = ("alice", "bob")
 ) -> subprocess.CompletedProcess[str]:
     cmd = [*gate_command(base, tokens), "--seed", "2", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    with tempfile.TemporaryDirectory(prefix="lro-test-live-") as scratch:  # for its reports
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=scratch)
 
 
 def test_live_gate_passes_the_clean_server_and_leaves_nothing_behind():
@@ -99,7 +102,7 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path, wall):
     ):
         # Files, not pipes: a child that fills an unread pipe blocks.
         command = gate_command(base, wall=wall)
-        proc = subprocess.Popen(command, stdout=out, stderr=err, text=True, cwd=ROOT)
+        proc = subprocess.Popen(command, stdout=out, stderr=err, text=True, cwd=tmp_path)
         deadline = time.monotonic() + 120
         while not root_children(base) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)  # wait until a sandbox exists: the run is mid-example
@@ -112,6 +115,9 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path, wall):
         assert "interrupted" in stderr and "Traceback" not in stderr, stderr
         left = root_children(base)
         assert left == [], f"the interrupted run left its sandbox behind: {left}; {stderr}"
+    (report,) = tmp_path.glob("reports/*/conformance.json")  # an interrupted run reports too
+    outcome = json.loads(report.read_text())["outcome"]
+    assert outcome["exit_code"] == 2 and "interrupted" in outcome["reason"], outcome
 
 
 def test_tls_is_verified_and_a_ca_bundle_is_trusted(tmp_path):

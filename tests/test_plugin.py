@@ -66,7 +66,7 @@ def test_a_failure_that_does_not_replay_is_still_reported(monkeypatch):
 
 def test_the_report_points_out_lifecycle_states_a_run_never_saw():
     from contract.model import Status
-    from contract.report_console import render
+    from contract.reporting.console import render
     from contract.verdicts import Recorder
 
     recorder = Recorder()

@@ -6,10 +6,10 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterable
 
-from .checks import Failure
-from .client import Exchange
-from .model import Status
-from .verdicts import Recorder, Verdict
+from ..checks import Failure
+from ..client import Exchange
+from ..model import Status
+from ..verdicts import Recorder, Verdict
 
 MARK = {"pass": "pass", "fail": "FAIL", "not tested": "not tested", "skipped": "skipped"}
 

@@ -1,0 +1,81 @@
+"""The run's report folder: where it is, whether it can be made, and writing it.
+
+By default each run gets a fresh `reports/<UTC timestamp>/` under the current
+directory; `--report-dir DIR` names the folder instead (files in it are replaced,
+so CI can read a fixed path), and is checked before the run starts: one that
+cannot be made is a usage error. The folder is made only when the run ends.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from . import json_report, junit
+from .run import FinishedRun
+
+JUNIT = "junit.xml"
+JSON = "conformance.json"
+
+
+class ReportFolderError(Exception):
+    """The report folder cannot be made or written; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class ReportFolder:
+    path: Path
+    chosen: bool  # named by --report-dir (reused) rather than the default (always fresh)
+
+    @classmethod
+    def plan(cls, requested: str | None, started: datetime, cwd: Path) -> ReportFolder:
+        """The folder for a run started at `started` (UTC), not yet made. A folder named
+        on the command line is checked now; the default is not, because the plugin plans
+        one in every pytest session, most of which never run the gate."""
+        if requested:
+            folder = cls((cwd / Path(requested).expanduser()).resolve(), True)
+            folder.check()
+            return folder
+        stamp = started.strftime("%Y%m%dT%H%M%SZ")
+        return cls((cwd / "reports" / stamp).resolve(), False)
+
+    def check(self) -> None:
+        """Raise ReportFolderError unless the folder exists or could be made, writable."""
+        existing = self.path
+        while not existing.exists():
+            existing = existing.parent
+        if not existing.is_dir():
+            raise ReportFolderError(
+                f"cannot create report folder {self.path}: {existing} is a file"
+            )
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ReportFolderError(
+                f"cannot create report folder {self.path}: {existing} is not writable"
+            )
+
+    def write(self, run: FinishedRun) -> Path:
+        """Render the run into the folder; returns the folder written."""
+        try:
+            path = self._make()
+            (path / JUNIT).write_text(junit.render(run), encoding="utf-8")
+            (path / JSON).write_text(json_report.render(run) + "\n", encoding="utf-8")
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+            raise ReportFolderError(f"cannot write the reports to {self.path}: {reason}") from None
+        return path
+
+    def _make(self) -> Path:
+        if self.chosen:
+            self.path.mkdir(parents=True, exist_ok=True)
+            return self.path
+        # Two runs started in the same second must not share a folder.
+        for n in range(1, 1000):
+            path = self.path if n == 1 else self.path.with_name(f"{self.path.name}-{n}")
+            try:
+                path.mkdir(parents=True)
+                return path
+            except FileExistsError:
+                continue
+        raise FileExistsError(f"{self.path}-999 exists")
