@@ -123,8 +123,9 @@ def _rounds(
 ) -> BaseException | None:
     first_error: BaseException | None = None
     muted: frozenset[str] = frozenset()
+    reserve = 0.0  # the slowest clean-up so far, carried from round to round
     for _ in range(options.rounds):
-        run = Run(target, recorder, timing, muted, deadline)
+        run = Run(target, recorder, timing, muted, deadline, reserve)
         try:
             _explore_once(options, run)
         except TimeUp:
@@ -146,6 +147,7 @@ def _rounds(
             first_error = first_error or violation_type(clause)(
                 f"{clause}: seen once, not confirmed on replay ({type(exc).__name__})"
             )
+        reserve = run.cleanup_reserve
         found = frozenset(recorder.failures)
         if found <= muted:
             break

@@ -69,6 +69,11 @@ _CATALOGUE: tuple[Fault, ...] = (
         "Each poll of a completed copy after the first creates another copy of its root.",
     ),
     Fault(
+        "poll-leaves-lock",
+        ("STA-6",),
+        'Each poll of an ended copy after the first leaves a document "~task.lock" in its destination.',
+    ),
+    Fault(
         "location-wrong-repo",
         ("RED-1",),
         'Location and redirectUri name repository "r0-other" instead of the real one.',

@@ -71,7 +71,7 @@ class Operation:
     copies: dict[int, int] = field(default_factory=dict)  # copy: source id -> copy id
     result_id: int | None = None  # copy: the new root entry
     # What earlier polls saw; only the seeded faults that misreport progress read these.
-    completed_polls: int = 0
+    ended_polls: int = 0  # polls that found it ended (some faults act on the later ones)
     reported_progress: bool = False
     went_backwards: bool = False
     stalled: bool = False  # stalls-before-end: it will never take another step

@@ -106,10 +106,12 @@ def poll(world: World, call: Call) -> Response:
     """GET .../Tasks/{token}: the operation's OperationProgress."""
     op = _visible_operation(world, call, cancelling=False)
     progress = progress_of(op, call.now)
+    if op.order.kind == COPY and op.outcome is not None:
+        op.ended_polls += 1
+        _leave_lock(world, op, call)
     if op.order.kind == COPY and op.outcome is Status.COMPLETED:
-        op.completed_polls += 1
         _duplicate_result(world, op, call)
-        if world.faults.has("completed-flaps") and op.completed_polls == 2:
+        if world.faults.has("completed-flaps") and op.ended_polls == 2:
             # The bug: a stale replica answers once more that the copy is still running.
             progress.status, progress.percent = Status.IN_PROGRESS.value, 99
         else:
@@ -141,7 +143,7 @@ def _link_result(world: World, op: Operation, call: Call, progress: Progress) ->
 
 def _duplicate_result(world: World, op: Operation, call: Call) -> None:
     """poll-duplicates-result: every poll after the first re-runs the copy's final commit."""
-    if not world.faults.has("poll-duplicates-result") or op.completed_polls < 2:
+    if not world.faults.has("poll-duplicates-result") or op.ended_polls < 2:
         return
     tree = world.tree
     result = tree.get(op.result_id or 0)
@@ -150,6 +152,19 @@ def _duplicate_result(world: World, op: Operation, call: Call) -> None:
         return
     name = tree.free_name(dest.id, result.name)
     tree.add(dest.id, name, result.entry_type, op.creator, call.now, result.target_id)
+
+
+def _leave_lock(world: World, op: Operation, call: Call) -> None:
+    """poll-leaves-lock: each status lookup after the first that found the copy ended
+    writes a lock document it never removes."""
+    dest = world.tree.get(op.order.dest_id)
+    if not world.faults.has("poll-leaves-lock") or op.ended_polls < 2:
+        return
+    if dest is None or not dest.is_folder:
+        return
+    world.tree.add(
+        dest.id, world.tree.free_name(dest.id, "~task.lock"), "Document", op.creator, call.now
+    )
 
 
 def _misreport(world: World, op: Operation, progress: Progress) -> None:

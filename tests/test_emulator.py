@@ -593,6 +593,13 @@ def _entries_after_polls(d: Driver) -> int:
     return len(d.children(dest))
 
 
+def _names_new_after_polls(d: Driver) -> list[str]:
+    _, dest, token, _ = _completed_copy(d)
+    before = d.names(dest)
+    d.poll(token), d.poll(token)
+    return sorted(set(d.names(dest)) - set(before))
+
+
 def _location_repo(d: Driver) -> str:
     done = _completed_copy(d)[3]
     assert done.headers["location"] == done.json()["redirectUri"]
@@ -817,6 +824,7 @@ FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
     ),
     "failed-without-errors": (_failed_errors, 1, 0),
     "poll-duplicates-result": (_entries_after_polls, 1, 3),
+    "poll-leaves-lock": (_names_new_after_polls, [], ["~task.lock", "~task.lock (2)"]),
     "location-wrong-repo": (_location_repo, "r1", "r0-other"),
     "location-points-to-source": (_location_names_source, False, True),
     "entry-id-mismatch": (_entry_id_matches_location, True, False),

@@ -68,6 +68,9 @@ class Run:
     # On the wall clock: when (clock time) exploring should stop, so the run ends with
     # the expiry probe instead of long after it.
     deadline: float | None = None
+    # The longest an example's clean-up took so far (clock seconds): exploring stops that
+    # much before the deadline, so the last example's clean-up ends by it too.
+    cleanup_reserve: float = 0.0
 
 
 class TimeUp(BaseException):  # noqa: N818 - a signal, not an error
@@ -233,7 +236,8 @@ class MachineBase(RuleBasedStateMachine):
     @invariant()
     def count_step(self) -> None:
         self.run.recorder.steps += 1
-        if self.run.deadline is not None and self.conn.clock.now >= self.run.deadline:
+        deadline = self.run.deadline
+        if deadline is not None and self.conn.clock.now + self.run.cleanup_reserve >= deadline:
             raise TimeUp  # teardown still runs: the example cleans up after itself
 
     def teardown(self) -> None:
@@ -241,8 +245,11 @@ class MachineBase(RuleBasedStateMachine):
         so the next example finds every session free and nothing left behind."""
         try:
             if self.conn.shared and self.sandbox_name is not None:
+                began = self.conn.clock.now
                 with interrupts.deferred():
                     cleanup.clean_up(self)
+                took = self.conn.clock.now - began
+                self.run.cleanup_reserve = max(self.run.cleanup_reserve, took)
         finally:
             self.run.recorder.exchanges += len(self.conn.client.transcript)
             self.conn.close()
