@@ -10,6 +10,8 @@ into docs/BENCHMARKS.md between the markers.
     python bench/clean_soak.py --wall 900 --seeds 1
         # wall-clock mode: lro-emulator --clock wall with that TTL, no clock hooks;
         # the figure to watch is the run's time as a multiple of the TTL (target <= 1.1)
+    python bench/clean_soak.py --wall 20 --seeds 5 --step-seconds 0.05
+        # the wall-clock false-positive soak: a short TTL and a quick server
 """
 
 from __future__ import annotations
@@ -79,11 +81,25 @@ def main() -> int:
     parser.add_argument(
         "--wall", type=float, metavar="TTL", help="wall-clock mode against a server with this TTL"
     )
+    parser.add_argument(
+        "--step-seconds",
+        type=float,
+        metavar="S",
+        help="with --wall: the server's seconds per entry and before a start (default its own)",
+    )
     args = parser.parse_args()
     tokens = ("--session-token", "alice", "--session-token", "bob")
     if args.wall:
-        name, command = "wall-soak", f"python bench/clean_soak.py --wall {args.wall:g}"
-        server = running(*tokens, "--clock", "wall", "--token-ttl", str(args.wall))
+        speed = (
+            ["--step-seconds", str(args.step_seconds), "--start-delay", str(args.step_seconds)]
+            if args.step_seconds is not None
+            else []
+        )
+        name = f"wall-soak-{args.wall:g}"
+        command = f"python bench/clean_soak.py --wall {args.wall:g} --seeds {args.seeds}" + (
+            f" --step-seconds {args.step_seconds:g}" if speed else ""
+        )
+        server = running(*tokens, "--clock", "wall", "--token-ttl", str(args.wall), *speed)
     else:
         name = "live-soak" if args.live else "clean-soak"
         command = "python bench/clean_soak.py" + (" --live" if args.live else "")

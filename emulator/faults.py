@@ -146,7 +146,11 @@ _CATALOGUE: tuple[Fault, ...] = (
         ("EXP-1",),
         "Tokens expire 2/3 of the TTL after the end (600 s of 900 s), not the full TTL.",
     ),
-    Fault("no-expiry", ("EXP-2",), "Tokens never expire."),
+    Fault(
+        "no-expiry",
+        ("EXP-2", "CAN-4"),  # a cancel after the TTL answers 400 (ended), not 404 (expired)
+        "Tokens never expire.",
+    ),
     Fault(
         "ttl-from-start",
         ("EXP-3", "EXP-1"),

@@ -34,6 +34,8 @@ def start_answers_token(ctx: Context) -> list[Failure] | None:
 @check("SUB-3", "start-malformed")
 def malformed_start_rejected(ctx: Context) -> list[Failure] | None:
     status = ctx.exchange.status or 0
+    if status == ctx.profile.busy:
+        return None  # refused as busy before the input was read: the model judges the slot
     allowed = {ctx.profile.bad_request}
     if ctx.facts.get("malformed_path"):  # a non-integer id may fail routing instead
         allowed.add(ctx.profile.not_found)

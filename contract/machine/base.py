@@ -220,6 +220,10 @@ class MachineBase(RuleBasedStateMachine):
             self.areas[session.label] = Area(session, Tree(area, {area: root}))
             self._build(self.areas[session.label], area, shape_for(session))
 
+    def _poll(self, token: str) -> Exchange:
+        """Poll a tracked token in its owner's session and judge the answer (lifecycle.py)."""
+        raise NotImplementedError
+
     def advance(self, seconds: float) -> None:
         """Move the target's clock on (virtual: through its hook, judged; wall: wait)."""
         exchange = self.conn.clock.advance(seconds)

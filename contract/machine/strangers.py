@@ -10,9 +10,7 @@ import strategies as gen
 
 from ..checks import Suspect
 from ..client import Session
-from ..model import (
-    ForeignCancel,
-)
+from ..model import ForeignCancel, Rejected
 from ..sandbox import name_key
 from .base import MachineBase
 
@@ -32,8 +30,11 @@ class StrangerRules(MachineBase):
         stranger = self._stranger(data, token)
         assert stranger is not None
         if cancel:
+            running = self.model.may_be_running(self.model.ops[token], self.now)
             ex = self.api.cancel(stranger, token, action="cancel-foreign")
             self.judge("cancel-foreign", ex, obs=ForeignCancel(token, ex.at), token=token)
+            if running:
+                self._poll(token)  # the owner's view: a refused cancel must not have acted
         else:
             self.judge(
                 "poll-foreign", self.api.poll(stranger, token, action="poll-foreign"), token=token
@@ -113,6 +114,12 @@ class StrangerRules(MachineBase):
         )  # raw bodies name nothing
         names = frozenset({name_key(sent)}) if isinstance(sent, str) else frozenset()
         area.suspects.append(Suspect("SUB-3", "start-malformed", names))
+        # "Busy" is a refusal too: whether the session had a free slot is CON-2's question.
+        busy = ex.status == self.conn.profile.busy
         self.judge(
-            "start-malformed", ex, malformation=bad.description, malformed_path=bad.malformed_path
+            "start-malformed",
+            ex,
+            obs=Rejected(session.label, ex.at) if busy else None,
+            malformation=bad.description,
+            malformed_path=bad.malformed_path,
         )
