@@ -69,11 +69,9 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
 
 
 def list_faults() -> int:
-    from emulator import FAULTS
+    from emulator.faults import print_catalogue
 
-    for fault in FAULTS.values():
-        print(f"{fault.name:<26} {','.join(fault.clauses):<14} {fault.description}")
-    return 0
+    return print_catalogue()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,6 +9,8 @@ obvious one and each bug is easy to find.
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -211,6 +213,18 @@ _CATALOGUE: tuple[Fault, ...] = (
 
 #: Every seeded fault by name.
 FAULTS: dict[str, Fault] = {fault.name: fault for fault in _CATALOGUE}
+
+
+def print_catalogue() -> int:
+    """`--list-faults` of both commands: one fault a line (name, clause ids, what it does).
+    A reader that stops early (`| head`) is not an error."""
+    width = max(len(name) for name in FAULTS) + 2
+    lines = [f"{f.name:<{width}} {','.join(f.clauses):<14} {f.description}" for f in _CATALOGUE]
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
 
 
 class FaultSet:

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from .app import Emulator
 from .config import EmulatorConfig
-from .faults import FAULTS
+from .faults import print_catalogue
 from .messages import Request
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -98,9 +98,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.list_faults:
-        for fault in FAULTS.values():
-            print(f"{fault.name:<34} {','.join(fault.clauses):<12} {fault.description}")
-        return 0
+        return print_catalogue()
     try:
         emulator = Emulator(config_from(args))
     except ValueError as exc:
