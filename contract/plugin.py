@@ -7,6 +7,7 @@ conformance suite.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -207,7 +208,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     reports = session.config.stash[REPORTS_KEY]
     try:
-        reports.written = reports.folder.write(finished_run(gate))
+        reports.written = reports.folder.write(finished_run(gate), os.environ)
     except ReportFolderError as exc:
         reports.error = f"error: {exc}"
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
