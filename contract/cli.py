@@ -76,7 +76,49 @@ def list_faults() -> int:
     return 0
 
 
+def replay_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="lro-conformance replay",
+        description="Send the exchanges of one failure again (from a run's conformance.json "
+        "or a generated repro/CLAUSE.py) to the target, judge the answers with the gate's "
+        "model and checks, and say whether the violation still shows: exit 1 if it does, "
+        "0 if not, 2 if the replay could not be done. The target options are the gate's.",
+    )
+    p.add_argument("file", metavar="FILE", help="conformance.json or repro/CLAUSE.py")
+    p.add_argument("--clause", metavar="ID", help="which failure of a conformance.json")
+    live = p.add_argument_group("target (default: the embedded emulator)")
+    for s in (CONFIG, *SETTINGS):
+        if s.live or s.name in ("profile", "fault", "token-ttl", "ttl-tolerance"):
+            (live if s.live else p).add_argument(f"--{s.name}", **s.argparse_kwargs())
+    return p
+
+
+def replay_main(argv: list[str]) -> int:
+    from .api import GuardRefusal
+    from .replay import ReplayError, describe, load, replay
+    from .settings import SettingError, resolve
+    from .targets import HarnessError
+
+    args = replay_parser().parse_args(argv)
+    given = {
+        s.name: getattr(args, s.dest, None) for s in (CONFIG, *SETTINGS) if hasattr(args, s.dest)
+    }
+    try:
+        options = resolve(given)
+        out = replay(load(Path(args.file), args.clause), options)
+    except (ReplayError, SettingError, HarnessError, GuardRefusal) as exc:
+        print(f"lro-conformance replay: error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(describe(out)))
+    if out.shows:
+        return 1
+    return 2 if out.stopped else 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["replay"]:
+        return replay_main(argv[1:])
     args = parser().parse_args(argv)
     if args.list_faults:
         return list_faults()
