@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
@@ -25,9 +26,14 @@ class _Outcome:
     """A tiny pytest plugin object that keeps the config, to read the gate's result after the run."""
 
     config: pytest.Config | None = None
+    terminal: TextIO | None = None  # stderr as it was before pytest captured it
 
     def pytest_configure(self, config: pytest.Config) -> None:
         self.config = config
+        if self.terminal is not None:
+            from .plugin import PROGRESS_KEY
+
+            config.stash[PROGRESS_KEY] = self.terminal
 
 
 def parser() -> argparse.ArgumentParser:
@@ -123,11 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.list_faults:
         return list_faults()
     outcome = _Outcome()
+    if sys.stderr.isatty():  # pytest captures fd 2 during the run: keep a copy for progress
+        outcome.terminal = os.fdopen(os.dup(sys.stderr.fileno()), "w", encoding="utf-8")
     # Hypothesis caches what it learns about the code under a storage folder; the gate
     # keeps it out of the user's working directory.
     with tempfile.TemporaryDirectory(prefix="lro-conformance-") as scratch:
         os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", scratch)
-        code = pytest.main(pytest_args(args), plugins=[outcome])
+        try:
+            code = pytest.main(pytest_args(args), plugins=[outcome])
+        finally:
+            if outcome.terminal is not None:
+                outcome.terminal.close()
     from .plugin import gate_outcome, gate_report, gate_reports, settings_lines
     from .reporting.console import render_settings
 
