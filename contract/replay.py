@@ -8,9 +8,9 @@ taken from its answers and put into later requests. Each answer is judged as in 
 by the model (`model.step`, with the observations the machine makes,
 `machine.lifecycle.*_observation`) and the registered checks (`checks.run_checks`); the
 violation shows when one of them fails the clause. Checks that need the run's picture of
-the sandbox (RED-4, ISO-2, CAN-2, SUB-4 and other effects) have no such picture on
-replay and stay silent, so a replay of those clauses says "does not show" only for what
-single answers and the lifecycle can tell.
+the sandbox (RED-4, ISO-2, CAN-2, the "changed nothing" checks) or what the run asked
+for (RED-2) have neither on replay: a failure found by one of them is "cannot tell"
+(exit 2), never "does not show".
 
 On a shared (live) target the replay keeps a run's safety: the sandbox gets a fresh name
 under `--parent-id`, destructive calls go through the API's guard (only on what this
@@ -29,6 +29,7 @@ from typing import Any
 
 from .api import GuardRefusal
 from .checks import Context, Failure, run_checks, violation_failure
+from .checks.registry import REGISTRY
 from .client import Exchange, Session
 from .machine import cleanup
 from .machine.lifecycle import cancel_observation, poll_observation, start_observation
@@ -132,6 +133,7 @@ class Replayed:
     plan: Plan
     exchanges: list[Exchange] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
+    exercised: set[str] = field(default_factory=set)  # clauses the replay's judging judged
     stopped: str | None = None  # why the replay could not get to the failing step
     skipped: list[str] = field(default_factory=list)  # steps the guard kept from being sent
 
@@ -193,10 +195,35 @@ def replay(plan: Plan, options: Options) -> Replayed:
             judge.clean_up(values["sandbox_name"])
         finally:
             conn.close()
+    out.exercised = judge.exercised
+    if not out.shows and out.stopped is None:
+        out.stopped = _cannot_judge(plan, out.exercised)
     evidence = list(out.exchanges)
     for failure in out.failures:
         failure.exchanges = evidence
     return out
+
+
+def _cannot_judge(plan: Plan, exercised: set[str]) -> str | None:
+    """Why the replay's judging cannot tell whether the clause still fails, or None when
+    it can: the check that found it must judge single answers (or be the model) and the
+    clause must have been judged on replay."""
+    actions = {s.action for s in plan.steps}
+    checks = {c.name: c for c in REGISTRY}
+    by_answer = plan.check == MODEL_CHECK or (
+        plan.check in checks
+        and (not checks[plan.check].actions or checks[plan.check].actions & actions)
+    )
+    if by_answer and plan.clause in exercised:
+        return None
+    how = f"its check {plan.check}" if plan.check else "its check"
+    return (
+        f"{plan.clause} cannot be judged on replay: {how} needs the run's picture of the "
+        "sandbox (or was not reached); run the gate again to see whether it still fails"
+    )
+
+
+MODEL_CHECK = "lifecycle_is_consistent"
 
 
 class _Judge:
@@ -206,6 +233,7 @@ class _Judge:
         self.conn, self.model = conn, model
         self.owners: dict[str, Session] = {}
         self.sandbox: int | None = None
+        self.exercised: set[str] = set()
 
     def own(self, value: Any) -> None:
         """A value this replay's own requests produced: the guard lets it be touched."""
@@ -272,8 +300,10 @@ class _Judge:
             result = step(self.model, obs)
             if isinstance(result, Violation):
                 failures.append(violation_failure(result))
+                self.exercised.add(result.clause)
             else:
                 self.model = result.model
+                self.exercised.update(result.exercised)
         facts: dict[str, Any] = {"token": token}
         if action == "unauthenticated":
             auth = ex.request_headers.get("authorization")
@@ -282,9 +312,10 @@ class _Judge:
             action, ex, self.conn.profile, self.conn.repo_id, self.conn.base_url, op, None, facts
         )
         try:
-            found, _ = run_checks(ctx)
+            found, exercised = run_checks(ctx)
         except KeyError:  # a check that needs what only a run knows (the sandbox's picture)
-            found = []
+            found, exercised = [], set()
+        self.exercised.update(exercised)
         return failures + found
 
     def _observation(
@@ -338,12 +369,12 @@ def describe(out: Replayed) -> list[str]:
     lines = [f"replaying {out.plan.clause} ({out.plan.title}): {len(out.plan.steps)} steps"]
     lines += [f"  {i:>3}. {ex.action} {ex.describe()}" for i, ex in enumerate(out.exchanges, 1)]
     lines += [f"  {note}" for note in out.skipped]
-    if out.stopped:
-        lines.append(f"  stopped: {out.stopped}")
     mine = [f for f in out.failures if f.clause == out.plan.clause]
     if mine:
         f = mine[0]
         lines.append(f"{f.clause} still shows: {f.title}: expected {f.expected}; got {f.actual}")
+    elif out.stopped:
+        lines.append(f"cannot tell: {out.stopped}")
     else:
         lines.append(
             f"{out.plan.clause} does not show on replay (originally: expected "

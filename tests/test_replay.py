@@ -4,6 +4,7 @@ clean one, on a live server the replay leaves nothing behind, and bad input is e
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,16 @@ def test_a_clause_that_did_not_fail_is_exit_2(cancel_ignored):
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_a_clause_only_the_sandbox_picture_shows_is_exit_2_not_a_false_all_clear(
+    cancel_ignored, tmp_path
+):
+    """A failure found by comparing listings with the run's picture of the sandbox cannot
+    be judged from single answers: the replay says so rather than "does not show"."""
+    report = json.loads((cancel_ignored / "conformance.json").read_text())
+    report["clauses"]["CAN-1"]["failure"]["check"] = "effects_stay_inside"
+    edited = _write(tmp_path / "conformance.json", json.dumps(report))
+    result = gate("replay", str(edited))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "CAN-1 cannot be judged on replay: its check effects_stay_inside" in result.stdout

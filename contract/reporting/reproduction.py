@@ -70,6 +70,7 @@ class Plan:
     parent: int | None  # the folder the original sandbox was built under
     steps: list[Step]
     version: int = PLAN_VERSION
+    check: str = ""  # the check that found the failure ("lifecycle_is_consistent": the model)
 
     @property
     def sessions(self) -> list[int]:
@@ -141,6 +142,7 @@ def build(
         clock_url,
         parent,
         steps,
+        check=str(getattr(failure, "check", "") or ""),
     )
 
 
