@@ -19,6 +19,7 @@ import pytest
 from contract.clauses import CLAUSES
 from contract.model import TRANSITIONS
 from emulator.server import gate_options, running
+from tests.served import root_children
 from tests.test_reports import GateRun, assert_no_secret
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -101,7 +102,10 @@ def test_a_reproduction_shows_the_violation_against_the_faulty_server_only(start
     for faults in (("--fault", "start-202"), ()):
         with running("--session-token", "alice", "--session-token", "bob", *faults) as base:
             result = run_script(command, base)
+            left = root_children(base)
         assert result.returncode == 0, result.stdout + result.stderr
+        if kind == "python":  # it ends what it started and removes its sandbox
+            assert left == [] and "removed the sandbox folder" in result.stdout
         assert "alice" not in result.stdout + result.stderr
         answers[bool(faults)] = LAST_ANSWER.search(result.stdout).group(1)  # type: ignore[union-attr]
     assert answers == {True: "202", False: "201"}  # the violation, then the clean answer

@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 
 from ..model import TRANSITIONS, Status
+from ..profiles import Profile, profile
 from ..targets import MOCK_BASE_URL
 from ..verdicts import Verdict
 from . import reproduction
@@ -153,7 +154,11 @@ def context(run: FinishedRun) -> dict[str, Any]:
         "counts": counts,
         "failed": failed,
         "scripts": {
-            f.slug: {"python": render_python(f.plan), "curl": render_curl(f.plan)} for f in failed
+            f.slug: {
+                "python": render_python(f.plan, profile(run.options.profile)),
+                "curl": render_curl(f.plan),
+            }
+            for f in failed
         },
         "diagram": diagram(run),
         "versions": versions(),
@@ -178,9 +183,10 @@ def render(run: FinishedRun) -> dict[str, str]:
     return {name: redact(text) for name, text in files.items()}
 
 
-def render_python(plan: Plan) -> str:
+def render_python(plan: Plan, dialect: Profile | None = None) -> str:
+    dialect = dialect or profile("openapi-v1")
     return ENV.get_template("repro.py.j2").render(
-        plan=plan, invalid_token=reproduction.INVALID_TOKEN
+        plan=plan, invalid_token=reproduction.INVALID_TOKEN, dialect=dialect
     )
 
 

@@ -80,6 +80,32 @@ class Plan:
     def last(self) -> Step:
         return self.steps[-1]
 
+    @property
+    def sandbox_var(self) -> str | None:
+        """The variable holding the sandbox folder's id (the first folder created)."""
+        for s in self.steps:
+            if s.action == "create-folder":
+                return next((c.var for c in s.captures if c.path == ["id"]), None)
+        return None
+
+    @property
+    def started(self) -> list[tuple[str, int]]:
+        """(token variable, session) of every operation the plan starts."""
+        return [
+            (c.var, s.session)
+            for s in self.steps
+            for c in s.captures
+            if c.var.startswith("token_") and s.session is not None
+        ]
+
+    @property
+    def repository_url(self) -> str | None:
+        """ "{base}/v1/Repositories/<id>/", from the first create-folder's URL."""
+        for s in self.steps:
+            if s.action == "create-folder" and "Entries/" in s.url:
+                return s.url.split("Entries/")[0]
+        return None
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=1, ensure_ascii=False)
 
@@ -131,7 +157,8 @@ def build(
                 pending.append((n, capture, key))
     used = {v for s in steps for v in s.variables}
     for n, capture, _ in pending:
-        if capture.var in used:
+        # Every started operation's token is kept, so a script can end it when done.
+        if capture.var in used or capture.var.startswith("token_"):
             steps[n - 1].captures.append(capture)
     return Plan(
         clause,
