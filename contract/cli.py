@@ -43,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
         "With no arguments: the embedded emulator, in-process. Every option can also be "
         "set as LRO_NAME in the environment or as NAME in a [tool.lro-conformance] table "
         "of pyproject.toml; the command line wins.",
+        epilog="lro-conformance replay FILE [options]: send one failure of a run's "
+        "conformance.json or repro/CLAUSE.py again and say whether it still shows "
+        "(see lro-conformance replay --help).",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--list-faults", action="store_true", help="list the emulator's seeded faults")
@@ -94,7 +97,14 @@ def replay_parser() -> argparse.ArgumentParser:
     p.add_argument("--clause", metavar="ID", help="which failure of a conformance.json")
     live = p.add_argument_group("target (default: the embedded emulator)")
     for s in (CONFIG, *SETTINGS):
-        if s.live or s.name in ("profile", "fault", "token-ttl", "ttl-tolerance"):
+        if s.live or s.name in (
+            "config",
+            "profile",
+            "fault",
+            "token-ttl",
+            "ttl-tolerance",
+            "operation-timeout",
+        ):
             (live if s.live else p).add_argument(f"--{s.name}", **s.argparse_kwargs())
     return p
 
