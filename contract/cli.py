@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
@@ -25,9 +26,14 @@ class _Outcome:
     """A tiny pytest plugin object that keeps the config, to read the gate's result after the run."""
 
     config: pytest.Config | None = None
+    terminal: TextIO | None = None  # stderr as it was before pytest captured it
 
     def pytest_configure(self, config: pytest.Config) -> None:
         self.config = config
+        if self.terminal is not None:
+            from .plugin import PROGRESS_KEY
+
+            config.stash[PROGRESS_KEY] = self.terminal
 
 
 def parser() -> argparse.ArgumentParser:
@@ -37,6 +43,9 @@ def parser() -> argparse.ArgumentParser:
         "With no arguments: the embedded emulator, in-process. Every option can also be "
         "set as LRO_NAME in the environment or as NAME in a [tool.lro-conformance] table "
         "of pyproject.toml; the command line wins.",
+        epilog="lro-conformance replay FILE [options]: send one failure of a run's "
+        "conformance.json or repro/CLAUSE.py again and say whether it still shows "
+        "(see lro-conformance replay --help).",
     )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--list-faults", action="store_true", help="list the emulator's seeded faults")
@@ -74,16 +83,71 @@ def list_faults() -> int:
     return print_catalogue()
 
 
+def replay_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="lro-conformance replay",
+        description="Send the exchanges of one failure again (from a run's conformance.json "
+        "or a generated repro/CLAUSE.py) to the target, judge the answers with the gate's "
+        "model and checks, and say whether the violation still shows: exit 1 if it does, "
+        "0 if not, 2 if the replay could not be done. The target options are the gate's.",
+    )
+    p.add_argument("file", metavar="FILE", help="conformance.json or repro/CLAUSE.py")
+    p.add_argument("--clause", metavar="ID", help="which failure of a conformance.json")
+    live = p.add_argument_group("target (default: the embedded emulator)")
+    for s in (CONFIG, *SETTINGS):
+        if s.live or s.name in (
+            "config",
+            "profile",
+            "fault",
+            "token-ttl",
+            "ttl-tolerance",
+            "operation-timeout",
+        ):
+            (live if s.live else p).add_argument(f"--{s.name}", **s.argparse_kwargs())
+    return p
+
+
+def replay_main(argv: list[str]) -> int:
+    from .api import GuardRefusal
+    from .replay import ReplayError, describe, load, replay
+    from .settings import SettingError, resolve
+    from .targets import HarnessError
+
+    args = replay_parser().parse_args(argv)
+    given = {
+        s.name: getattr(args, s.dest, None) for s in (CONFIG, *SETTINGS) if hasattr(args, s.dest)
+    }
+    try:
+        options = resolve(given)
+        out = replay(load(Path(args.file), args.clause), options)
+    except (ReplayError, SettingError, HarnessError, GuardRefusal) as exc:
+        print(f"lro-conformance replay: error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(describe(out)))
+    if out.shows:
+        return 1
+    return 2 if out.stopped else 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["replay"]:
+        return replay_main(argv[1:])
     args = parser().parse_args(argv)
     if args.list_faults:
         return list_faults()
     outcome = _Outcome()
+    if sys.stderr.isatty():  # pytest captures fd 2 during the run: keep a copy for progress
+        outcome.terminal = os.fdopen(os.dup(sys.stderr.fileno()), "w", encoding="utf-8")
     # Hypothesis caches what it learns about the code under a storage folder; the gate
     # keeps it out of the user's working directory.
     with tempfile.TemporaryDirectory(prefix="lro-conformance-") as scratch:
         os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", scratch)
-        code = pytest.main(pytest_args(args), plugins=[outcome])
+        try:
+            code = pytest.main(pytest_args(args), plugins=[outcome])
+        finally:
+            if outcome.terminal is not None:
+                outcome.terminal.close()
     from .plugin import gate_outcome, gate_report, gate_reports, settings_lines
     from .reporting.console import render_settings
 

@@ -7,10 +7,13 @@ conformance suite.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
@@ -19,6 +22,7 @@ from .api import GuardRefusal
 from .machine import ClauseViolation
 from .reporting.console import render
 from .reporting.folder import ReportFolder, ReportFolderError
+from .reporting.progress import Progress
 from .reporting.run import FinishedRun
 from .runner import explore, make_target
 from .settings import CONFIG, SETTINGS, Options, SettingError, resolve
@@ -40,6 +44,7 @@ class Gate:
     harness_error: str | None = None
     verdicts: list[Verdict] = field(default_factory=list)
     target: str = ""
+    progress_stream: TextIO | None = None  # the terminal, for the progress line
 
     def outcome(self) -> tuple[int, str]:
         """(exit code, reason): 0 conformant, 1 violation, 2 the gate could not judge."""
@@ -58,7 +63,9 @@ class Gate:
             with interrupts.watching():
                 target = make_target(self.options)
                 self.target = target.description
-                explore(self.options, self.recorder, target)
+                progress = Progress(self.recorder, self.progress_stream, quiet=self.options.quiet)
+                with progress:
+                    explore(self.options, self.recorder, target, progress.until)
                 interrupts.checkpoint()  # one that arrived too late for any request to see
         except (HarnessError, GuardRefusal) as exc:
             if interrupts.requested():
@@ -131,8 +138,21 @@ def pytest_configure(config: pytest.Config) -> None:
 def lro_gate(pytestconfig: pytest.Config) -> Gate:
     """The conformance run of this pytest session, configured from the --lro-* options."""
     if GATE_KEY not in pytestconfig.stash:
-        pytestconfig.stash[GATE_KEY] = Gate(pytestconfig.stash[OPTIONS_KEY])
+        pytestconfig.stash[GATE_KEY] = Gate(
+            pytestconfig.stash[OPTIONS_KEY], progress_stream=progress_stream(pytestconfig)
+        )
     return pytestconfig.stash[GATE_KEY]
+
+
+PROGRESS_KEY = pytest.StashKey[TextIO]()
+
+
+def progress_stream(config: pytest.Config) -> TextIO | None:
+    """Where the progress line may go: the terminal the CLI kept aside before pytest
+    captured it, or stderr when pytest captures nothing (-s)."""
+    if PROGRESS_KEY in config.stash:
+        return config.stash[PROGRESS_KEY]
+    return sys.stderr if config.getoption("capture", None) == "no" else None
 
 
 def gate_report(config: pytest.Config) -> str | None:
@@ -207,7 +227,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     reports = session.config.stash[REPORTS_KEY]
     try:
-        reports.written = reports.folder.write(finished_run(gate))
+        reports.written = reports.folder.write(finished_run(gate), os.environ)
     except ReportFolderError as exc:
         reports.error = f"error: {exc}"
         session.exitstatus = pytest.ExitCode.USAGE_ERROR

@@ -6,7 +6,7 @@ three explore the same way. Nothing here prints or decides pass/fail.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from hypothesis import HealthCheck, Phase, settings
@@ -88,7 +88,12 @@ def _live_target(options: Options, dialect: Profile) -> Target:
     )
 
 
-def explore(options: Options, recorder: Recorder, target: Target | None = None) -> None:
+def explore(
+    options: Options,
+    recorder: Recorder,
+    target: Target | None = None,
+    on_deadline: Callable[[float | None], None] | None = None,
+) -> None:
     """Run the state machine against the target until no new clause is found violated.
 
     Hypothesis stops at the first failure it finds (and shrinks it). To show every
@@ -103,6 +108,8 @@ def explore(options: Options, recorder: Recorder, target: Target | None = None) 
         if probe is not None:
             probe.begin()
         deadline = probe.done_at if probe is not None else None
+        if on_deadline is not None:  # the progress line shows the time left
+            on_deadline(deadline)
         first_error = _rounds(options, recorder, target, timing, deadline)
     except BaseException:
         if probe is not None:

@@ -48,6 +48,7 @@ class Options:
     skip_clauses: dict[str, str] = field(default_factory=dict)
     shrink: bool = True
     report_dir: str | None = None  # None: a fresh reports/<UTC timestamp>/ under the cwd
+    quiet: bool = False  # no progress line on the terminal
     # Live mode: a running server instead of the embedded emulator.
     base_url: str | None = None
     repo_id: str | None = None
@@ -240,8 +241,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "report-dir",
-        "folder for junit.xml and conformance.json (default: reports/<UTC timestamp>/)",
+        "folder for the reports: junit.xml, conformance.json, report.md, report.html, "
+        "repro/ (default: reports/<UTC timestamp>/)",
         metavar="DIR",
+    ),
+    Setting(
+        "quiet",
+        "no progress line on the terminal (there is none when stderr is not a terminal)",
+        kind=bool,
     ),
     Setting("base-url", "the target, e.g. https://staging.example.com", live=True, metavar="URL"),
     Setting("repo-id", "repository id", live=True, metavar="ID"),

@@ -15,6 +15,7 @@ from ..model import (
     CancelAccepted,
     CancelRefused,
     Gone,
+    Kind,
     Observation,
     Rejected,
     Seen,
@@ -22,8 +23,47 @@ from ..model import (
     Status,
     definitely_expired,
 )
+from ..profiles import Profile
 from ..sandbox import Node, Tree, name_key
 from .base import COMMON, Area, MachineBase, Run, Tracked  # noqa: F401
+
+# --- what an answer tells the model (also used by `lro-conformance replay`) ------------
+
+
+def start_observation(
+    ex: Exchange, profile: Profile, kind: Kind, session: str
+) -> Observation | None:
+    """A start's answer: an operation started (2xx with a token), refused as busy, or
+    nothing the model tracks."""
+    body = ex.json()
+    token = body.get("token") if isinstance(body, dict) else None
+    if ex.status is not None and 200 <= ex.status < 300 and isinstance(token, str) and token:
+        return Started(token, kind, session, ex.at, ex.order)
+    if ex.status == profile.busy:
+        return Rejected(session, ex.at)
+    return None
+
+
+def poll_observation(ex: Exchange, profile: Profile, token: str) -> Observation | None:
+    """A poll's answer: the state seen, the token gone, or nothing the model tracks."""
+    body = ex.json()
+    wire = body.get("status") if isinstance(body, dict) else None
+    if ex.status is not None and 200 <= ex.status < 300 and wire in {s.value for s in Status}:
+        pct = body.get("percentComplete")
+        pct = pct if isinstance(pct, int) and not isinstance(pct, bool) else None
+        return Seen(token, Status(wire), ex.at, pct, ex.order)
+    if ex.status == profile.not_found:
+        return Gone(token, ex.at, "poll")
+    return None
+
+
+def cancel_observation(ex: Exchange, profile: Profile, token: str) -> Observation | None:
+    """A cancel's answer: accepted, refused (the operation had ended), or the token gone."""
+    return {
+        profile.cancel_accepted: CancelAccepted(token, ex.at),
+        profile.cancel_ended: CancelRefused(token, ex.at),
+        profile.not_found: Gone(token, ex.at, "cancel"),
+    }.get(ex.status or 0)
 
 
 class LifecycleRules(MachineBase):
@@ -116,13 +156,7 @@ class LifecycleRules(MachineBase):
         return self._track(self._judge_start(ex, intent), intent)
 
     def _accepted(self, ex: Exchange, intent: Intent) -> Observation | None:
-        body = ex.json()
-        token = body.get("token") if isinstance(body, dict) else None
-        if ex.status is not None and 200 <= ex.status < 300 and isinstance(token, str) and token:
-            return Started(token, intent.kind, intent.session, ex.at, ex.order)
-        if ex.status == self.conn.profile.busy:
-            return Rejected(intent.session, ex.at)
-        return None
+        return start_observation(ex, self.conn.profile, intent.kind, intent.session)
 
     def _track(self, obs: Observation | None, intent: Intent) -> str | None:
         if not isinstance(obs, Started):
@@ -171,15 +205,7 @@ class LifecycleRules(MachineBase):
     # --- polling, settling ------------------------------------------------------------
 
     def _observe_poll(self, ex: Exchange, token: str) -> Observation | None:
-        body = ex.json()
-        wire = body.get("status") if isinstance(body, dict) else None
-        if ex.status is not None and 200 <= ex.status < 300 and wire in {s.value for s in Status}:
-            pct = body.get("percentComplete")
-            pct = pct if isinstance(pct, int) and not isinstance(pct, bool) else None
-            return Seen(token, Status(wire), ex.at, pct, ex.order)
-        if ex.status == self.conn.profile.not_found:
-            return Gone(token, ex.at, "poll")
-        return None
+        return poll_observation(ex, self.conn.profile, token)
 
     def _poll(self, token: str) -> Exchange:
         before = self.model.ops[token]
@@ -368,12 +394,7 @@ class LifecycleRules(MachineBase):
 
     def _cancel(self, token: str) -> None:
         ex = self.api.cancel(self.owner(token), token)
-        p = self.conn.profile
-        obs: Observation | None = {
-            p.cancel_accepted: CancelAccepted(token, ex.at),
-            p.cancel_ended: CancelRefused(token, ex.at),
-            p.not_found: Gone(token, ex.at, "cancel"),
-        }.get(ex.status or 0)
+        obs = cancel_observation(ex, self.conn.profile, token)
         self.judge("cancel", ex, obs=obs, token=token, intent=self.tracked[token].intent)
         self._lost_sight(token, obs)
         op = self.model.ops[token]

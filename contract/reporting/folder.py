@@ -9,15 +9,17 @@ cannot be made is a usage error. The folder is made only when the run ends.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from . import json_report, junit
+from . import documents, json_report, junit
 from .run import FinishedRun
 
 JUNIT = "junit.xml"
 JSON = "conformance.json"
+REPRO = "repro"  # the reproduction scripts, one .py and one .sh per failed clause
 
 
 class ReportFolderError(Exception):
@@ -55,12 +57,25 @@ class ReportFolder:
                 f"cannot create report folder {self.path}: {existing} is not writable"
             )
 
-    def write(self, run: FinishedRun) -> Path:
-        """Render the run into the folder; returns the folder written."""
+    def write(self, run: FinishedRun, environ: Mapping[str, str] | None = None) -> Path:
+        """Render the run into the folder; returns the folder written. With
+        GITHUB_STEP_SUMMARY in `environ` (GitHub Actions), the Markdown report is appended
+        to that file too."""
         try:
             path = self._make()
             (path / JUNIT).write_text(junit.render(run), encoding="utf-8")
             (path / JSON).write_text(json_report.render(run) + "\n", encoding="utf-8")
+            pages = documents.render(run)
+            for stale in (path / REPRO).glob("*.*"):  # a reused folder: last run's scripts
+                if stale.suffix in (".py", ".sh"):
+                    stale.unlink()
+            for name, text in pages.items():
+                (path / name).parent.mkdir(exist_ok=True)
+                (path / name).write_text(text, encoding="utf-8")
+            summary = environ.get("GITHUB_STEP_SUMMARY") if environ is not None else None
+            if summary:  # GitHub Actions shows it on the run's page
+                with open(summary, "a", encoding="utf-8") as out:
+                    out.write(pages[documents.MARKDOWN] + "\n")
         except OSError as exc:
             reason = exc.strerror or str(exc)
             raise ReportFolderError(f"cannot write the reports to {self.path}: {reason}") from None

@@ -1,0 +1,103 @@
+"""`lro-conformance replay FILE`: one failure's exchanges sent again, judged by the gate's
+own model and checks; the violation shows against the faulty server and not against the
+clean one, on a live server the replay leaves nothing behind, and bad input is exit 2."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from emulator.server import gate_options, running
+from tests.served import root_children
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gate(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "contract.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def cancel_ignored(tmp_path_factory) -> Path:
+    """A run's report folder with a CAN-1 failure (cancel answered 204, ignored)."""
+    folder = tmp_path_factory.mktemp("cancel-ignored")
+    result = gate(
+        *("--seed", "3", "--max-examples", "10", "--no-shrink", "--fault", "cancel-ignored"),
+        *("--report-dir", str(folder)),
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    return folder
+
+
+@pytest.mark.parametrize("source", ["conformance.json", "repro/CAN-1.py"])
+def test_replay_shows_the_violation_on_the_faulty_emulator_only(cancel_ignored, source):
+    file = str(cancel_ignored / source)
+    shown = gate("replay", file, "--fault", "cancel-ignored")
+    assert shown.returncode == 1, shown.stdout + shown.stderr
+    assert "CAN-1 still shows" in shown.stdout
+    clean = gate("replay", file)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "CAN-1 does not show on replay" in clean.stdout
+
+
+def test_replay_against_a_live_server_maps_ids_and_cleans_up(cancel_ignored):
+    tokens = ("alice", "bob")
+    args = [f"--session-token={t}" for t in tokens]
+    for faults, code in ((("--fault", "cancel-ignored"), 1), ((), 0)):
+        with running(*args, *faults) as base:
+            result = gate("replay", str(cancel_ignored / "repro" / "CAN-1.py"), *gate_options(base))
+            left = root_children(base)
+        assert result.returncode == code, result.stdout + result.stderr
+        assert left == [], "the replay left its sandbox behind"
+        assert "alice" not in result.stdout + result.stderr
+        # a made-up token the run was not given is never cancelled on a shared target
+        assert "not sent: refused to cancel an operation" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda d: d / "missing.json", "cannot read"),
+        (lambda d: _write(d / "x.json", "{not json"), "neither JSON nor a reproduction script"),
+        (lambda d: _write(d / "x.json", '{"clauses": {}}'), "records no failure"),
+        (lambda d: _write(d / "x.py", "print(1)\n"), "holds no PLAN"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(tmp_path, make, message):
+    result = gate("replay", str(make(tmp_path)))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_clause_that_did_not_fail_is_exit_2(cancel_ignored):
+    result = gate("replay", str(cancel_ignored / "conformance.json"), "--clause", "SUB-1")
+    assert result.returncode == 2 and "no failure of SUB-1" in result.stderr
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_a_clause_only_the_sandbox_picture_shows_is_exit_2_not_a_false_all_clear(
+    cancel_ignored, tmp_path
+):
+    """A failure found by comparing listings with the run's picture of the sandbox cannot
+    be judged from single answers: the replay says so rather than "does not show"."""
+    report = json.loads((cancel_ignored / "conformance.json").read_text())
+    report["clauses"]["CAN-1"]["failure"]["check"] = "effects_stay_inside"
+    edited = _write(tmp_path / "conformance.json", json.dumps(report))
+    result = gate("replay", str(edited))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "CAN-1 cannot be judged on replay: its check effects_stay_inside" in result.stdout
