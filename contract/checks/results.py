@@ -7,7 +7,7 @@ from urllib.parse import urljoin, urlsplit
 
 from ..model import Status
 from ..profiles import Profile
-from ..sandbox import name_key, same_name
+from ..sandbox import Tree, name_key, same_name
 from .registry import Context, Failure, Intent, check, fail, progress
 
 
@@ -107,7 +107,7 @@ def location_leads_to_new_entry(ctx: Context) -> list[Failure] | None:
     if source is not None and body.get("entryType") != source.type:
         problems.append(f"entryType {body.get('entryType')!r} (source is {source.type})")
     name = body.get("name")
-    if not isinstance(name, str) or not _acceptable_name(intent, name):
+    if not isinstance(name, str) or not _acceptable_name(intent, name, ctx.facts.get("now")):
         problems.append(
             f"name {name!r} (requested {intent.name!r}, autoRename={intent.auto_rename})"
         )
@@ -120,10 +120,26 @@ def location_leads_to_new_entry(ctx: Context) -> list[Failure] | None:
     return []
 
 
-def _acceptable_name(intent: Intent, name: str) -> bool:
+def _acceptable_name(intent: Intent, name: str, now: Tree | None) -> bool:
+    """The requested name, or with autoRename another one when the requested one was
+    taken. What the destination held is known at the copy's start (`intent.before`)
+    and at its end (`now`, the run's picture then); in between other operations may
+    have removed or added a sibling, so a name counts as taken if it was held at
+    either moment, and as blocked only if it was held at both."""
     assert intent.name is not None and intent.dest is not None
-    siblings = [n.name for n in intent.before.children(intent.dest)]
-    taken = any(same_name(s, intent.name) for s in siblings)
-    if not taken or not intent.auto_rename:
-        return same_name(name, intent.name) and name_key(name) == name_key(intent.name)
-    return bool(name.strip()) and not any(same_name(s, name) for s in siblings)
+    before = [n.name for n in intent.before.children(intent.dest)]
+    after = [n.name for n in now.children(intent.dest)] if now is not None else before
+    if same_name(name, intent.name) and name_key(name) == name_key(intent.name):
+        return not _held(name, before, after, at_both=True)
+    taken = _held(intent.name, before, after, at_both=False)
+    return (
+        intent.auto_rename
+        and taken
+        and bool(name.strip())
+        and not _held(name, before, after, at_both=True)
+    )
+
+
+def _held(name: str, before: list[str], after: list[str], *, at_both: bool) -> bool:
+    seen = [any(same_name(s, name) for s in names) for names in (before, after)]
+    return all(seen) if at_both else any(seen)

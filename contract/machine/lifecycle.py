@@ -282,7 +282,14 @@ class LifecycleRules(MachineBase):
         if found is None or found[0] != self.conn.repo_id:
             return None
         ex = self.api.follow(self.owner(token), location)
-        self.judge("follow-location", ex, token=token, intent=intent, entry_id=found[1])
+        self.judge(
+            "follow-location",
+            ex,
+            token=token,
+            intent=intent,
+            entry_id=found[1],
+            now=self.areas[intent.session].tree,  # the destination as known at the end
+        )
         return found[1]
 
     def _verified(self, area: Area, tree: Tree) -> None:
