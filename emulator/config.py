@@ -12,13 +12,16 @@ import math
 from dataclasses import dataclass
 
 from .clock import CLOCK_MODES
+from .dialect import DIALECTS
 from .faults import FaultSet
 
 
 @dataclass(frozen=True)
 class EmulatorConfig:
-    """Everything that makes one emulator build: repository, users, timing, clock, faults."""
+    """Everything that makes one emulator build: dialect, repository, users, timing, clock,
+    faults."""
 
+    profile: str = "openapi-v1"  # the dialect it speaks, a name in dialect.DIALECTS
     repo_id: str = "r1"
     session_tokens: tuple[str, ...] = ("alice", "bob")  # bearer tokens, one per user session
     token_ttl: float = 900.0  # seconds a token lives after its operation ended
@@ -30,6 +33,9 @@ class EmulatorConfig:
 
 def check(config: EmulatorConfig) -> None:
     """Raise ValueError for the first setting that an emulator cannot run with."""
+    if config.profile not in DIALECTS:
+        known = ", ".join(DIALECTS)
+        raise ValueError(f"profile {config.profile!r} is unknown; use one of {known}")
     if not isinstance(config.repo_id, str) or not config.repo_id or "/" in config.repo_id:
         raise ValueError(f"repo_id {config.repo_id!r} must be a non-empty string without '/'")
     _check_tokens(config.session_tokens)

@@ -1,0 +1,188 @@
+"""Two dialects of one contract: the profiles, the emulator serving each, SCH-1 for guide-v1,
+and the gate in each profile (clean runs pass)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from test_emulator import API, FOLDER_API, ORIGIN, Driver
+from test_schema import GUIDE_ENTRY, GUIDE_PROGRESS
+
+from contract import schemas
+from contract.checks import Context
+from contract.checks.schema import body_matches_schema
+from contract.client import Exchange
+from contract.profiles import GUIDE_V1, PROFILES
+from contract.runner import explore
+from contract.settings import Options
+from contract.verdicts import Recorder
+from emulator import EmulatorConfig
+from emulator.dialect import DIALECTS
+
+GUIDE_COPY = f"{API}/Entries/{{dest}}/{FOLDER_API}/children/CopyAsync"
+VENDOR_COPY = f"{API}/Entries/{{dest}}/{FOLDER_API}/CopyAsync"
+
+
+# --- the profiles and the emulator's dialects ------------------------------------------
+
+
+def test_every_profile_is_served_by_the_emulator_under_the_same_name():
+    assert set(PROFILES) == set(DIALECTS)
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_the_emulator_answers_what_the_profile_expects(name):
+    """Written apart on purpose (a wrong profile must not be mirrored): here they meet."""
+    p, d = PROFILES[name], DIALECTS[name]
+    assert p.copy_path.endswith("Laserfiche.Repository.Folder/" + d.copy_route)
+    assert (p.start_accepted, p.poll_running, p.poll_completed_copy, p.poll_ended) == (
+        d.start_accepted,
+        d.poll_running,
+        d.poll_copy_done,
+        d.poll_ended,
+    )
+    assert (p.cancel_accepted, p.entry_created) == (d.cancel_accepted, d.entry_created)
+
+
+def test_an_unknown_emulator_profile_is_refused_naming_the_known_ones():
+    with pytest.raises(ValueError, match="profile 'nope' is unknown; use one of openapi-v1"):
+        Driver(profile="nope")
+    assert EmulatorConfig().profile == "openapi-v1"
+
+
+def _copy(d: Driver, template: str, dest: int, source: int, name: str) -> Any:
+    return d.call("POST", template.format(dest=dest), {"sourceId": source, "name": name})
+
+
+def test_the_guide_dialect_copies_at_children_copyasync_and_redirects_when_done():
+    d = Driver(profile="guide-v1")
+    source = d.folder(1, "S")
+    assert _copy(d, VENDOR_COPY, 1, source, "X").status == 404  # the document's path
+    started = _copy(d, GUIDE_COPY, 1, source, "S2")
+    assert started.status == 202
+    token = started.json()["token"]
+    running = d.poll(token)
+    assert running.status == 202 and running.json()["status"] in {"NotStarted", "InProgress"}
+    d.advance(60)
+    done = d.poll(token)
+    assert done.status == 302 and done.body == b""
+    location = done.headers["location"]
+    assert location.startswith(f"{ORIGIN}{API}/Entries/")
+    entry = d.call("GET", location.removeprefix(ORIGIN))
+    assert entry.status == 200 and entry.json()["name"] == "S2"
+    assert d.poll(token).status == 302  # a terminal answer does not change
+
+
+def test_the_guide_dialect_answers_other_ends_as_the_document_does():
+    d = Driver(profile="guide-v1")
+    gone = d.delete(d.folder(1, "D"))
+    assert gone.status == 202
+    d.advance(60)
+    ended = d.poll(gone.json()["token"])
+    assert (ended.status, ended.json()["status"]) == (200, "Completed")
+    started = _copy(d, GUIDE_COPY, 1, d.folder(1, "C"), "C2")
+    token = started.json()["token"]
+    assert d.cancel(token).status == 204
+    d.advance(60)
+    assert (d.poll(token).status, d.poll(token).json()["status"]) == (200, "Cancelled")
+    assert d.cancel(token).status == 400
+
+
+# --- SCH-1 in guide-v1 -----------------------------------------------------------------
+
+
+def judge(method: str, url: str, status: int, body: Any) -> Any:
+    import json
+
+    exchange = Exchange(1, "test", "s1", method, url, {}, None, 0.0, 0.0, status=status)
+    exchange.response_body = body if isinstance(body, str) else json.dumps(body)
+    return body_matches_schema(Context("test", exchange, GUIDE_V1, "r1", ORIGIN))
+
+
+def test_the_guides_own_examples_validate_against_the_guide_schema():
+    doc = GUIDE_V1.schema_document
+    assert schemas.body_problem(doc, "Entry", GUIDE_ENTRY) is None
+    assert schemas.body_problem(doc, "OperationProgress", GUIDE_PROGRESS) is None
+    token = {"token": "12345678-abcd-efgh-ijkl-123456789012"}
+    assert schemas.body_problem(doc, "AcceptedOperation", token) is None
+
+
+def test_guide_v1_bodies_are_judged_with_extra_fields_allowed():
+    url = ORIGIN + GUIDE_COPY.format(dest=1)
+    assert judge("POST", url, 202, {"token": "t", "note": "extra"}) == []
+    (failure,) = judge("POST", url, 202, {"token": ""})
+    assert failure.expected == "a body valid against AcceptedOperation (guide-v1)"
+    progress = GUIDE_PROGRESS | {"redirectUri": None, "startTimestamp": "2020-12-12T12:00:00Z"}
+    assert judge("GET", f"{ORIGIN}{API}/Tasks/t", 202, progress) == []
+    (failure,) = judge("GET", f"{ORIGIN}{API}/Tasks/t", 202, GUIDE_PROGRESS | {"status": "Done"})
+    assert failure.actual.startswith("$.status: 'Done' is not one of")
+    (failure,) = judge("GET", f"{ORIGIN}{API}/Entries/5", 200, {"id": "5", "name": "x"})
+    assert "'parentId' is a required property" in failure.actual or "id" in failure.actual
+    # Not in the guide: no schema, nothing judged.
+    assert judge("GET", f"{ORIGIN}{API}/Tasks/t", 302, "") is None
+    assert judge("GET", f"{ORIGIN}{API}/Entries/1/{FOLDER_API}/children", 200, "[]") is None
+
+
+def _documented_2xx(template: str, method: str) -> dict[int, str]:
+    paths = schemas.document(GUIDE_V1.schema_document)["paths"]
+    answers = paths["/v1/Repositories/{repoId}/" + template][method.lower()]["responses"]
+    return {
+        int(status): r["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        for status, r in answers.items()
+        if status.startswith("2") and "content" in r
+    }
+
+
+def test_the_guide_profile_maps_exactly_what_its_document_describes():
+    templates = {
+        "start-copy": ("Entries/{entryId}/Laserfiche.Repository.Folder/children/CopyAsync", "POST"),
+        "start-delete": ("Entries/{entryId}", "DELETE"),
+        "get-entry": ("Entries/{entryId}", "GET"),
+        "poll": ("Tasks/{operationToken}", "GET"),
+        "cancel": ("Tasks/{operationToken}", "DELETE"),
+    }
+    for call, (template, method) in templates.items():
+        mapped = {s: n for (c, s), n in GUIDE_V1.response_schemas.items() if c == call}
+        assert mapped == _documented_2xx(template, method), call
+    assert {c for c, _ in GUIDE_V1.response_schemas} <= set(templates)
+    every_answer_says_where_it_came_from = [
+        answer.get("x-source")
+        for operations in schemas.document(GUIDE_V1.schema_document)["paths"].values()
+        for operation in operations.values()
+        for answer in operation["responses"].values()
+    ]
+    assert all(every_answer_says_where_it_came_from)
+
+
+def test_the_clean_emulator_s_guide_bodies_validate():
+    d = Driver(profile="guide-v1")
+    source = d.folder(1, "S")
+    started = _copy(d, GUIDE_COPY, 1, source, "S2")
+    assert judge("POST", ORIGIN + GUIDE_COPY.format(dest=1), 202, started.body.decode()) == []
+    token = started.json()["token"]
+    url = f"{ORIGIN}{API}/Tasks/{token}"
+    assert judge("GET", url, 202, d.poll(token).body.decode()) == []
+    d.advance(60)
+    location = d.poll(token).headers["location"]
+    entry = d.call("GET", location.removeprefix(ORIGIN))
+    assert judge("GET", location, 200, entry.body.decode()) == []
+    cancelled = d.delete(source)
+    d.advance(60)
+    ended = d.poll(cancelled.json()["token"])
+    assert judge("GET", url, ended.status, ended.body.decode()) == []
+
+
+# --- the gate in each profile, mock mode ---------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_the_gate_passes_the_clean_emulator_in_each_profile(name):
+    exercised: set[str] = set()
+    for seed in range(3):
+        recorder = Recorder()
+        explore(Options(profile=name, seed=seed, max_examples=30, rounds=1), recorder)
+        assert not recorder.failures, (seed, {c: f.title for c, f in recorder.failures.items()})
+        exercised |= {v.clause.id for v in recorder.verdicts() if v.outcome == "pass"}
+    # The clauses whose expectations differ between the profiles were judged.
+    assert {"SUB-1", "STA-1", "RED-1", "RED-2", "SCH-1", "CAN-1", "ISO-1"} <= exercised
