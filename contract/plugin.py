@@ -58,7 +58,10 @@ class Gate:
             with interrupts.watching():
                 target = make_target(self.options)
                 self.target = target.description
-                explore(self.options, self.recorder, target)
+                try:
+                    explore(self.options, self.recorder, target)
+                finally:
+                    self.target = target.description  # with the profile --profile auto picked
                 interrupts.checkpoint()  # one that arrived too late for any request to see
         except (HarnessError, GuardRefusal) as exc:
             if interrupts.requested():

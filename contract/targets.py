@@ -184,14 +184,10 @@ class MockTarget:
             faults=faults,
         )
         Emulator(self.config)  # a bad fault name or TTL fails here, before the run
+        self.serves: str | None = self.config.profile  # known: no need to probe it
         self.virtual_clock = True
         self.description = ""
         self.speaking(profile)
-
-    @property
-    def serves(self) -> str:
-        """The dialect the embedded emulator speaks."""
-        return self.config.profile
 
     def speaking(self, profile: Profile) -> MockTarget:
         """Judge in `profile` from now on (what `--profile auto` picked)."""

@@ -3,9 +3,14 @@ and the gate in each profile (clean runs pass)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
+from served import ROOT, root_children
 from test_emulator import API, FOLDER_API, ORIGIN, Driver
 from test_schema import GUIDE_ENTRY, GUIDE_PROGRESS
 
@@ -16,9 +21,11 @@ from contract.client import Exchange
 from contract.profiles import GUIDE_V1, PROFILES
 from contract.runner import explore
 from contract.settings import Options
+from contract.targets import HarnessError, MockTarget
 from contract.verdicts import Recorder
 from emulator import EmulatorConfig
 from emulator.dialect import DIALECTS
+from emulator.server import gate_options, running
 
 GUIDE_COPY = f"{API}/Entries/{{dest}}/{FOLDER_API}/children/CopyAsync"
 VENDOR_COPY = f"{API}/Entries/{{dest}}/{FOLDER_API}/CopyAsync"
@@ -186,3 +193,105 @@ def test_the_gate_passes_the_clean_emulator_in_each_profile(name):
         exercised |= {v.clause.id for v in recorder.verdicts() if v.outcome == "pass"}
     # The clauses whose expectations differ between the profiles were judged.
     assert {"SUB-1", "STA-1", "RED-1", "RED-2", "SCH-1", "CAN-1", "ISO-1"} <= exercised
+
+
+# --- the profile probe: a wrong profile, and --profile auto (mock mode) --------------------
+
+
+def _served(serves: str, judged_in: str = "openapi-v1", **kwargs: Any) -> MockTarget:
+    """The embedded emulator speaking `serves`, judged in `judged_in`, its dialect unknown
+    to the gate (as a live target's is), so the probe looks."""
+    target = MockTarget(PROFILES[judged_in], serves=serves, **kwargs)
+    target.serves = None
+    return target
+
+
+@pytest.mark.parametrize("serves", sorted(PROFILES))
+def test_a_wrong_profile_stops_the_run_naming_the_one_that_fits(serves):
+    other = next(name for name in PROFILES if name != serves)
+    recorder = Recorder()
+    with pytest.raises(HarnessError) as stopped:
+        explore(Options(profile=other, seed=1, max_examples=5), recorder, _served(serves, other))
+    message = str(stopped.value)
+    assert message.startswith(f"the target answers like {serves}, not {other} (")
+    assert message.endswith(f"run with --profile {serves}")
+    assert recorder.examples == 0 and not recorder.failures  # no verdict on the wrong terms
+
+
+@pytest.mark.parametrize("serves", sorted(PROFILES))
+def test_the_right_profile_is_confirmed_and_the_run_goes_on(serves):
+    recorder = Recorder()
+    explore(Options(profile=serves, seed=1, max_examples=5), recorder, _served(serves, serves))
+    assert recorder.examples and not recorder.failures and not recorder.notes
+
+
+def test_a_faulty_build_is_never_sent_to_another_profile():
+    """A build of openapi-v1 whose starts answer 202 (the guide's code) fits neither
+    dialect: the gate claims nothing and judges it in the profile it was given."""
+    recorder = Recorder()
+    target = _served("openapi-v1", faults=frozenset({"start-202"}))
+    with pytest.raises((AssertionError, ExceptionGroup)):
+        explore(Options(seed=1, max_examples=10, rounds=1), recorder, target)
+    assert "SUB-1" in recorder.failures
+
+
+@pytest.mark.parametrize("serves", sorted(PROFILES))
+def test_auto_picks_the_profile_the_target_speaks_and_says_why(serves):
+    recorder = Recorder()
+    target = MockTarget(
+        GUIDE_V1 if serves == "openapi-v1" else PROFILES["openapi-v1"], serves=serves
+    )
+    explore(Options(profile="auto", seed=1, max_examples=10), recorder, target)
+    assert target.profile.name == serves and f"({serves})" in target.description
+    (note,) = recorder.notes
+    assert note.startswith(f"profile {serves} picked by --profile auto: a copy at ")
+    assert f"as {serves} says" in note and "\n" not in note
+    assert not recorder.failures
+
+
+def test_auto_refuses_to_guess_when_no_profile_fits():
+    target = MockTarget(PROFILES["openapi-v1"], faults=frozenset({"start-202"}))
+    with pytest.raises(HarnessError, match=r"^--profile auto: the target fits no known profile"):
+        explore(Options(profile="auto", seed=1, max_examples=5), Recorder(), target)
+
+
+# --- the same over loopback: lro-emulator --profile X, and the CLI --------------------------
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # this checkout's code, from any folder
+    command = [sys.executable, "-m", "contract.cli", "--seed", "2", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=cwd, env=env)
+
+
+@pytest.mark.parametrize("serves", sorted(PROFILES))
+def test_live_each_profile_passes_the_other_is_named_and_auto_picks_right(serves, tmp_path):
+    other = next(name for name in PROFILES if name != serves)
+    with running("--profile", serves) as base:
+        options = [*gate_options(base), "--max-examples", "10"]
+        right = cli(*options, "--profile", serves, cwd=tmp_path)
+        assert right.returncode == 0, right.stdout + right.stderr
+        assert f"({serves}, virtual clock)" in right.stdout
+        assert root_children(base) == [], "a sandbox folder was left behind"
+
+        wrong = cli(*options, "--profile", other, cwd=tmp_path)
+        assert wrong.returncode == 2, wrong.stdout + wrong.stderr
+        (line,) = [x for x in wrong.stderr.splitlines() if x.startswith("lro-conformance: error")]
+        assert f"the target answers like {serves}, not {other}" in line
+        assert line.endswith(f"run with --profile {serves}") and "Traceback" not in wrong.stderr
+        assert root_children(base) == [], "the profile probe left its sandbox behind"
+
+        auto = cli(*options, "--profile", "auto", cwd=tmp_path)
+        assert auto.returncode == 0, auto.stdout + auto.stderr
+        assert f"note: profile {serves} picked by --profile auto: " in auto.stdout
+        assert f"({serves}, virtual clock)" in auto.stdout
+        assert root_children(base) == []
+
+
+def test_mock_mode_speaks_the_named_profile_and_auto_says_what_it_picked(tmp_path):
+    guide = cli("--profile", "guide-v1", "--max-examples", "5", cwd=tmp_path)
+    assert guide.returncode == 0, guide.stdout + guide.stderr
+    assert guide.stdout.startswith("Long-operation conformance: embedded emulator (guide-v1)")
+    auto = cli("--profile", "auto", "--max-examples", "5", cwd=tmp_path)
+    assert auto.returncode == 0, auto.stdout + auto.stderr
+    assert "note: profile openapi-v1 picked by --profile auto: " in auto.stdout
