@@ -111,6 +111,7 @@ def explore(options: Options, recorder: Recorder, target: Target | None = None) 
     picked = settle(options.profile, target)
     if picked is not None:
         recorder.notes.append(picked)
+        recorder.profile = target.profile.name
     timing = Timing(options.token_ttl, tolerance(options, target), options.operation_timeout)
     probe = None if target.virtual_clock else ExpiryProbe(target, timing)
     try:

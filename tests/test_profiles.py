@@ -3,6 +3,7 @@ and the gate in each profile (clean runs pass)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -281,11 +282,15 @@ def test_live_each_profile_passes_the_other_is_named_and_auto_picks_right(serves
         assert line.endswith(f"run with --profile {serves}") and "Traceback" not in wrong.stderr
         assert root_children(base) == [], "the profile probe left its sandbox behind"
 
-        auto = cli(*options, "--profile", "auto", cwd=tmp_path)
+        reports = tmp_path / "auto"
+        auto = cli(*options, "--profile", "auto", "--report-dir", str(reports), cwd=tmp_path)
         assert auto.returncode == 0, auto.stdout + auto.stderr
         assert f"note: profile {serves} picked by --profile auto: " in auto.stdout
         assert f"({serves}, virtual clock)" in auto.stdout
         assert root_children(base) == []
+    report = json.loads((reports / "conformance.json").read_text())
+    assert report["profile"] == serves  # the dialect judged in, not "auto"
+    assert report["options"]["profile"] == {"value": "auto", "source": "command line"}
 
 
 def test_mock_mode_speaks_the_named_profile_and_auto_says_what_it_picked(tmp_path):
