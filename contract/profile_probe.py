@@ -4,7 +4,7 @@ Before exploring, the run makes a uniquely named sandbox folder under the parent
 folder, one small folder in it, and copies that folder on the copy path of each
 profile (one copy at a time: a session runs one long operation). It watches each
 copy to its end and removes the sandbox. A profile *fits* when everything it says
-about that copy held: the start answered its accepted status with a token, every
+about the copy on its own path held: the start answered its accepted status with a token, every
 poll while the copy ran answered its running status, and the end came as its
 completion answer (a status that reports Completed, with a Location).
 
@@ -51,10 +51,11 @@ class Trial:
     end: Exchange | None = None  # the poll that showed the copy ended, if one did
 
     def fits(self, profile: Profile) -> bool:
-        """Everything `profile` says about this copy held."""
+        """Everything `profile` says about this copy held, its path included."""
         end = self.end
         return (
-            self.token is not None
+            self.path == profile.copy_path
+            and self.token is not None
             and self.start == profile.start_accepted
             and self.running <= {profile.poll_running}
             and end is not None

@@ -300,3 +300,21 @@ def test_mock_mode_speaks_the_named_profile_and_auto_says_what_it_picked(tmp_pat
     auto = cli("--profile", "auto", "--max-examples", "5", cwd=tmp_path)
     assert auto.returncode == 0, auto.stdout + auto.stderr
     assert "note: profile openapi-v1 picked by --profile auto: " in auto.stdout
+
+
+def test_a_profile_fits_only_the_copy_made_on_its_own_path():
+    """A build that answers the guide's codes on the document's path speaks neither
+    dialect: telling its user to switch to guide-v1 would be a false claim."""
+    from contract.profile_probe import Trial
+
+    end = Exchange(1, "profile-probe", "s1", "GET", f"{ORIGIN}{API}/Tasks/t", {}, None, 0, 0)
+    end.status, end.response_headers = 302, {"location": f"{API}/Entries/9"}
+    on_guide_path = Trial(GUIDE_V1.copy_path, 202, "t", {202}, end)
+    assert on_guide_path.fits(GUIDE_V1)
+    on_document_path = Trial(PROFILES["openapi-v1"].copy_path, 202, "t", {202}, end)
+    assert not on_document_path.fits(GUIDE_V1)
+    assert not on_document_path.fits(PROFILES["openapi-v1"])
+    assert on_guide_path.describe() == (
+        "a copy at .../Folder/children/CopyAsync answered 202, polls while it ran 202, "
+        "its end 302 with Location"
+    )
