@@ -146,7 +146,12 @@ _CATALOGUE: tuple[Fault, ...] = (
         ("EXP-1",),
         "Tokens expire 2/3 of the TTL after the end (600 s of 900 s), not the full TTL.",
     ),
-    Fault("no-expiry", ("EXP-2",), "Tokens never expire."),
+    Fault(
+        "no-expiry",
+        ("EXP-2", "CAN-4"),
+        "Tokens never expire: after the TTL a poll still answers and a cancel is refused "
+        "with 400 instead of 404.",
+    ),
     Fault(
         "ttl-from-start",
         ("EXP-3", "EXP-1"),
