@@ -3,10 +3,12 @@ and the gate in each profile (clean runs pass)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -318,3 +320,36 @@ def test_a_profile_fits_only_the_copy_made_on_its_own_path():
         "a copy at .../Folder/children/CopyAsync answered 202, polls while it ran 202, "
         "its end 302 with Location"
     )
+
+
+@pytest.mark.parametrize(
+    "fault", ["running-200", "location-wrong-repo", "cancel-ignored", "wrong-operation-type"]
+)
+def test_in_guide_v1_seeded_faults_are_still_caught_by_their_clauses(fault):
+    """Not only does a clean guide build pass: the clauses keep their teeth in the dialect
+    (a status code, the redirect's Location, the model, the status body). Faults that only
+    break the vendor document's schema (timestamps-as-numbers) pass here, rightly: the
+    guide shows no timestamps."""
+    from emulator import FAULTS
+
+    found: set[str] = set()
+    for seed in range(3):
+        recorder = Recorder()
+        options = Options(profile="guide-v1", seed=seed, max_examples=100, faults=(fault,))
+        with contextlib.suppress(AssertionError, ExceptionGroup):
+            explore(replace(options, shrink=False, rounds=1), recorder)
+        found |= set(recorder.failures)
+        if found & set(FAULTS[fault].clauses):
+            break
+    assert found & set(FAULTS[fault].clauses), (fault, found)
+
+
+def test_live_auto_on_the_wall_clock_picks_guide_v1_and_passes(tmp_path):
+    speed = ("--clock", "wall", "--token-ttl", "10", "--step-seconds", "0.06")
+    with running("--profile", "guide-v1", *speed, "--start-delay", "0.05") as base:
+        options = [*gate_options(base, wall=True), "--token-ttl", "10", "--ttl-tolerance", "0.5"]
+        result = cli(*options, "--profile", "auto", cwd=tmp_path)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "note: profile guide-v1 picked by --profile auto: " in result.stdout
+        assert "(guide-v1, wall clock)" in result.stdout
+        assert root_children(base) == [], "a sandbox folder was left behind"
