@@ -18,10 +18,9 @@ from .faults import FaultSet
 
 @dataclass(frozen=True)
 class EmulatorConfig:
-    """Everything that makes one emulator build: dialect, repository, users, timing, clock,
-    faults."""
+    """Everything that makes one emulator build: repository, users, timing, clock, faults,
+    and the dialect it speaks."""
 
-    profile: str = "openapi-v1"  # the dialect it speaks, a name in dialect.DIALECTS
     repo_id: str = "r1"
     session_tokens: tuple[str, ...] = ("alice", "bob")  # bearer tokens, one per user session
     token_ttl: float = 900.0  # seconds a token lives after its operation ended
@@ -29,6 +28,7 @@ class EmulatorConfig:
     start_delay: float = 1.0  # seconds an operation stays NotStarted
     step_seconds: float = 1.0  # seconds per step (one entry copied or deleted)
     faults: frozenset[str] = frozenset()  # names from FAULTS
+    profile: str = "openapi-v1"  # the dialect it speaks, a name in dialect.DIALECTS
 
 
 def check(config: EmulatorConfig) -> None:
