@@ -35,6 +35,13 @@ class RepositoryApi:
         self.owned_entries: set[int] = set()
         self.owned_tokens: set[str] = set()
 
+    def speaking(self, profile: Profile) -> RepositoryApi:
+        """The same calls in another dialect, sharing what the run owns (the profile probe
+        tries each profile's copy path in one sandbox)."""
+        other = RepositoryApi(self.client, profile, self.repo_id, guarded=self.guarded)
+        other.owned_entries, other.owned_tokens = self.owned_entries, self.owned_tokens
+        return other
+
     def _guard(self, what: str, entry: Any = None, token: str | None = None) -> None:
         if not self.guarded:
             return

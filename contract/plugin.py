@@ -65,7 +65,10 @@ class Gate:
                 self.target = target.description
                 progress = Progress(self.recorder, self.progress_stream, quiet=self.options.quiet)
                 with progress:
-                    explore(self.options, self.recorder, target, progress.until)
+                    try:
+                        explore(self.options, self.recorder, target, progress.until)
+                    finally:
+                        self.target = target.description  # with the profile --profile auto picked
                 interrupts.checkpoint()  # one that arrived too late for any request to see
         except (HarnessError, GuardRefusal) as exc:
             if interrupts.requested():

@@ -4,6 +4,10 @@ the schema of each documented answer).
 The guide and the vendor's OpenAPI document disagree (FACTS.md, "The guide (v1)
 versus the vendor document (v1)"); a profile says which one a target speaks.
 Checks ask the profile what to expect and never hard-code a status, a path or a schema.
+
+To add a profile: one `Profile(...)` below, named in `PROFILES`. Everything else (the
+checks, the machine, `--profile auto`'s probe, the reports) reads it from there; the
+emulator serves a profile of the same name from `emulator/dialect.py`.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 from urllib.parse import urlsplit
 
 #: The part of a request path after `/v1/Repositories/{repoId}/` (a base URL may add a prefix).
@@ -31,10 +36,11 @@ class Profile:
     # Status codes per situation
     start_accepted: int
     poll_running: int
-    poll_completed_copy: int  # a Completed copy, answered with Location
+    poll_completed_copy: int  # a Completed copy, answered with Location (3xx: a redirect)
     poll_ended: int  # every other ended state
     cancel_accepted: int
     cancel_ended: int
+    entry_created: int = 201  # a fixture folder created (the sandbox)
     not_found: int = 404
     busy: int = 429
     unauthorized: int = 401
@@ -66,6 +72,23 @@ class Profile:
         for verb, template, call in self.calls():
             if verb == method.upper() and _template_pattern(template).fullmatch(found["rest"]):
                 return call
+        return None
+
+    @property
+    def completion_redirects(self) -> bool:
+        """A Completed copy is answered with a redirect to its result, not a status body."""
+        return 300 <= self.poll_completed_copy < 400
+
+    def poll_reports(self, status: int | None, body: Any, location: str | None) -> str | None:
+        """The wire status a poll answer reports, or None when it reports none: the body's
+        `status` of a 2xx answer; "Completed" for this dialect's completion redirect (its
+        status, with a Location), whose body, if any, is not a status report."""
+        if status is None:
+            return None
+        if self.completion_redirects and status == self.poll_completed_copy and location:
+            return "Completed"
+        if 200 <= status < 300 and isinstance(body, dict) and isinstance(body.get("status"), str):
+            return body["status"]
         return None
 
     def response_schema(self, call: str, status: int) -> str | None:
@@ -106,6 +129,33 @@ OPENAPI_V1 = Profile(
 )
 
 
+GUIDE_V1 = Profile(
+    name="guide-v1",
+    description='the "Long Operations" guide (FACTS.md: guide vs vendor document)',
+    copy_path="Entries/{dest}/Laserfiche.Repository.Folder/children/CopyAsync",
+    delete_path="Entries/{entry}",  # "Delete follows the pattern"
+    task_path="Tasks/{token}",
+    entry_path="Entries/{entry}",
+    children_path="Entries/{entry}/Laserfiche.Repository.Folder/children",
+    start_accepted=202,
+    poll_running=202,
+    poll_completed_copy=302,  # Found, Location: /v1/Repositories/{repoId}/Entries/{newId}
+    # The guide is silent on these; they are the vendor document's.
+    poll_ended=200,
+    cancel_accepted=204,
+    cancel_ended=400,
+    schema_document="guide-v1",  # written from the guide's examples (schemas/NOTICE.md)
+    response_schemas={
+        ("start-copy", 202): "AcceptedOperation",
+        ("start-delete", 202): "AcceptedOperation",
+        ("poll", 202): "OperationProgress",
+        ("poll", 200): "OperationProgress",  # an ended operation other than a copy's result
+        ("get-entry", 200): "Entry",  # following Location
+        # The 302 carries no body; the guide shows no folder creation or listing.
+    },
+)
+
+
 @cache
 def _template_pattern(template: str) -> re.Pattern[str]:
     """A path template ("Entries/{entry}") as a pattern: each {name} one path segment."""
@@ -113,7 +163,7 @@ def _template_pattern(template: str) -> re.Pattern[str]:
     return re.compile("[^/]+".join(map(re.escape, parts)))
 
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (OPENAPI_V1,)}
+PROFILES: dict[str, Profile] = {p.name: p for p in (OPENAPI_V1, GUIDE_V1)}
 
 
 def profile(name: str) -> Profile:

@@ -17,7 +17,8 @@ from hypothesis.stateful import run_state_machine_as_test
 from .machine import ClauseViolation, LongOperationMachine, Run, TimeUp, violation_type
 from .machine.expiry import ExpiryProbe
 from .model import Timing
-from .profiles import Profile, profile
+from .profile_probe import AUTO, settle
+from .profiles import PROFILES, Profile, profile
 from .settings import Options
 from .targets import HarnessError, LiveTarget, MockTarget, Target
 from .verdicts import Recorder
@@ -29,7 +30,7 @@ WALL_TOLERANCE = 2.0  # a server's timer may tick in whole seconds, and run a li
 def make_target(options: Options) -> Target:
     """The embedded emulator (mock mode), or the server at --base-url (live mode)."""
     try:
-        dialect = profile(options.profile)
+        dialect = _profile(options.profile)
         if options.base_url is None:
             live_only = [
                 n
@@ -51,6 +52,17 @@ def make_target(options: Options) -> Target:
         return _live_target(options, dialect)
     except ValueError as exc:  # a bad profile, fault name, TTL or a missing partner option
         raise HarnessError(str(exc)) from None
+
+
+def _profile(name: str) -> Profile:
+    """The named profile; for `auto`, the first one until the probe has picked."""
+    if name == AUTO:
+        return next(iter(PROFILES.values()))
+    try:
+        return profile(name)
+    except ValueError:
+        known = ", ".join([*PROFILES, AUTO])
+        raise ValueError(f"unknown profile {name!r}; choose one of: {known}") from None
 
 
 def _live_target(options: Options, dialect: Profile) -> Target:
@@ -100,8 +112,14 @@ def explore(
     violated clause, not just the first, the run goes on in rounds: each round
     mutes the clauses already found. The first round's violation is re-raised at
     the end (a `ClauseViolation` or an ExceptionGroup of them), after recording.
-    On the wall clock the expiry probe watches tokens age meanwhile (`machine/expiry.py`)."""
+    On the wall clock the expiry probe watches tokens age meanwhile (`machine/expiry.py`).
+    First, the profile probe makes sure the target is judged in a dialect it speaks
+    (`--profile auto` picks one; see `profile_probe.py`)."""
     target = target or make_target(options)
+    picked = settle(options.profile, target)
+    if picked is not None:
+        recorder.notes.append(picked)
+        recorder.profile = target.profile.name
     timing = Timing(options.token_ttl, tolerance(options, target), options.operation_timeout)
     probe = None if target.virtual_clock else ExpiryProbe(target, timing)
     try:

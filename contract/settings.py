@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .clauses import CLAUSES
+from .profiles import PROFILES
 
 TABLE = "lro-conformance"
 MASK = "***"
@@ -186,7 +187,12 @@ class Setting:
 _KIND_NAMES = {str: "text", int: "an integer", float: "a number", bool: "true or false"}
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("profile", "dialect of the target: openapi-v1 (default)", metavar="NAME"),
+    Setting(
+        "profile",
+        f"dialect of the target: {', '.join(PROFILES)} (default openapi-v1), or auto "
+        "(a tiny copy in a sandbox shows which; the report says why)",
+        metavar="NAME",
+    ),
     Setting("seed", "seed for a reproducible run", kind=int, metavar="N"),
     Setting(
         "max-examples",

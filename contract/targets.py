@@ -145,16 +145,22 @@ class Connection:
 
 class Target(Protocol):
     description: str
+    profile: Profile  # the dialect the run judges in
+    serves: str | None  # the dialect the target is known to speak (None: unknown, live)
     virtual_clock: bool  # False: the wall clock, TTL clauses are checked by waiting
 
     def connect(self) -> Connection: ...
+
+    def speaking(self, profile: Profile) -> Target: ...
 
 
 MOCK_BASE_URL = "https://emulator.invalid"  # never resolved: respx answers in-process
 
 
 class MockTarget:
-    """The embedded emulator, fresh for every example, reached through respx."""
+    """The embedded emulator, fresh for every example, reached through respx. It speaks
+    the profile's dialect unless told to speak another (`serves`: a self-test of what the
+    gate does with the wrong profile)."""
 
     def __init__(
         self,
@@ -162,6 +168,7 @@ class MockTarget:
         faults: frozenset[str] = frozenset(),
         ttl: float = 900.0,
         sessions: int = 2,
+        serves: str | None = None,
     ) -> None:
         from emulator import Emulator, EmulatorConfig  # a mock-mode-only dependency
 
@@ -170,12 +177,24 @@ class MockTarget:
         # Distinctive tokens, so redaction never mangles an ordinary word in a body.
         self.tokens = tuple(f"mock-{i + 1}-{secrets.token_hex(6)}" for i in range(sessions))
         self.config = EmulatorConfig(
-            repo_id="r1", session_tokens=self.tokens, token_ttl=ttl, faults=faults
+            profile=serves or profile.name,
+            repo_id="r1",
+            session_tokens=self.tokens,
+            token_ttl=ttl,
+            faults=faults,
         )
         Emulator(self.config)  # a bad fault name or TTL fails here, before the run
-        extra = f", faults: {', '.join(sorted(faults))}" if faults else ""
-        self.description = f"embedded emulator ({profile.name}{extra})"
+        self.serves: str | None = self.config.profile  # known: no need to probe it
         self.virtual_clock = True
+        self.description = ""
+        self.speaking(profile)
+
+    def speaking(self, profile: Profile) -> MockTarget:
+        """Judge in `profile` from now on (what `--profile auto` picked)."""
+        self.profile = profile
+        extra = f", faults: {', '.join(sorted(self.faults))}" if self.faults else ""
+        self.description = f"embedded emulator ({profile.name}{extra})"
+        return self
 
     def connect(self) -> Connection:
         from emulator import Emulator
@@ -232,9 +251,16 @@ class LiveTarget:
         self.timeout, self.ca_bundle = timeout, ca_bundle
         self.tls = self._verify()
         self.virtual_clock = clock_url is not None
-        clock = "virtual clock" if clock_url else "wall clock"
-        self.description = f"{self.base_url} repository {repo_id!r} ({profile.name}, {clock})"
+        self.serves = None  # what it speaks is what the profile probe finds out
         self._checked = False
+        self.speaking(profile)
+
+    def speaking(self, profile: Profile) -> LiveTarget:
+        """Judge in `profile` from now on (what `--profile auto` picked)."""
+        self.profile = profile
+        clock = "virtual clock" if self.clock_url else "wall clock"
+        self.description = f"{self.base_url} repository {self.repo_id!r} ({profile.name}, {clock})"
+        return self
 
     def connect(self) -> Connection:
         http = httpx.Client(timeout=self.timeout, verify=self.tls)

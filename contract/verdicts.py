@@ -56,6 +56,7 @@ class Recorder:
     exchanges: int = 0
     harness_errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # facts about the run a reader should know
+    profile: str | None = None  # the dialect judged in, when --profile auto picked it
 
     def merge(self, other: Recorder) -> None:
         """Add what another part of the same run (the expiry probe) recorded."""

@@ -17,7 +17,7 @@ from urllib.parse import unquote, urlsplit
 from . import entries, inputs, tasks
 from .clock import VirtualClock, iso, make_clock
 from .config import EmulatorConfig, check
-from .dialect import TEST_HOOK_ROUTES, json_response, match_route
+from .dialect import DIALECTS, TEST_HOOK_ROUTES, json_response
 from .engine import Engine, Timing
 from .faults import FaultSet
 from .messages import Request, Response
@@ -71,7 +71,8 @@ class Emulator:
         timing = Timing(config.start_delay, config.step_seconds, config.token_ttl)
         self.config = config
         self._tokens = tuple(config.session_tokens)  # position = session index
-        self.world = World(config, clock, faults, tree, Engine(tree, faults, timing))
+        engine = Engine(tree, faults, timing)
+        self.world = World(config, DIALECTS[config.profile], clock, faults, tree, engine)
         # One request at a time: a threaded server must not interleave two starts
         # of one session (only one may win the slot) or half-applied steps.
         self._lock = threading.Lock()
@@ -94,7 +95,7 @@ class Emulator:
             url = urlsplit(request.url)
         except ValueError:
             raise Problem(400, "Invalid request URL", "The request URL is malformed.") from None
-        route = match_route(url.path)
+        route = self.world.dialect.match_route(url.path)
         if route is None or (route.name in TEST_HOOK_ROUTES and self.world.clock.mode != "virtual"):
             raise Problem(404, "Not Found", f"No resource at {url.path}.")
         endpoints = ENDPOINTS[route.name]

@@ -12,12 +12,14 @@ import math
 from dataclasses import dataclass
 
 from .clock import CLOCK_MODES
+from .dialect import DIALECTS
 from .faults import FaultSet
 
 
 @dataclass(frozen=True)
 class EmulatorConfig:
-    """Everything that makes one emulator build: repository, users, timing, clock, faults."""
+    """Everything that makes one emulator build: repository, users, timing, clock, faults,
+    and the dialect it speaks."""
 
     repo_id: str = "r1"
     session_tokens: tuple[str, ...] = ("alice", "bob")  # bearer tokens, one per user session
@@ -26,10 +28,14 @@ class EmulatorConfig:
     start_delay: float = 1.0  # seconds an operation stays NotStarted
     step_seconds: float = 1.0  # seconds per step (one entry copied or deleted)
     faults: frozenset[str] = frozenset()  # names from FAULTS
+    profile: str = "openapi-v1"  # the dialect it speaks, a name in dialect.DIALECTS
 
 
 def check(config: EmulatorConfig) -> None:
     """Raise ValueError for the first setting that an emulator cannot run with."""
+    if config.profile not in DIALECTS:
+        known = ", ".join(DIALECTS)
+        raise ValueError(f"profile {config.profile!r} is unknown; use one of {known}")
     if not isinstance(config.repo_id, str) or not config.repo_id or "/" in config.repo_id:
         raise ValueError(f"repo_id {config.repo_id!r} must be a non-empty string without '/'")
     _check_tokens(config.session_tokens)

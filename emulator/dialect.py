@@ -1,17 +1,25 @@
-"""The "openapi-v1" dialect: the paths, status codes and JSON shapes the vendor documents.
+"""The dialects the emulator speaks: paths, status codes and JSON shapes on the wire.
 
 Everything a client can see of the wire format lives here, so the rest of the
-emulator speaks in entries and operations. Where the vendor's guide and its
-OpenAPI document disagree (see FACTS.md), this follows the OpenAPI document
-and the live service: starts answer 201, a completed copy answers 201 with a
-Location, other ended operations answer 200.
+emulator speaks in entries and operations; which dialect one emulator speaks is
+part of its configuration (`EmulatorConfig.profile`, `World.dialect`). Where the
+vendor's guide and its OpenAPI document disagree (FACTS.md), `openapi-v1` follows
+the document and the live service (starts answer 201, a completed copy 201 with a
+Location, other ended operations 200) and `guide-v1` the "Long Operations" guide
+(copy at `.../children/CopyAsync`, starts answer 202, a completed copy 302 Found
+with a Location and no body). Where the guide is silent, `guide-v1` answers as the
+document does.
+
+This table is written from FACTS.md, not from `contract/profiles.py`: the emulator
+is a reference build, so a profile the gate gets wrong shows up as a failure
+against it instead of being mirrored.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .clock import iso
@@ -21,27 +29,8 @@ from .tree import DEFAULT_VOLUME, FOLDER, SHORTCUT, Entry, Tree
 
 JSON_CONTENT_TYPE = "application/json"
 
-# Status codes of the dialect, by situation.
-START_ACCEPTED = 201  # a copy or delete started
-ENTRY_CREATED = 201  # a folder or shortcut created (synchronously)
-POLL_RUNNING = 202  # NotStarted or InProgress
-POLL_COPY_DONE = 201  # Completed with a result entry, Location set
-POLL_ENDED = 200  # Completed without a result, Failed, Cancelled
-CANCEL_ACCEPTED = 204
-
 _REPO = "/v1/Repositories/(?P<repo>[^/]+)"
 _FOLDER = "/Entries/(?P<id>[^/]+)/Laserfiche\\.Repository\\.Folder"
-
-#: route name -> path pattern. Which methods each route takes is decided by the
-#: emulator's handler table, so a known path with a wrong method can answer 405.
-ROUTES: dict[str, re.Pattern[str]] = {
-    "entry": re.compile(_REPO + "/Entries/(?P<id>[^/]+)"),
-    "children": re.compile(_REPO + _FOLDER + "/children"),
-    "copy": re.compile(_REPO + _FOLDER + "/CopyAsync"),
-    "task": re.compile(_REPO + "/Tasks/(?P<token>[^/]+)"),
-    "clock": re.compile("/_test/clock"),
-    "clock-advance": re.compile("/_test/clock/advance"),
-}
 TEST_HOOK_ROUTES = frozenset({"clock", "clock-advance"})
 
 
@@ -53,13 +42,70 @@ class Route:
     params: dict[str, str]
 
 
-def match_route(path: str) -> Route | None:
-    """The route `path` names, or None when no route has that shape."""
-    for name, pattern in ROUTES.items():
-        found = pattern.fullmatch(path)
-        if found:
-            return Route(name, found.groupdict())
-    return None
+@dataclass(frozen=True)
+class Dialect:
+    """One wire format of the long-operation API: where the copy call lives, and the
+    status code of each situation."""
+
+    name: str
+    summary: str  # one line for `lro-emulator --help`
+    copy_route: str  # the copy call's path after the folder's `Laserfiche.Repository.Folder`
+    start_accepted: int  # a copy or delete started
+    poll_running: int  # NotStarted or InProgress
+    poll_copy_done: int  # Completed with a result entry, Location set (3xx: no body)
+    poll_ended: int  # Completed without a result, Failed, Cancelled
+    cancel_accepted: int = 204
+    entry_created: int = 201  # a folder or shortcut created (synchronously)
+    #: route name -> path pattern. Which methods each route takes is decided by the
+    #: emulator's handler table, so a known path with a wrong method can answer 405.
+    routes: dict[str, re.Pattern[str]] = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        routes = {
+            "entry": re.compile(_REPO + "/Entries/(?P<id>[^/]+)"),
+            "children": re.compile(_REPO + _FOLDER + "/children"),
+            "copy": re.compile(_REPO + _FOLDER + "/" + re.escape(self.copy_route)),
+            "task": re.compile(_REPO + "/Tasks/(?P<token>[^/]+)"),
+            "clock": re.compile("/_test/clock"),
+            "clock-advance": re.compile("/_test/clock/advance"),
+        }
+        object.__setattr__(self, "routes", routes)
+
+    @property
+    def copy_done_redirects(self) -> bool:
+        """A completed copy is answered with a redirect (and no status body)."""
+        return 300 <= self.poll_copy_done < 400
+
+    def match_route(self, path: str) -> Route | None:
+        """The route `path` names, or None when no route has that shape."""
+        for name, pattern in self.routes.items():
+            found = pattern.fullmatch(path)
+            if found:
+                return Route(name, found.groupdict())
+        return None
+
+
+OPENAPI_V1 = Dialect(
+    name="openapi-v1",
+    summary="the vendor's OpenAPI v1 document and the live service: copy at "
+    ".../Folder/CopyAsync, starts 201, a completed copy 201 + Location",
+    copy_route="CopyAsync",
+    start_accepted=201,
+    poll_running=202,
+    poll_copy_done=201,
+    poll_ended=200,
+)
+GUIDE_V1 = Dialect(
+    name="guide-v1",
+    summary='the "Long Operations" guide: copy at .../Folder/children/CopyAsync, '
+    "starts 202, a completed copy 302 Found + Location",
+    copy_route="children/CopyAsync",
+    start_accepted=202,
+    poll_running=202,
+    poll_copy_done=302,
+    poll_ended=200,  # the guide is silent: as the vendor document
+)
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (OPENAPI_V1, GUIDE_V1)}
 
 
 def entry_location(origin: str, repo_id: str, entry_id: int) -> str:

@@ -8,7 +8,7 @@ copy and delete, which start long operations (see tasks.py).
 from __future__ import annotations
 
 from . import inputs
-from .dialect import ENTRY_CREATED, entry_json, json_response
+from .dialect import entry_json, json_response
 from .messages import Response
 from .problems import Problem
 from .tree import SHORTCUT, Entry, Tree
@@ -73,4 +73,4 @@ def create_child(world: World, call: Call) -> Response:
     if world.faults.has("entry-type-as-number"):
         # The bug: this one endpoint serialises the enum without its string converter.
         body["entryType"] = ENTRY_TYPE_NUMBERS[entry.entry_type]
-    return json_response(ENTRY_CREATED, body)
+    return json_response(world.dialect.entry_created, body)

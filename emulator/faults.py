@@ -150,8 +150,9 @@ _CATALOGUE: tuple[Fault, ...] = (
     ),
     Fault(
         "no-expiry",
-        ("EXP-2", "CAN-4"),  # a cancel after the TTL answers 400 (ended), not 404 (expired)
-        "Tokens never expire.",
+        ("EXP-2", "CAN-4"),
+        "Tokens never expire: after the TTL a poll still answers and a cancel is refused "
+        "with 400 instead of 404.",
     ),
     Fault(
         "ttl-from-start",

@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from .app import Emulator
 from .config import EmulatorConfig
+from .dialect import DIALECTS
 from .faults import print_catalogue
 from .messages import Request
 
@@ -57,7 +58,12 @@ def parser() -> argparse.ArgumentParser:
         help="a bearer token, one per user session (repeatable; default alice, bob)",
     )
     p.add_argument(
-        "--profile", default="openapi-v1", choices=["openapi-v1"], help="API dialect to serve"
+        "--profile",
+        default="openapi-v1",
+        choices=list(DIALECTS),
+        metavar="NAME",
+        help="API dialect to serve (default openapi-v1): "
+        + "; ".join(f"{d.name}, {d.summary}" for d in DIALECTS.values()),
     )
     p.add_argument(
         "--clock",
@@ -85,6 +91,7 @@ def parser() -> argparse.ArgumentParser:
 
 def config_from(args: argparse.Namespace) -> EmulatorConfig:
     return EmulatorConfig(
+        profile=args.profile,
         repo_id=args.repo_id,
         session_tokens=tuple(args.session_token or ("alice", "bob")),
         token_ttl=args.token_ttl,

@@ -12,11 +12,6 @@ from contract.model import RUNNING, Status
 
 from . import inputs
 from .dialect import (
-    CANCEL_ACCEPTED,
-    POLL_COPY_DONE,
-    POLL_ENDED,
-    POLL_RUNNING,
-    START_ACCEPTED,
     Progress,
     entry_location,
     json_response,
@@ -35,7 +30,8 @@ OTHER_REPO = "r0-other"  # where the location-wrong-repo fault points
 
 
 def start_copy(world: World, call: Call) -> Response:
-    """POST .../Entries/{destId}/Laserfiche.Repository.Folder/CopyAsync?autoRename="""
+    """POST .../Entries/{destId}/Laserfiche.Repository.Folder/CopyAsync?autoRename=
+    (`.../Folder/children/CopyAsync` in guide-v1: the dialect's route)"""
     body = call.request.body
     if world.faults.has("rejected-start-leaks") and world.engine.is_busy(call.session, call.now):
         # The bug: the copy's first step runs before the per-session limit is checked.
@@ -97,7 +93,7 @@ def _refuse_if_busy(world: World, call: Call) -> None:
 
 
 def _accepted(world: World, op: Operation) -> Response:
-    status = 202 if world.faults.has("start-202") else START_ACCEPTED
+    status = 202 if world.faults.has("start-202") else world.dialect.start_accepted
     token = "" if world.faults.has("start-empty-token") else op.token
     return json_response(status, {"token": token})
 
@@ -117,11 +113,14 @@ def poll(world: World, call: Call) -> Response:
         else:
             _link_result(world, op, call, progress)
     _misreport(world, op, progress)
+    dialect = world.dialect
     if progress.status in {s.value for s in RUNNING}:
-        code = 200 if world.faults.has("running-200") else POLL_RUNNING
+        code = 200 if world.faults.has("running-200") else dialect.poll_running
     else:
-        code = POLL_COPY_DONE if progress.location else POLL_ENDED
+        code = dialect.poll_copy_done if progress.location else dialect.poll_ended
     headers = {"location": progress.location} if progress.location else {}
+    if progress.location and dialect.copy_done_redirects:
+        return Response(code, headers)  # a redirect: Location says it all (the guide)
     body = progress.body()
     if world.faults.has("timestamps-as-numbers"):
         # The bug: the clock's raw epoch seconds go out instead of date-time strings.
@@ -184,19 +183,19 @@ def _misreport(world: World, op: Operation, progress: Progress) -> None:
 def cancel(world: World, call: Call) -> Response:
     """DELETE .../Tasks/{token}: cancel a running operation (204), refuse an ended one (400)."""
     if world.faults.has("cancel-unknown-204") and world.engine.find(call.params["token"]) is None:
-        return Response(CANCEL_ACCEPTED)  # the bug: "already gone" taken for success
+        return Response(world.dialect.cancel_accepted)  # the bug: "already gone" taken for success
     op = _visible_operation(world, call, cancelling=True)
     if op.ended:
         if world.faults.has("cancel-ended-204"):
             op.outcome = Status.CANCELLED  # the bug: rewrites an ended operation's history
-            return Response(CANCEL_ACCEPTED)
+            return Response(world.dialect.cancel_accepted)
         raise Problem(400, ENDED_TITLE, f"The operation ended as {op.status_at(call.now).value}.")
     if world.faults.has("cancel-ignored"):
-        return Response(CANCEL_ACCEPTED)  # the bug: acknowledged, then forgotten
+        return Response(world.dialect.cancel_accepted)  # the bug: acknowledged, then forgotten
     world.engine.cancel(op, call.now)
     if world.faults.has("cancel-leaks-outside") and op.order.kind == COPY:
         _leave_partial_beside_source(world, op, call.now)
-    return Response(CANCEL_ACCEPTED)
+    return Response(world.dialect.cancel_accepted)
 
 
 def _leave_partial_beside_source(world: World, op: Operation, now: float) -> None:

@@ -1,7 +1,7 @@
 """The emulator's state and one request in flight, as handed to every endpoint.
 
 `World` is everything a request can read or change (tree, engine, clock,
-faults, configuration); `Call` is one authenticated request with its route
+faults, configuration) and the dialect it is answered in; `Call` is one authenticated request with its route
 parameters and the single `now` it is served at, so that one request never
 sees time move under it.
 """
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .clock import VirtualClock, WallClock
 from .config import EmulatorConfig
+from .dialect import Dialect
 from .engine import Engine
 from .faults import FaultSet
 from .messages import Request
@@ -21,9 +22,10 @@ from .tree import Tree
 
 @dataclass
 class World:
-    """The whole mutable state of one emulator."""
+    """The whole mutable state of one emulator, and the dialect it answers in."""
 
     config: EmulatorConfig
+    dialect: Dialect
     clock: VirtualClock | WallClock
     faults: FaultSet
     tree: Tree

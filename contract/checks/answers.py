@@ -65,8 +65,11 @@ def unauthenticated_rejected(ctx: Context) -> list[Failure] | None:
 
 @check("ISO-1", "poll-foreign", "cancel-foreign")
 def foreign_session_refused(ctx: Context) -> list[Failure] | None:
-    status = ctx.exchange.status or 0
-    if 200 <= status < 300:
+    ex, profile = ctx.exchange, ctx.profile
+    status = ex.status or 0
+    # The profile's completion redirect hands over the result as a status body would.
+    redirected = profile.poll_reports(status, None, ex.header("location")) is not None
+    if 200 <= status < 300 or redirected:
         return fail(
             "a session reached another session's operation",
             "404 or 403 (the token belongs to another session)",

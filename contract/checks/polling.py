@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from ..model import ENDED, RUNNING, WIRE_STATUSES, Status
-from .registry import Context, Failure, check, fail, progress, short
+from .registry import Context, Failure, check, fail, progress, reported, short
 
 
 @check("STA-1", "poll")
 def poll_status_is_known(ctx: Context) -> list[Failure] | None:
     status = ctx.exchange.status or 0
+    if 300 <= status < 400:
+        return _redirect_is_a_completed_copy(ctx)
     if not 200 <= status < 300:
         return None
     body = progress(ctx)
@@ -30,6 +32,20 @@ def poll_status_is_known(ctx: Context) -> list[Failure] | None:
             f"a {wire} operation answered {status}", f"{ctx.profile.poll_ended}", f"{status}"
         )
     return []
+
+
+def _redirect_is_a_completed_copy(ctx: Context) -> list[Failure]:
+    """A redirect reports one thing only, where the profile says so: a Completed copy."""
+    status, profile = ctx.exchange.status, ctx.profile
+    copy = ctx.op is not None and ctx.op.kind == "copy"
+    if reported(ctx) == Status.COMPLETED.value and copy:
+        return []
+    expected = f"a status body ({profile.poll_running} or {profile.poll_ended})"
+    if profile.completion_redirects:
+        expected += f", or {profile.poll_completed_copy} with Location for a Completed copy"
+    actual = f"{status} (Location: {ctx.exchange.header('location') or 'none'})"
+    what = "a delete" if ctx.op is not None and not copy else "a poll"
+    return fail(f"{what} answered a redirect", expected, actual)
 
 
 @check("STA-2", "poll")

@@ -125,6 +125,15 @@ def short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
+def reported(ctx: Context) -> str | None:
+    """The status a poll answer reports, as the profile reads it: a 2xx body's `status`,
+    or Completed for the profile's completion redirect (guide-v1's 302 with Location)."""
+    if ctx.action != "poll":
+        return None
+    ex = ctx.exchange
+    return ctx.profile.poll_reports(ex.status, ctx.body(), ex.header("location"))
+
+
 def progress(ctx: Context) -> dict[str, Any] | None:
     """The poll's OperationProgress body, when the poll was answered 2xx with an object."""
     if ctx.action != "poll" or not 200 <= (ctx.exchange.status or 0) < 300:

@@ -8,14 +8,15 @@ from urllib.parse import urljoin, urlsplit
 from ..model import Status
 from ..profiles import Profile
 from ..sandbox import Tree, name_key, same_name
-from .registry import Context, Failure, Intent, check, fail, progress
+from .registry import Context, Failure, Intent, check, fail, progress, reported
 
 
 def _completed_copy(ctx: Context) -> dict[str, Any] | None:
-    body = progress(ctx)
-    if body is None or ctx.op is None or ctx.op.kind != "copy":
+    """The status body of a poll that reports a Completed copy ({} when the profile's
+    completion redirect carries none); None for any other answer."""
+    if ctx.op is None or ctx.op.kind != "copy" or reported(ctx) != Status.COMPLETED.value:
         return None
-    return body if body.get("status") == Status.COMPLETED.value else None
+    return progress(ctx) or {}
 
 
 def resolve_location(base_url: str, location: str) -> str:

@@ -233,7 +233,11 @@ class MachineBase(RuleBasedStateMachine):
     def _create_fixture(self, session: Session, parent: int, name: str) -> int:
         ex = self.api.create_folder(session, parent, name)
         body = ex.json()
-        if ex.status != 201 or not isinstance(body, dict) or not isinstance(body.get("id"), int):
+        if (
+            ex.status != self.conn.profile.entry_created
+            or not isinstance(body, dict)
+            or not isinstance(body.get("id"), int)
+        ):
             raise HarnessError(f"could not create the sandbox folder {name!r}: {ex.describe()}")
         return body["id"]
 
@@ -262,7 +266,11 @@ class MachineBase(RuleBasedStateMachine):
         ex = self.api.create_folder(area.session, parent, shape.name)
         self.judge("create-folder", ex)
         body = ex.json()
-        if ex.status != 201 or not isinstance(body, dict) or not isinstance(body.get("id"), int):
+        if (
+            ex.status != self.conn.profile.entry_created
+            or not isinstance(body, dict)
+            or not isinstance(body.get("id"), int)
+        ):
             return  # a name this server refuses (400) or already has (409): fine, skip it
         node = Node(body["id"], parent, str(body.get("name", shape.name)), "Folder")
         area.tree = area.tree.with_node(node)

@@ -47,9 +47,10 @@ def start_observation(
 def poll_observation(ex: Exchange, profile: Profile, token: str) -> Observation | None:
     """A poll's answer: the state seen, the token gone, or nothing the model tracks."""
     body = ex.json()
-    wire = body.get("status") if isinstance(body, dict) else None
-    if ex.status is not None and 200 <= ex.status < 300 and wire in {s.value for s in Status}:
-        pct = body.get("percentComplete")
+    wire = profile.poll_reports(ex.status, body, ex.header("location"))
+    if wire in {s.value for s in Status}:
+        report = isinstance(body, dict) and 200 <= (ex.status or 0) < 300
+        pct = body.get("percentComplete") if report else None
         pct = pct if isinstance(pct, int) and not isinstance(pct, bool) else None
         return Seen(token, Status(wire), ex.at, pct, ex.order)
     if ex.status == profile.not_found:

@@ -33,7 +33,7 @@ def document(run: FinishedRun) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "target": run.target,
-        "profile": run.options.profile,
+        "profile": run.profile,
         "seed": run.options.seed,
         "started": run.started.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "duration_seconds": round(run.seconds, 3),

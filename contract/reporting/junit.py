@@ -103,7 +103,7 @@ def _run_error(run: FinishedRun, text: Callable[[str], str]) -> ET.Element:
 def _properties(run: FinishedRun, text: Callable[[str], str]) -> ET.Element:
     values = {
         "target": run.target,
-        "profile": run.options.profile,
+        "profile": run.profile,
         "seed": "random" if run.options.seed is None else str(run.options.seed),
         "exit code": str(run.exit_code),
         "outcome": f"{run.label}: {run.reason}",

@@ -41,6 +41,11 @@ class FinishedRun:
     reason: str
 
     @property
+    def profile(self) -> str:
+        """The dialect the run judged in: as named, or as `--profile auto` picked it."""
+        return self.recorder.profile or self.options.profile
+
+    @property
     def label(self) -> str:
         return OUTCOME_LABELS.get(self.exit_code, "no verdict")
 

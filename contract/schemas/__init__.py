@@ -1,5 +1,6 @@
-"""The vendor's response schemas, patched where the vendor document contradicts the service,
-as validators for SCH-1 ("every 2xx body validates against the profile's schema").
+"""The response schemas of each profile, as validators for SCH-1 ("every 2xx body validates
+against the profile's schema"): the vendor's document, patched where it contradicts the
+service, and documents the project wrote itself (`guide-v1.json`, from the guide's examples).
 
 A document lives here as two files: `<name>.json`, a byte-for-byte copy of the vendor's
 OpenAPI document, and `<name>.patch.json`, an RFC 6902 JSON Patch whose operations each
@@ -7,6 +8,7 @@ carry a `why` (RFC 6902 ignores members it does not define). The patch is applie
 the document is loaded, so the copy stays recognisable and every change is listed in
 one small file; `NOTICE.md` says where each document came from. A patch starts with
 `test` operations, so it refuses a document other than the one it was written for.
+A document written here rather than copied has no patch file.
 
 Bodies are validated with openapi-schema-validator's OpenAPI 3.0 read validator
 (`nullable`, `format: int32` and friends as OpenAPI 3.0 defines them), resolving
@@ -44,8 +46,9 @@ def original(name: str) -> Any:
 
 @cache
 def document(name: str) -> Any:
-    """The vendor document `name` with its patch (`<name>.patch.json`) applied."""
-    return apply_patch(original(name), _read(f"{name}.patch.json"))
+    """The document `name` with its patch (`<name>.patch.json`, if there is one) applied."""
+    patch = resources.files(__name__).joinpath(f"{name}.patch.json")
+    return apply_patch(original(name), _read(patch.name) if patch.is_file() else [])
 
 
 def _tokens(pointer: str) -> list[str]:

@@ -1,0 +1,216 @@
+"""Which dialect a target speaks, seen from one tiny copy: the profile probe.
+
+Before exploring, the run makes a uniquely named sandbox folder under the parent
+folder, one small folder in it, and copies that folder on the copy path of each
+profile (one copy at a time: a session runs one long operation). It watches each
+copy to its end and removes the sandbox. A profile *fits* when everything it says
+about the copy on its own path held: the start answered its accepted status with a token, every
+poll while the copy ran answered its running status, and the end came as its
+completion answer (a status that reports Completed, with a Location).
+
+The probe serves two purposes (`settle`):
+
+* `--profile auto`: the one profile that fits is picked, and the console report says
+  which and why. None or several fitting is exit 2: the gate will not guess.
+* a named profile against a target whose dialect is unknown (live mode): if the
+  profile does not fit and exactly one other does, the run stops (exit 2) naming it,
+  instead of reporting violations a build of the other dialect does not commit. If
+  no profile fits, the run goes on: what is wrong is then the target's, and the
+  clauses say what. The claim "answers like X" is made only when X fits everything
+  seen, so a faulty build of the named dialect is never sent to another one.
+
+Nothing here judges a clause: the probe's exchanges are not evidence of anything.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from . import interrupts
+from .api import RepositoryApi
+from .client import Exchange, Session
+from .machine.cleanup import find_folder, pauses, raise_harness, remove_folder, wait
+from .model import ENDED, RUNNING
+from .profiles import PROFILES, Profile
+from .targets import Connection, HarnessError, Target
+
+AUTO = "auto"
+_RUNNING = {s.value for s in RUNNING}
+_ENDED = {s.value for s in ENDED}
+
+
+@dataclass
+class Trial:
+    """What one copy on one copy path showed."""
+
+    path: str  # the copy path template tried
+    start: int | None = None  # the start's HTTP status (None: no answer)
+    token: str | None = None
+    running: set[int] = field(default_factory=set)  # statuses of polls that reported running
+    end: Exchange | None = None  # the poll that showed the copy ended, if one did
+
+    def fits(self, profile: Profile) -> bool:
+        """Everything `profile` says about this copy held, its path included."""
+        end = self.end
+        return (
+            self.path == profile.copy_path
+            and self.token is not None
+            and self.start == profile.start_accepted
+            and self.running <= {profile.poll_running}
+            and end is not None
+            and end.status == profile.poll_completed_copy
+            and bool(end.header("location"))
+            and profile.poll_reports(end.status, end.json(), end.header("location")) == "Completed"
+        )
+
+    def describe(self) -> str:
+        """`a copy at .../Folder/CopyAsync answered 201, its end 201 with Location`."""
+        text = f"a copy at {short_path(self.path)} answered {self.start or 'nothing'}"
+        if self.token is None:
+            return text
+        if self.running:
+            text += f", polls while it ran {'/'.join(map(str, sorted(self.running)))}"
+        if self.end is None:
+            return text + ", and it was not seen to end"
+        with_location = "with" if self.end.header("location") else "without"
+        return text + f", its end {self.end.status} {with_location} Location"
+
+
+def short_path(template: str) -> str:
+    """The distinctive end of a copy path: `.../Folder/children/CopyAsync`."""
+    return ".../" + template.rsplit("Laserfiche.Repository.", 1)[-1]
+
+
+def settle(profile_name: str, target: Target) -> str | None:
+    """Make sure the target is judged in a dialect it speaks; a one-line note for the
+    report when `--profile auto` picked one. Raises HarnessError (exit 2) on a mismatch,
+    or when auto finds no single fitting profile."""
+    if profile_name != AUTO:
+        if target.serves is None or target.serves != target.profile.name:
+            _check(target)
+        return None
+    trials = probe(target, list(PROFILES.values()))
+    chosen = _pick(trials)
+    target.speaking(chosen)
+    fit = next(t for t in trials if t.path == chosen.copy_path)
+    others = [t.describe().removeprefix("a copy ") for t in trials if t is not fit]
+    elsewhere = f"; {', '.join(others)}" if others else ""
+    return (
+        f"profile {chosen.name} picked by --profile auto: {fit.describe()}, "
+        f"as {chosen.name} says{elsewhere}"
+    )
+
+
+def _check(target: Target) -> None:
+    given = target.profile
+    others = [p for p in PROFILES.values() if p.name != given.name]
+    trials = probe(target, [given, *others], stop_at_fit=given)
+    if any(t.fits(given) for t in trials):
+        return
+    fitting = [p for p in others if any(t.fits(p) for t in trials)]
+    if len(fitting) != 1:
+        return  # no other dialect explains it either: the clauses will say what is wrong
+    (other,) = fitting
+    seen = "; ".join(t.describe() for t in trials)
+    raise HarnessError(
+        f"the target answers like {other.name}, not {given.name} ({seen}): "
+        f"run with --profile {other.name}"
+    )
+
+
+def _pick(trials: list[Trial]) -> Profile:
+    fitting = [p for p in PROFILES.values() if any(t.fits(p) for t in trials)]
+    if len(fitting) == 1:
+        return fitting[0]
+    seen = "; ".join(t.describe() for t in trials)
+    names = ", ".join(PROFILES)
+    if not fitting:
+        raise HarnessError(
+            f"--profile auto: the target fits no known profile ({seen}); "
+            f"name the closest with --profile ({names}) to see which clauses it breaks"
+        )
+    raise HarnessError(
+        f"--profile auto: the target fits {' and '.join(p.name for p in fitting)} alike "
+        f"({seen}); name one with --profile"
+    )
+
+
+def probe(
+    target: Target, profiles: list[Profile], stop_at_fit: Profile | None = None
+) -> list[Trial]:
+    """One copy on each distinct copy path of `profiles`, in order, inside a sandbox that
+    is removed afterwards (also on an error or Ctrl-C). With `stop_at_fit`, no further
+    path is tried once that profile fits."""
+    conn = target.connect()
+    session = conn.sessions[0]
+    name = f"lro-conformance-profile-{uuid.uuid4().hex[:10]}"
+    sandbox: int | None = None
+    try:
+        sandbox = _make_folder(conn.api, session, conn.parent_id, name)
+        source = _make_folder(conn.api, session, sandbox, "probe-source")
+        trials: list[Trial] = []
+        for profile in profiles:
+            if any(t.path == profile.copy_path for t in trials):
+                continue
+            trials.append(_copy(conn, conn.api.speaking(profile), session, sandbox, source))
+            if stop_at_fit is not None and trials[-1].fits(stop_at_fit):
+                break
+        return trials
+    finally:
+        with interrupts.deferred():
+            try:
+                _remove(conn, session, sandbox, name)
+            finally:
+                conn.close()
+
+
+def _make_folder(api: RepositoryApi, session: Session, parent: int, name: str) -> int:
+    ex = api.create_folder(session, parent, name)
+    body = ex.json()
+    if ex.status != api.profile.entry_created or not isinstance(body, dict):
+        raise_harness(f"the profile probe could not create the folder {name!r}: {ex.describe()}")
+    if not isinstance(body.get("id"), int):
+        raise_harness(f"the profile probe's new folder {name!r} has no id: {ex.describe()}")
+    return int(body["id"])
+
+
+def _copy(conn: Connection, api: RepositoryApi, session: Session, dest: int, source: int) -> Trial:
+    """Start a copy of `source` into `dest` on `api`'s copy path and watch it to its end."""
+    trial = Trial(api.profile.copy_path)
+    ex = api.start_copy(
+        session,
+        dest,
+        {"sourceId": source, "name": "probe-copy"},
+        auto_rename=True,
+        action="profile-probe",
+    )
+    trial.start = ex.status
+    body = ex.json()
+    token = body.get("token") if isinstance(body, dict) else None
+    if ex.status is None or not 200 <= ex.status < 300 or not isinstance(token, str) or not token:
+        return trial
+    trial.token = token
+    for pause in pauses(conn.clock):
+        poll = api.poll(session, token, action="profile-probe")
+        body = poll.json()
+        status = body.get("status") if isinstance(body, dict) else None
+        redirect = poll.status is not None and 300 <= poll.status < 400
+        if poll.status is not None and 200 <= poll.status < 300 and status in _RUNNING:
+            trial.running.add(poll.status)
+        elif (redirect and poll.header("location")) or status in _ENDED:
+            trial.end = poll
+            return trial
+        else:
+            return trial  # gone, refused, unreadable: nothing more to learn from it
+        wait(conn.clock, pause)
+    raise_harness(f"the profile probe's copy {token!r} did not end")
+    return trial
+
+
+def _remove(conn: Connection, session: Session, sandbox: int | None, name: str) -> None:
+    api = conn.api
+    if sandbox is None:  # interrupted while asking for it, or refused: look for it by name
+        sandbox = find_folder(api, session, conn.parent_id, name)
+    if sandbox is not None:
+        remove_folder(api, conn.clock, session, sandbox)
