@@ -60,8 +60,25 @@ def test_replay_against_a_live_server_maps_ids_and_cleans_up(cancel_ignored):
         assert result.returncode == code, result.stdout + result.stderr
         assert left == [], "the replay left its sandbox behind"
         assert "alice" not in result.stdout + result.stderr
-        # a made-up token the run was not given is never cancelled on a shared target
-        assert "not sent: refused to cancel an operation" in result.stdout
+
+
+def test_a_replay_never_cancels_a_token_it_was_not_given(cancel_ignored, tmp_path):
+    """On a shared target the replay goes through the API's guard: a cancel of a token
+    neither the original run's answers nor the replay's own gave it is not sent."""
+    report = json.loads((cancel_ignored / "conformance.json").read_text())
+    exchanges = report["clauses"]["CAN-1"]["failure"]["exchanges"]
+    stranger = dict(exchanges[-1], action="cancel", method="DELETE", request_body=None)
+    stranger["url"] = stranger["url"].rsplit("/Tasks/", 1)[0] + "/Tasks/never-issued-token"
+    stranger |= {"status": 404, "response_headers": {}, "response_body": None}
+    exchanges.insert(len(exchanges) - 1, stranger)
+    edited = tmp_path / "conformance.json"
+    edited.write_text(json.dumps(report))
+    with running("--session-token=alice", "--session-token=bob") as base:
+        result = gate("replay", str(edited), *gate_options(base))
+        left = root_children(base)
+    assert "not sent: refused to cancel an operation" in result.stdout, result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert left == [], "the replay left its sandbox behind"
 
 
 @pytest.mark.parametrize(

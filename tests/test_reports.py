@@ -136,7 +136,8 @@ def test_every_report_validates_against_its_schema(name, request):
 
 def test_default_folder_is_a_utc_timestamp_under_reports_and_the_cli_says_where(clean):
     assert re.fullmatch(r"\d{8}T\d{6}Z", clean.folder.name), clean.folder.name
-    assert sorted(p.name for p in clean.folder.iterdir()) == ["conformance.json", "junit.xml"]
+    files = sorted(p.name for p in clean.folder.iterdir())
+    assert files == ["conformance.json", "junit.xml", "report.html", "report.md"]  # no repro/
     assert f"reports: reports/{clean.folder.name}/" in clean.result.stdout.splitlines()
 
 
