@@ -11,6 +11,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
+from .fuzz import fuzz
 from .machine import ClauseViolation, LongOperationMachine, Run, TimeUp, violation_type
 from .machine.expiry import ExpiryProbe
 from .model import Timing
@@ -92,7 +93,8 @@ def explore(options: Options, recorder: Recorder, target: Target | None = None) 
     violated clause, not just the first, the run goes on in rounds: each round
     mutes the clauses already found. The first round's violation is re-raised at
     the end (a `ClauseViolation` or an ExceptionGroup of them), after recording.
-    On the wall clock the expiry probe watches tokens age meanwhile (`machine/expiry.py`)."""
+    On the wall clock the expiry probe watches tokens age meanwhile (`machine/expiry.py`).
+    Then schemathesis fuzzes the target (`fuzz/`), unless --fuzz-cases is 0."""
     target = target or make_target(options)
     timing = Timing(options.token_ttl, tolerance(options, target), options.operation_timeout)
     probe = None if target.virtual_clock else ExpiryProbe(target, timing)
@@ -101,14 +103,31 @@ def explore(options: Options, recorder: Recorder, target: Target | None = None) 
             probe.begin()
         deadline = probe.done_at if probe is not None else None
         first_error = _rounds(options, recorder, target, timing, deadline)
+        if options.fuzz_cases:
+            # After exploring: every session is free by then (on the wall clock too, where
+            # the expiry probe's tokens are only ageing), which the fuzzer's slot check needs.
+            fuzz(target, recorder, options.fuzz_cases, options.seed)
     except BaseException:
         if probe is not None:
             probe.finish(recorder, wait=False)
         raise
     if probe is not None:
         probe.finish(recorder)
+    if first_error is None:
+        first_error = _fuzz_violation(recorder, options)
     if first_error is not None:
         raise first_error
+
+
+def _fuzz_violation(recorder: Recorder, options: Options) -> BaseException | None:
+    """A violation only fuzzing found still fails the run's test (the verdicts have it)."""
+    found = sorted(c for c in recorder.failures if c not in options.skip_clauses)
+    if not found:
+        return None
+    failure = recorder.failures[found[0]]
+    return violation_type(found[0])(
+        f"{found[0]} {failure.title}: expected {failure.expected}; got {failure.actual}"
+    )
 
 
 def tolerance(options: Options, target: Target) -> float:
