@@ -61,6 +61,17 @@ def plain_token(token: str) -> bool:
     return bool(_PLAIN_TOKEN.fullmatch(token))
 
 
+_ODD_SEGMENT = re.compile(r"[^\x21-\x7e]|[/\\%?#]")
+
+
+def odd_path(values: list[str]) -> bool:
+    """Does a path segment hold what a front end (proxy, web server) may refuse before the
+    API sees it: control or non-ASCII characters, slashes, dot segments? Such an answer
+    comes from outside the contract (a plain-text 400, a routing 404)."""
+    texts = [unquote(str(v)) for v in values]
+    return any(t in ("", ".", "..") or _ODD_SEGMENT.search(t) for t in texts)
+
+
 def owned_id(value: Any, owned: set[int]) -> bool:
     """On a shared target, may a destructive call name `value`? Only an entry the run
     created, or something that cannot be read as any id at all (no digit in it)."""

@@ -191,6 +191,7 @@ class FuzzPhase:
         request = _request(case, self.conn.base_url)
         path = case.path_parameters or {}
         facts: dict[str, Any] = {"auth": auth, "operation": operation}
+        facts["odd_path"] = inputs.odd_path([str(v) for v in path.values()])
         if operation == START_COPY:
             facts["malformation"] = inputs.copy_malformation(
                 str(path.get("dest", "")), request.body
