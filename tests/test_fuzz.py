@@ -23,6 +23,7 @@ from contract.targets import LiveTarget, MockTarget
 from contract.verdicts import Recorder
 from emulator.server import running
 
+NAME = {"type": "string", "minLength": 1, "maxLength": 24}
 IDS = SandboxIds(folders=[10, 13], sources=[11, 12], victims=[14])
 
 
@@ -61,8 +62,8 @@ def test_a_loose_twin_loosens_one_field_only():
     loose = document(OPENAPI_V1, "r1", IDS, loose="name")
     body = loose["paths"]["/v1/Repositories/r1/" + OPENAPI_V1.copy_path]["post"]["requestBody"]
     schema = body["content"]["application/json"]["schema"]
-    assert schema["required"] == ["sourceId"]
-    assert schema["properties"]["name"]["anyOf"][1] == {}
+    assert schema["required"] == ["sourceId", "name"]
+    assert schema["properties"]["name"] == {"anyOf": [{**NAME}, {}], "nullable": True}
     assert schema["properties"]["sourceId"] == {"type": "integer", "enum": IDS.sources}
 
 

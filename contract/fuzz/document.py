@@ -66,10 +66,11 @@ LOOSE_FIELDS = {
 
 
 def _body(required: list[str], fields: dict[str, Any], loose: str | None) -> dict[str, Any]:
-    """An object body; the field named `loose` is optional and of any JSON type."""
+    """An object body; the field named `loose` may be of any JSON type, null most of all
+    (what a serializer writes for a value it does not have). A missing field is the
+    negative mode's to try."""
     if loose in fields:
-        fields = {**fields, loose: {"anyOf": [fields[loose], {}]}}
-        required = [name for name in required if name != loose]
+        fields = {**fields, loose: {"anyOf": [fields[loose], {}], "nullable": True}}
     body = {"type": "object", "properties": fields, "additionalProperties": False}
     return {**body, "required": required} if required else body
 
@@ -90,8 +91,8 @@ class SandboxIds:
 def document(profile: Profile, repo_id: str, ids: SandboxIds, *, loose: str | None = None) -> dict:
     """The document for `profile` on repository `repo_id`, its valid ids those of `ids`.
 
-    `loose` names a body field (`LOOSE_FIELDS`) that the document's twin lets be missing
-    or of any JSON type: schemathesis' valid requests of that twin are requests of this
+    `loose` names a body field (`LOOSE_FIELDS`) that the document's twin lets be null or
+    of any JSON type: schemathesis' valid requests of that twin are requests of this
     one with just that field ill-typed (its negative mode mostly breaks a body whole:
     not JSON, not an object)."""
     base = f"/v1/Repositories/{quote(repo_id, safe='')}/"

@@ -29,7 +29,6 @@ from urllib.parse import unquote, urlsplit
 import schemathesis
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
-from hypothesis import strategies as st
 from schemathesis.generation import GenerationMode
 
 from ..checks import Context, run_checks
@@ -51,7 +50,8 @@ from .document import (
 )
 
 DESTRUCTIVE = (START_COPY, START_DELETE, CREATE_FOLDER, CANCEL)
-AUTH_CHOICES: list[Auth] = ["session"] * 3 + ["none", "invalid"]
+AUTHS: tuple[Auth, ...] = ("session", "none", "invalid")
+BROKEN_SHARE = 3  # a kind of broken request gets three times a valid one's share
 CASES_PER_CHAIN = 8  # the linked sequences get an eighth as many examples as single requests
 WAIT_VIRTUAL = 1800.0  # clock seconds an operation the fuzzer started gets to end
 WAIT_WALL = 60.0
@@ -123,27 +123,15 @@ class FuzzPhase:
         sandbox = self.build_sandbox()
         api = self.conn.api
         valid, broken = self.strategies(sandbox)
-
-        @given(data=st.data())
-        def fuzz(data: st.DataObject) -> None:
-            auth = data.draw(st.sampled_from(AUTH_CHOICES), label="auth")
-            # Without a valid token, a valid request is the telling one (a broken one may
-            # be refused for being broken); with one, mostly broken requests.
-            pool = valid if auth != "session" else broken * 3 + valid
-            operation, strategy = data.draw(st.sampled_from(pool), label="operation")
-            self.one_case(operation, data.draw(strategy, label="case"), auth, sandbox)
-
-        if self.seed is not None:
-            fuzz = hypothesis_seed(self.seed)(fuzz)
-        settings(
-            max_examples=self.budget,
-            database=None,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            phases=[Phase.explicit, Phase.generate],  # nothing raises: nothing to shrink
-            print_blob=False,
-            verbosity=Verbosity.quiet,
-        )(fuzz)()
+        # Each kind of request gets its share of the budget by construction (one Hypothesis
+        # test each): drawn from one pool, Hypothesis' bias can starve a kind for a run.
+        # With a valid token, mostly broken requests; without one, valid requests (a broken
+        # one may be refused for being broken, which tells nothing about authentication).
+        arms = [(op, strategy, "session", BROKEN_SHARE) for op, strategy in broken]
+        arms += [(op, strategy, auth, 1) for op, strategy in valid for auth in AUTHS]
+        units = sum(share for *_, share in arms)
+        for index, (operation, strategy, auth, share) in enumerate(arms):
+            self.explore_arm(operation, strategy, auth, sandbox, index, self.budget * share / units)
         single = self.sent
         chains(self, sandbox, max(1, self.budget // CASES_PER_CHAIN))
         api.owned_entries.update(sandbox.folders)
@@ -154,6 +142,27 @@ class FuzzPhase:
             f"sandbox guard; {self.sent - single} of them in {self.chains_run} linked sequences), "
             f"{self.probes} refused starts followed up"
         )
+
+    def explore_arm(
+        self, operation: str, strategy: Any, auth: Auth, sandbox: Sandbox, index: int, size: float
+    ) -> None:
+        """Send about `size` requests of one kind (at least one)."""
+
+        @given(case=strategy)
+        def fuzz(case: Any) -> None:
+            self.one_case(operation, case, auth, sandbox)
+
+        if self.seed is not None:
+            fuzz = hypothesis_seed(self.seed * 100 + index)(fuzz)
+        settings(
+            max_examples=max(1, round(size)),
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],  # nothing raises: nothing to shrink
+            print_blob=False,
+            verbosity=Verbosity.quiet,
+        )(fuzz)()
 
     def strategies(self, sandbox: Sandbox) -> tuple[list[Pair], list[Pair]]:
         """(operation, strategy) pairs of valid and of broken requests: schemathesis'
@@ -190,25 +199,14 @@ class FuzzPhase:
             return None
         request = _request(case, self.conn.base_url)
         path = case.path_parameters or {}
-        facts: dict[str, Any] = {"auth": auth, "operation": operation}
-        facts["odd_path"] = inputs.odd_path([str(v) for v in path.values()])
-        if operation == START_COPY:
-            facts["malformation"] = inputs.copy_malformation(
-                str(path.get("dest", "")), request.body
-            )
-        elif operation == START_DELETE:
-            facts["malformation"] = inputs.delete_malformation(str(path.get("entry", "")))
-        elif operation in (POLL, CANCEL):
-            token = unquote(str(path.get("token", "")))
-            facts.update(token=token, token_issued=token in self.issued)
-            facts["plain_token"] = inputs.plain_token(token)
         if self.conn.shared and not self._safe(operation, path, request.body, sandbox):
             self.withheld += 1
             return None
+        facts = self.facts(operation, path, request.body, auth)
         suspect = None
         if operation in (START_COPY, START_DELETE, CREATE_FOLDER) and auth != "session":
             suspect = "AUT-1"
-        elif facts.get("malformation") and operation != CREATE_FOLDER:
+        elif facts.get("malformation"):
             suspect = "SUB-3"
         before = self.picture(sandbox) if suspect else None
         ex = self.conn.client.send(
@@ -224,18 +222,32 @@ class FuzzPhase:
         self.sent += 1
         self.judge(f"fuzz-{operation}", [ex], facts)
         accepted = ex.status is not None and 200 <= ex.status < 300
-        token = self._token(ex) if operation in (START_COPY, START_DELETE) else None
-        if token is not None:
-            self.issued.add(token)
-            self.open.append(token)
-            if end:
-                self.end_open()
-        if operation in (START_COPY, START_DELETE) and accepted and token is None:
-            self.stop("a start was accepted without a token the fuzzer could follow")
-        refused = not accepted and ex.status is not None
-        if suspect and before is not None and refused and not self.open:
-            self.aftermath(suspect, ex, before, sandbox)
+        if operation in (START_COPY, START_DELETE) and accepted:
+            token = self._token(ex)
+            if token is None:
+                self.stop("a start was accepted without a token the fuzzer could follow")
+            else:
+                self.issued.add(token)
+                self.open.append(token)
+        if end:
+            self.end_open()
+        if before is not None and not accepted and ex.status is not None and not self.open:
+            self.aftermath(str(suspect), ex, before, sandbox)
         return ex
+
+    def facts(self, operation: str, path: dict[str, Any], body: Any, auth: Auth) -> dict:
+        """What the checks need to know of a generated request (read from it as sent)."""
+        facts: dict[str, Any] = {"auth": auth, "operation": operation}
+        facts["odd_path"] = inputs.odd_path([str(v) for v in path.values()])
+        if operation == START_COPY:
+            facts["malformation"] = inputs.copy_malformation(str(path.get("dest", "")), body)
+        elif operation == START_DELETE:
+            facts["malformation"] = inputs.delete_malformation(str(path.get("entry", "")))
+        elif operation in (POLL, CANCEL):
+            token = unquote(str(path.get("token", "")))
+            facts.update(token=token, token_issued=token in self.issued)
+            facts["plain_token"] = inputs.plain_token(token)
+        return facts
 
     # --- judging -----------------------------------------------------------------
 
