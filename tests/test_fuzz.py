@@ -12,6 +12,7 @@ from served import root_children
 
 from contract.checks import Context
 from contract.checks.fuzzing import (
+    no_server_error,
     refused_malformed_start_changed_nothing,
     refused_unauthenticated_request_changed_nothing,
 )
@@ -138,6 +139,17 @@ def test_a_refused_start_must_leave_listing_and_slot_alone(check, suspect):
     assert "busy" in check(ctx)[0].title
     ctx.facts.update(slot=True, after=same | {(1, "b")})
     assert "changed the sandbox" in check(ctx)[0].title
+
+
+@pytest.mark.parametrize("status, verdict", [(404, []), (500, "fail"), (501, "fail"), (503, None)])
+def test_err3_judges_5xx_but_not_a_gateway_or_overload_answer(status, verdict):
+    exchange = Exchange(1, "poll", "s", "GET", "u", {}, None, 0.0, 0.0, status=status)
+    found = no_server_error(Context("poll", exchange, OPENAPI_V1, "r1", "u"))
+    assert (
+        (found[0].title == f"the server answered {status}")
+        if verdict == "fail"
+        else (found == verdict)
+    )
 
 
 # --- against the emulator ---------------------------------------------------------------
