@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from schemathesis.generation import GenerationMode
 
+from .. import interrupts
 from ..checks import Context, run_checks
 from ..client import Auth, Exchange, Session
 from ..model import RUNNING
@@ -121,7 +122,17 @@ class FuzzPhase:
 
     def run(self) -> None:
         sandbox = self.build_sandbox()
-        api = self.conn.api
+        self.conn.api.owned_entries.update(sandbox.folders)
+        try:
+            self.generate(sandbox)
+        finally:  # on a shared target, also after an error or a Ctrl-C: leave nothing behind
+            if self.conn.shared:
+                with interrupts.deferred():
+                    self.end_open()
+                    self.remove(sandbox)
+
+    def generate(self, sandbox: Sandbox) -> None:
+        """Single generated requests, each kind its share of the budget, then linked ones."""
         valid, broken = self.strategies(sandbox)
         # Each kind of request gets its share of the budget by construction (one Hypothesis
         # test each): drawn from one pool, Hypothesis' bias can starve a kind for a run.
@@ -134,9 +145,6 @@ class FuzzPhase:
             self.explore_arm(operation, strategy, auth, sandbox, index, self.budget * share / units)
         single = self.sent
         chains(self, sandbox, max(1, self.budget // CASES_PER_CHAIN))
-        api.owned_entries.update(sandbox.folders)
-        if self.conn.shared:
-            self.remove(sandbox)
         self.recorder.notes.append(
             f"fuzzing: {self.sent} generated requests sent ({self.withheld} kept back by the "
             f"sandbox guard; {self.sent - single} of them in {self.chains_run} linked sequences), "
