@@ -4,8 +4,9 @@ every request, and ERR-2, SUB-3 and AUT-1 for fuzzed requests and their aftermat
 Only what a clause forbids is a failure. A correct server may answer junk with 400,
 404, 415 or 422, may route a strange path id to 404 before reading the body, and may
 authenticate after routing: so a malformed start fails SUB-3 only when it is accepted,
-an unauthenticated request fails AUT-1 only when it is served. What is malformed is
-decided from the request as sent (`contract/fuzz/inputs.py`), not from the document.
+and an unauthenticated valid request fails AUT-1 when it is served or refused with a
+status no correct server gives it. What is malformed is decided from the request as
+sent (`contract/fuzz/inputs.py`), not from the document.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def fuzzed_token_unknown(ctx: Context) -> list[Failure] | None:
     # routing layer (405, 414, ...): only an answer that serves it, or a 5xx, is wrong then.
     if not ctx.facts.get("plain_token") and 400 <= status < 500:
         return None
-    if status == ctx.profile.busy:  # a request limit may answer any call
+    if status == ctx.profile.busy or status in UNAVAILABLE:  # a limit, a gateway: any call
         return None
     return fail(
         "a token the server never issued was not answered 404",
