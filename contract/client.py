@@ -104,7 +104,8 @@ class Client:
         auth: Auth = "session",
         json_body: Any = None,
         content: bytes | None = None,
-        params: dict[str, str] | None = None,
+        params: dict[str, str] | list[tuple[str, str]] | None = None,
+        content_type: str | None = None,
     ) -> Exchange:
         """Send one request; `url` is absolute or relative to the base URL."""
         interrupts.checkpoint()  # a Ctrl-C swallowed somewhere stops the run here
@@ -118,6 +119,8 @@ class Client:
         if json_body is not None:
             body = json.dumps(json_body).encode()
             headers["content-type"] = "application/json"
+        elif content is not None and content_type is not None:
+            headers["content-type"] = content_type
         request = self.http.build_request(
             method, full, headers=headers, content=body, params=params
         )

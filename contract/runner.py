@@ -14,6 +14,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
+from .fuzz import fuzz
 from .machine import ClauseViolation, LongOperationMachine, Run, TimeUp, violation_type
 from .machine.expiry import ExpiryProbe
 from .model import Timing
@@ -114,7 +115,8 @@ def explore(
     the end (a `ClauseViolation` or an ExceptionGroup of them), after recording.
     On the wall clock the expiry probe watches tokens age meanwhile (`machine/expiry.py`).
     First, the profile probe makes sure the target is judged in a dialect it speaks
-    (`--profile auto` picks one; see `profile_probe.py`)."""
+    (`--profile auto` picks one; see `profile_probe.py`). Then schemathesis fuzzes
+    the target (`fuzz/`), unless --fuzz-cases is 0."""
     target = target or make_target(options)
     picked = settle(options.profile, target)
     if picked is not None:
@@ -129,14 +131,31 @@ def explore(
         if on_deadline is not None:  # the progress line shows the time left
             on_deadline(deadline)
         first_error = _rounds(options, recorder, target, timing, deadline)
+        if options.fuzz_cases:
+            # After exploring: every session is free by then (on the wall clock too, where
+            # the expiry probe's tokens are only ageing), which the fuzzer's slot check needs.
+            fuzz(target, recorder, options.fuzz_cases, options.seed)
     except BaseException:
         if probe is not None:
             probe.finish(recorder, wait=False)
         raise
     if probe is not None:
         probe.finish(recorder)
+    if first_error is None:
+        first_error = _fuzz_violation(recorder, options)
     if first_error is not None:
         raise first_error
+
+
+def _fuzz_violation(recorder: Recorder, options: Options) -> BaseException | None:
+    """A violation only fuzzing found still fails the run's test (the verdicts have it)."""
+    found = sorted(c for c in recorder.failures if c not in options.skip_clauses)
+    if not found:
+        return None
+    failure = recorder.failures[found[0]]
+    return violation_type(found[0])(
+        f"{found[0]} {failure.title}: expected {failure.expected}; got {failure.actual}"
+    )
 
 
 def tolerance(options: Options, target: Target) -> float:

@@ -58,6 +58,7 @@ class Options:
     clock_url: str | None = None
     wall_clock: bool = False
     ca_bundle: str | None = None
+    fuzz_cases: int = 200  # requests schemathesis generates after exploring; 0: no fuzzing
     rounds: int = 6  # explore again, muting what was found, until nothing new (at most this)
     # option name -> where its value came from ("command line", "environment LRO_SEED", ...)
     sources: dict[str, str] = field(default_factory=dict, compare=False)
@@ -83,6 +84,12 @@ def _skip_clauses(items: list[str]) -> dict[str, str]:
 def _positive(value: float) -> float:
     if value <= 0:
         raise SettingError(f"must be positive, got {value}")
+    return value
+
+
+def _not_negative(value: int) -> int:
+    if value < 0:
+        raise SettingError(f"must be 0 or more, got {value}")
     return value
 
 
@@ -244,6 +251,14 @@ SETTINGS: tuple[Setting, ...] = (
         kind=bool,
         to_field="shrink",
         convert=lambda flag: not flag,
+    ),
+    Setting(
+        "fuzz-cases",
+        "requests schemathesis generates, valid and malformed, after exploring "
+        "(default 200; 0 turns fuzzing off)",
+        kind=int,
+        metavar="N",
+        convert=_not_negative,
     ),
     Setting(
         "report-dir",

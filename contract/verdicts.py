@@ -49,6 +49,9 @@ class Recorder:
     failures: dict[str, Failure] = field(default_factory=dict)
     first_failures: dict[str, Sighting] = field(default_factory=dict)
     occurrences: Counter[str] = field(default_factory=Counter)
+    # Every check that reported a failure, by name: the kept failure of a clause is only
+    # its shortest, which may come from another check of the clause (a fuzzed request).
+    fired: Counter[str] = field(default_factory=Counter)
     states: Counter[Status] = field(default_factory=Counter)
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
     examples: int = 0
@@ -62,6 +65,7 @@ class Recorder:
         """Add what another part of the same run (the expiry probe) recorded."""
         self.exercised.update(other.exercised)
         self.occurrences.update(other.occurrences)
+        self.fired.update(other.fired)
         self.states.update(other.states)
         self.transitions.update(other.transitions)
         self.examples += other.examples
@@ -81,6 +85,7 @@ class Recorder:
 
     def fail(self, failure: Failure) -> None:
         self.occurrences[failure.clause] += 1
+        self.fired[failure.check] += 1
         if failure.clause not in self.first_failures:
             # The step in progress has not been counted yet, nor this example's exchanges
             # (teardown adds them); the failure's evidence is the example's transcript so far.

@@ -42,6 +42,12 @@ _CATALOGUE: tuple[Fault, ...] = (
         'A copy start without "name" is accepted (the source\'s name is used) instead of 400.',
     ),
     Fault(
+        "accept-null-name",
+        ("SUB-3",),
+        'A copy start whose "name" is null is accepted (the source\'s name is used) instead '
+        "of 400.",
+    ),
+    Fault(
         "malformed-start-leaks",
         ("SUB-3",),
         "A copy start with a valid name but a non-integer sourceId creates an empty folder "
@@ -163,6 +169,12 @@ _CATALOGUE: tuple[Fault, ...] = (
         "problem-status-mismatch",
         ("ERR-1",),
         'Every problem document says "status": 400 whatever the HTTP status.',
+    ),
+    Fault(
+        "volume-name-crash",
+        ("ERR-3",),
+        'A copy start whose optional "volumeName" is neither a string nor null crashes the '
+        "server (500) instead of answering 400.",
     ),
     Fault("unknown-token-500", ("ERR-2",), "Polling a token that was never issued answers 500."),
     Fault(

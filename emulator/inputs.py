@@ -78,8 +78,9 @@ class CopyRequest:
     name: str | None  # None only when the accept-missing-name fault let it through
 
 
-def copy_request(body: bytes, name_optional: bool = False) -> CopyRequest:
-    """The body of a CopyAsync start: sourceId, name, optional volumeName."""
+def copy_request(body: bytes, name_optional: bool = False, null_name: bool = False) -> CopyRequest:
+    """The body of a CopyAsync start: sourceId, name, optional volumeName. (`name_optional`
+    and `null_name` let a missing or null name through: the accept-*-name faults only.)"""
     fields = json_object(body)
     if not _is_int(fields.get("sourceId")):
         raise _field_problem("sourceId", "an integer")
@@ -88,6 +89,8 @@ def copy_request(body: bytes, name_optional: bool = False) -> CopyRequest:
         raise _field_problem("volumeName", "a string or null")
     if name_optional and "name" not in fields:
         return CopyRequest(fields["sourceId"], None)
+    if null_name and "name" in fields and fields["name"] is None:
+        return CopyRequest(fields["sourceId"], None)
     return CopyRequest(fields["sourceId"], _name(fields))
 
 
@@ -95,6 +98,14 @@ def requested_name(body: bytes) -> str | None:
     """The valid string "name" of a JSON-object body, else None; never raises (faults only)."""
     try:
         return _name(json_object(body))
+    except Problem:
+        return None
+
+
+def volume_name(body: bytes) -> object:
+    """The "volumeName" of a JSON-object body (None when absent or unreadable); faults only."""
+    try:
+        return json_object(body).get("volumeName")
     except Problem:
         return None
 

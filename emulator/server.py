@@ -39,7 +39,14 @@ def make_app(emulator: Emulator) -> Starlette:
         reply = emulator.handle(Request(http.method, str(http.url), headers, body))
         return HttpResponse(reply.body, status_code=reply.status, headers=reply.headers)
 
-    return Starlette(routes=[Route("/{path:path}", serve, methods=METHODS)])
+    async def unrouted(http: HttpRequest, exc: Exception) -> HttpResponse:
+        # Starlette's "{path:path}" does not match a path with a (decoded) newline in it; its
+        # plain-text 404 would not be the emulator's answer (a problem document).
+        return await serve(http)
+
+    return Starlette(
+        routes=[Route("/{path:path}", serve, methods=METHODS)], exception_handlers={404: unrouted}
+    )
 
 
 def parser() -> argparse.ArgumentParser:

@@ -41,13 +41,19 @@ def start_copy(world: World, call: Call) -> Response:
     if world.faults.has("malformed-start-leaks") and inputs.has_bad_source_id(body):
         # The bug: the destination folder is created before sourceId is validated.
         leak_requested_folder(world, call.params["id"], body, call.session.user, call.now)
-    wanted = inputs.copy_request(body, world.faults.has("accept-missing-name"))
+    volume = inputs.volume_name(body)
+    if world.faults.has("volume-name-crash") and volume is not None:
+        # The bug: volumeName is used as a string before its type is checked.
+        volume.strip()  # type: ignore[attr-defined]  # a number or a list raises: 500
+    wanted = inputs.copy_request(
+        body, world.faults.has("accept-missing-name"), world.faults.has("accept-null-name")
+    )
     dest = existing_folder(world.tree, call.params["id"])
     source = world.tree.get(wanted.source_id)
     # A missing source is not refused here: the operation starts and fails at step 0.
     plan = world.tree.pre_order(source.id) if source else [wanted.source_id]
     name = wanted.name
-    if name is None:  # only under accept-missing-name
+    if name is None:  # only under accept-missing-name or accept-null-name
         name = source.name if source else f"Copy of {wanted.source_id}"
     order = Order(
         COPY,

@@ -29,6 +29,6 @@ def run_with_fault(fault: str | None, *, seed: int = 0, max_examples: int = 300)
     )
     with contextlib.suppress(ClauseViolation, ExceptionGroup):
         explore(options, recorder)
-    checks = {f.check for f in recorder.failures.values()}
+    checks = set(recorder.fired)  # not only the kept (shortest) failure's check per clause
     model = {f.clause for f in recorder.failures.values() if f.check == "lifecycle_is_consistent"}
     return FaultRun(fault or "clean", set(recorder.failures), checks, model)

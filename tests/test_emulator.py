@@ -548,6 +548,22 @@ def _copy_without_name(d: Driver) -> int:
     return d.call("POST", f"{API}/Entries/1/{FOLDER_API}/CopyAsync", body).status
 
 
+def _copy_with_null_name(d: Driver) -> int:
+    body = {"sourceId": d.folder(1, "S"), "name": None}
+    return d.call("POST", f"{API}/Entries/1/{FOLDER_API}/CopyAsync", body).status
+
+
+def _copy_with_odd_volume_names(d: Driver) -> list[int]:
+    source = d.folder(1, "S")
+    return [
+        d.call("POST", f"{API}/Entries/1/{FOLDER_API}/CopyAsync", body).status
+        for body in (
+            {"sourceId": source, "name": "a", "volumeName": 7},
+            {"sourceId": "x", "name": "b", "volumeName": [1]},
+        )
+    ]
+
+
 def _missing_source_outcome(d: Driver) -> str:
     return str(d.run_to_end(d.start(d.copy(1, 999, "ghost"))).json()["status"])
 
@@ -813,6 +829,8 @@ FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
     "start-empty-token": (_start_token_present, True, False),
     "token-reuse": (_token_reused, False, True),
     "accept-missing-name": (_copy_without_name, 400, 201),
+    "accept-null-name": (_copy_with_null_name, 400, 201),
+    "volume-name-crash": (_copy_with_odd_volume_names, [400, 400], [500, 500]),
     "missing-source-completes": (_missing_source_outcome, "Failed", "Completed"),
     "running-200": (_running_poll_status, 202, 200),
     "wrong-operation-type": (_delete_operation_type, "DeleteEntry", "CopyEntry"),

@@ -3,7 +3,7 @@
 Importing this package registers every check; one module per part of the contract.
 """
 
-from . import answers, effects, polling, results, schema, submission  # noqa: F401  (registers)
+from . import answers, effects, fuzzing, polling, results, schema, submission  # noqa: F401
 from .effects import Suspect, outside_changes, split_change
 from .registry import (
     REGISTRY,

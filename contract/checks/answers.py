@@ -31,6 +31,8 @@ def errors_are_problem_documents(ctx: Context) -> list[Failure] | None:
     status = ctx.exchange.status or 0
     if status < 400 or ctx.action == "clock":
         return None
+    if ctx.facts.get("odd_path"):  # a fuzzed path a front end may refuse before the API
+        return None
     body = ctx.body()
     if not isinstance(body, dict):
         return fail(
