@@ -134,7 +134,8 @@ def explore(
         if options.fuzz_cases:
             # After exploring: every session is free by then (on the wall clock too, where
             # the expiry probe's tokens are only ageing), which the fuzzer's slot check needs.
-            fuzz(target, recorder, options.fuzz_cases, options.seed)
+            with _seed_alone():
+                fuzz(target, recorder, options.fuzz_cases, options.seed)
     except BaseException:
         if probe is not None:
             probe.finish(recorder, wait=False)

@@ -15,7 +15,7 @@ from contract.verdicts import Recorder
 
 def seeded_run() -> tuple[int, int, int, dict]:
     recorder = Recorder()
-    explore(Options(seed=5, max_examples=8), recorder)
+    explore(Options(seed=5, max_examples=8, fuzz_cases=60), recorder)
     return recorder.examples, recorder.steps, recorder.exchanges, dict(recorder.states)
 
 
