@@ -115,8 +115,9 @@ def explore(
     the end (a `ClauseViolation` or an ExceptionGroup of them), after recording.
     On the wall clock the expiry probe watches tokens age meanwhile (`machine/expiry.py`).
     First, the profile probe makes sure the target is judged in a dialect it speaks
-    (`--profile auto` picks one; see `profile_probe.py`). Then schemathesis fuzzes
-    the target (`fuzz/`), unless --fuzz-cases is 0."""
+    (`--profile auto` picks one; see `profile_probe.py`). Schemathesis fuzzes the
+    target (`fuzz/`, unless --fuzz-cases is 0) after exploring, or on the wall clock
+    before it."""
     target = target or make_target(options)
     picked = settle(options.profile, target)
     if picked is not None:
@@ -130,12 +131,14 @@ def explore(
         deadline = probe.done_at if probe is not None else None
         if on_deadline is not None:  # the progress line shows the time left
             on_deadline(deadline)
+        # The fuzzer needs every session free (its slot check starts real operations):
+        # after exploring, or on the wall clock before it, while the expiry probe's
+        # tokens only age, so that its time is spent inside the TTL the run waits anyway.
+        if probe is not None:
+            _fuzz(options, target, recorder)
         first_error = _rounds(options, recorder, target, timing, deadline)
-        if options.fuzz_cases:
-            # After exploring: every session is free by then (on the wall clock too, where
-            # the expiry probe's tokens are only ageing), which the fuzzer's slot check needs.
-            with _seed_alone():
-                fuzz(target, recorder, options.fuzz_cases, options.seed)
+        if probe is None:
+            _fuzz(options, target, recorder)
     except BaseException:
         if probe is not None:
             probe.finish(recorder, wait=False)
@@ -157,6 +160,12 @@ def _fuzz_violation(recorder: Recorder, options: Options) -> BaseException | Non
     return violation_type(found[0])(
         f"{found[0]} {failure.title}: expected {failure.expected}; got {failure.actual}"
     )
+
+
+def _fuzz(options: Options, target: Target, recorder: Recorder) -> None:
+    if options.fuzz_cases:
+        with _seed_alone():
+            fuzz(target, recorder, options.fuzz_cases, options.seed)
 
 
 def tolerance(options: Options, target: Target) -> float:
