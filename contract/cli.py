@@ -50,10 +50,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--list-faults", action="store_true", help="list the emulator's seeded faults")
     p.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output too")
-    live = p.add_argument_group("live mode (a running server instead of the embedded emulator)")
-    for s in (CONFIG, *SETTINGS):
-        (live if s.live else p).add_argument(f"--{s.name}", **s.argparse_kwargs())
+    _add_settings(p, "live mode (a running server instead of the embedded emulator)")
     return p
+
+
+def _add_settings(
+    p: argparse.ArgumentParser, live_title: str, names: frozenset[str] | None = None
+) -> None:
+    """The options of the settings table (all, or those `names` and every live one), the
+    live ones in a group of their own."""
+    live = p.add_argument_group(live_title)
+    for s in (CONFIG, *SETTINGS):
+        if names is None or s.live or s.name in names:
+            (live if s.live else p).add_argument(f"--{s.name}", **s.argparse_kwargs())
 
 
 def pytest_args(args: argparse.Namespace) -> list[str]:
@@ -83,6 +92,12 @@ def list_faults() -> int:
     return print_catalogue()
 
 
+#: What a replay takes besides the target: how to read the answers.
+REPLAY_SETTINGS = frozenset(
+    {"config", "profile", "fault", "token-ttl", "ttl-tolerance", "operation-timeout"}
+)
+
+
 def replay_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="lro-conformance replay",
@@ -93,17 +108,7 @@ def replay_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("file", metavar="FILE", help="conformance.json or repro/CLAUSE.py")
     p.add_argument("--clause", metavar="ID", help="which failure of a conformance.json")
-    live = p.add_argument_group("target (default: the embedded emulator)")
-    for s in (CONFIG, *SETTINGS):
-        if s.live or s.name in (
-            "config",
-            "profile",
-            "fault",
-            "token-ttl",
-            "ttl-tolerance",
-            "operation-timeout",
-        ):
-            (live if s.live else p).add_argument(f"--{s.name}", **s.argparse_kwargs())
+    _add_settings(p, "target (default: the embedded emulator)", REPLAY_SETTINGS)
     return p
 
 
