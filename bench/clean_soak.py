@@ -37,17 +37,22 @@ def markers(name: str) -> tuple[str, str]:
     return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
 
 
-def run(seed: int, extra: list[str]) -> dict:
+def run(seed: int, extra: list[str], logs: Path) -> dict:
+    """One gate run; its console output and report folder are kept under `logs/seed-N`
+    so a run that ends badly can be read afterwards."""
     start = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="lro-soak-") as reports:  # not into the checkout
-        proc = subprocess.run(
-            [sys.executable, "-m", "contract.cli", "--seed", str(seed), *extra]
-            + ["--report-dir", reports],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
-        )
+    keep = logs / f"seed-{seed}"
+    keep.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "contract.cli", "--seed", str(seed), *extra]
+        + ["--report-dir", str(keep / "reports")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     seconds = time.monotonic() - start
+    (keep / "stdout.txt").write_text(proc.stdout)
+    (keep / "stderr.txt").write_text(proc.stderr)
     out = proc.stdout
     states = re.search(r"states reached: (.*)", out)
     return {
@@ -61,10 +66,10 @@ def run(seed: int, extra: list[str]) -> dict:
     }
 
 
-def soak(seeds: int, extra: list[str]) -> list[dict]:
+def soak(seeds: int, extra: list[str], logs: Path) -> list[dict]:
     rows = []
     for seed in range(seeds):
-        row = run(seed, extra)
+        row = run(seed, extra, logs)
         rows.append(row)
         print(
             f"seed {seed:>3}: exit {row['exit']} {row['seconds']:5.1f}s "
@@ -87,7 +92,14 @@ def main() -> int:
         metavar="S",
         help="with --wall: the server's seconds per entry and before a start (default its own)",
     )
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        help="keep each run's console output and reports here (default: a new temporary folder)",
+    )
     args = parser.parse_args()
+    logs = args.log_dir or Path(tempfile.mkdtemp(prefix="lro-soak-"))  # not into the checkout
+    print(f"each run's output and reports: {logs}/seed-N", flush=True)
     tokens = ("--session-token", "alice", "--session-token", "bob")
     if args.wall:
         speed = (
@@ -108,7 +120,7 @@ def main() -> int:
         extra = gate_options(base, wall=bool(args.wall)) if base else []
         if args.wall:
             extra += ["--token-ttl", str(args.wall)]
-        rows = soak(args.seeds, extra)
+        rows = soak(args.seeds, extra, logs)
     times = [r["seconds"] for r in rows]
     begin, end = markers(name)
     per_ttl = (

@@ -13,6 +13,7 @@ import argparse
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -164,23 +165,25 @@ def _serve(app: Starlette, sock: socket.socket, cert: str | None, key: str | Non
 @contextmanager
 def running(*args: str) -> Iterator[str]:
     """`lro-emulator --port 0 ARGS` in a child process on loopback; yields its base URL.
-    For tests and benchmarks that need a real server over HTTP."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "emulator.server", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        if not line.startswith("listening http"):
-            raise RuntimeError(
-                f"lro-emulator did not start: {line}{proc.stderr.read() if proc.stderr else ''}"
-            )
-        yield line.split()[1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    For tests and benchmarks that need a real server over HTTP. Its error output goes to
+    a file, not a pipe nobody drains (a long run could fill the pipe and stall the server)."""
+    with tempfile.TemporaryFile("w+") as errors:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "emulator.server", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+        try:
+            line = proc.stdout.readline() if proc.stdout else ""
+            if not line.startswith("listening http"):
+                proc.wait(timeout=10)
+                errors.seek(0)
+                raise RuntimeError(f"lro-emulator did not start: {line}{errors.read()}")
+            yield line.split()[1]
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def gate_options(
