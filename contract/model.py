@@ -287,6 +287,11 @@ def _rejected(model: Model, obs: Rejected) -> Outcome | Violation:
     others_busy = any(
         model.may_be_running(op, obs.at) for op in model.ops.values() if op.session != obs.session
     )
+    if others_busy and model.session_ops(obs.session):
+        # Wrong either way, but whose fault? Another session's operation blocking this one
+        # (CON-3) or this session's ended operation still holding its slot (CON-2): say
+        # nothing rather than cite the wrong clause; a plainer case will tell.
+        return Outcome(model, frozenset())
     if others_busy:
         return Violation(
             "CON-3",

@@ -6,7 +6,7 @@ so that shrinking makes counterexamples small and readable.
 
 from .inputs import malformed_starts, malformed_tokens, unknown_tokens
 from .names import entry_names
-from .timing import clock_steps, expiry_offsets
+from .timing import clock_steps, expiry_offsets, first_waits
 from .trees import Shape, tree_shapes
 from .weights import mostly
 
@@ -15,6 +15,7 @@ __all__ = [
     "clock_steps",
     "entry_names",
     "expiry_offsets",
+    "first_waits",
     "malformed_starts",
     "malformed_tokens",
     "mostly",

@@ -14,6 +14,13 @@ def clock_steps() -> st.SearchStrategy[float]:
     )
 
 
+def first_waits() -> st.SearchStrategy[float]:
+    """Seconds to move the clock before the first poll of a wait for an operation's end:
+    mostly none (watch it run, in growing steps), sometimes one long leap. The leap is
+    where shrinking goes, so a counterexample waits in one step, not many."""
+    return st.sampled_from([60.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+
+
 def expiry_offsets() -> st.SearchStrategy[float]:
     """Seconds past the edge of the uncertain window around a token's expiry."""
     return st.one_of(st.just(0.05), st.floats(0.01, 2.0), st.floats(2.0, 120.0))

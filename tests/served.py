@@ -11,6 +11,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def root_children(base: str) -> list[dict]:
     """What lies in the served repository's root folder (where sandboxes are built)."""
-    url = f"{base}/v1/Repositories/r1/Entries/1/Laserfiche.Repository.Folder/children"
+    return children(base, 1)
+
+
+def children(base: str, folder: int) -> list[dict]:
+    """What lies in a folder of the served repository (an empty list once it is gone)."""
+    url = f"{base}/v1/Repositories/r1/Entries/{folder}/Laserfiche.Repository.Folder/children"
     verify = not base.startswith("https://")  # the TLS test's own certificate authority
-    return httpx.get(url, headers={"authorization": "Bearer alice"}, verify=verify).json()["value"]
+    answer = httpx.get(url, headers={"authorization": "Bearer alice"}, verify=verify)
+    return answer.json()["value"] if answer.status_code == 200 else []
+
+
+def example_under_way(base: str) -> bool:
+    """A sandbox holding a session's area exists: an example is being explored (the
+    profile probe's sandbox, built and removed first, holds none)."""
+    return any(
+        kid["name"].startswith("area-")
+        for sandbox in root_children(base)
+        for kid in children(base, sandbox["id"])
+    )

@@ -8,7 +8,7 @@ import sys
 import tempfile
 
 import pytest
-from served import ROOT, root_children
+from served import ROOT, example_under_way, root_children
 
 from emulator.server import gate_options, running
 
@@ -104,10 +104,12 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path, wall):
         command = gate_command(base, wall=wall)
         proc = subprocess.Popen(command, stdout=out, stderr=err, text=True, cwd=tmp_path)
         deadline = time.monotonic() + 120
-        while not root_children(base) and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.05)  # wait until a sandbox exists: the run is mid-example
+        under_way = False
+        while not under_way and proc.poll() is None and time.monotonic() < deadline:
+            under_way = example_under_way(base)
+            time.sleep(0.02)  # wait until an example has built its sandbox
         assert proc.poll() is None, f"the run ended early: {err_file.read_text()}"
-        assert root_children(base), "the run never built a sandbox"
+        assert under_way, "the run never built an example's sandbox"
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=120)
         stderr = err_file.read_text()

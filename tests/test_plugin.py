@@ -53,7 +53,7 @@ def test_a_failure_that_does_not_replay_is_still_reported(monkeypatch):
     from contract.machine import ClauseViolation
     from contract.verdicts import Recorder
 
-    def flaky_once(options, run):
+    def flaky_once(options, run, reseed=0):
         run.recorder.fail(Failure("STA-4", "backwards", "Completed", "InProgress"))
         raise FlakyStrategyDefinition("replay diverged")
 
@@ -62,6 +62,32 @@ def test_a_failure_that_does_not_replay_is_still_reported(monkeypatch):
     with pytest.raises(ClauseViolation, match="not confirmed on replay"):
         runner.explore(Options(max_examples=1, rounds=1), recorder)
     assert set(recorder.failures) == {"STA-4"}
+
+
+def test_a_divergence_with_nothing_found_explores_on_from_another_seed(monkeypatch):
+    """On the wall clock the same choices may take another path (what may still run
+    depends on when it is asked): Hypothesis stops with FlakyStrategyDefinition. With
+    nothing found that is no error: the next round explores on, from another seed (a
+    900 s wall-clock run once ended exit 2 on it)."""
+    from hypothesis.errors import FlakyStrategyDefinition
+
+    import contract.runner as runner
+    from contract.verdicts import Recorder
+
+    rounds = []
+
+    def diverge_once(options, run, reseed=0):
+        rounds.append(reseed)
+        if len(rounds) == 1:
+            raise FlakyStrategyDefinition("Inconsistent data generation!")
+        run.recorder.exercise({"SUB-1"})
+
+    monkeypatch.setattr(runner, "_explore_once", diverge_once)
+    recorder = Recorder()
+    runner.explore(Options(max_examples=1, rounds=3, fuzz_cases=0), recorder)
+    assert rounds == [0, 1]  # went on, with another seed
+    assert not recorder.failures
+    assert any("answered the same requests differently" in n for n in recorder.notes)
 
 
 def test_the_report_points_out_lifecycle_states_a_run_never_saw():

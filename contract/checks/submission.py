@@ -49,11 +49,11 @@ def malformed_start_rejected(ctx: Context) -> list[Failure] | None:
     )
 
 
-@check("SUB-4", "start-copy", "start-delete", "settled")
+@check("SUB-4", "start-copy", "start-delete", "ended")
 def missing_input_never_completes(ctx: Context) -> list[Failure] | None:
     if ctx.intent is None or not ctx.intent.missing:
         return None
-    if ctx.action == "settled":
+    if ctx.action == "ended":
         status = ctx.facts["status"]
         if status is Status.COMPLETED:
             return fail(

@@ -113,6 +113,7 @@ class MachineBase(RuleBasedStateMachine):
         self.model = Model(run.timing)
         self.tracked: dict[str, Tracked] = {}
         self.areas: dict[str, Area] = {}
+        self.first_trees: dict[str, gen.Shape] = {}  # each session's, until its area is made
         self.gone: set[int] = set()  # ids this example saw removed
         self.op_types: dict[str, str] = {}
         self.sandbox: int | None = None
@@ -204,21 +205,52 @@ class MachineBase(RuleBasedStateMachine):
 
     @initialize(data=st.data())
     def make_sandbox(self, data: st.DataObject) -> None:
-        """A fresh sandbox folder, one area per session, and a first fixture tree in each."""
-        self.prepare(lambda session: data.draw(gen.tree_shapes(), label="tree"))
+        """A fresh sandbox folder with the first session's area and its first fixture tree.
+        Every session's first tree is drawn now, but the other areas are made on first use
+        (`area_of`): a counterexample that needs one session builds one area, and shrinking
+        a session choice does not shift the draws that follow it."""
+        for session in self.conn.sessions:
+            self.first_trees[session.label] = data.draw(gen.tree_shapes(), label="tree")
+        first = self.conn.sessions[0]
+        self._make_sandbox()
+        self._make_area(first, self.first_trees[first.label])
 
     def prepare(self, shape_for: Callable[[Session], gen.Shape]) -> None:
-        first = self.conn.sessions[0]
+        """A fresh sandbox with every session's area in it at once, each holding the tree
+        `shape_for` gives (for scripted examples such as the expiry probe)."""
+        self._make_sandbox()
+        for session in self.conn.sessions:
+            self._make_area(session, shape_for(session))
+
+    def _make_sandbox(self) -> None:
         # Named first: if this run is interrupted while the folder is being created,
         # clean-up finds it by its (unique) name.
         self.sandbox_name = f"lro-conformance-{uuid.uuid4().hex[:10]}"
-        sandbox = self._create_fixture(first, self.conn.parent_id, self.sandbox_name)
-        self.sandbox = sandbox
-        for session in self.conn.sessions:
-            area = self._create_fixture(session, sandbox, f"area-{session.label}")
-            root = Node(area, sandbox, f"area-{session.label}", "Folder")
-            self.areas[session.label] = Area(session, Tree(area, {area: root}))
-            self._build(self.areas[session.label], area, shape_for(session))
+        self.sandbox = self._create_fixture(
+            self.conn.sessions[0], self.conn.parent_id, self.sandbox_name
+        )
+
+    def _make_area(self, session: Session, shape: gen.Shape) -> Area:
+        assert self.sandbox is not None
+        folder = self._create_fixture(session, self.sandbox, f"area-{session.label}")
+        root = Node(folder, self.sandbox, f"area-{session.label}", "Folder")
+        area = self.areas[session.label] = Area(session, Tree(folder, {folder: root}))
+        # Like a listing taken now: an operation running elsewhere may be blamed for a
+        # change in it (ISO-2), polls alone may not (STA-6).
+        area.operations_ran = not self.quiet()
+        self._build(area, folder, shape)
+        return area
+
+    def area_of(self, session: Session) -> Area:
+        """The session's area, made with its first tree on the session's first use."""
+        area = self.areas.get(session.label)
+        if area is None:
+            area = self._make_area(session, self.first_trees[session.label])
+        return area
+
+    def with_area(self, sessions: list[Session]) -> list[Session]:
+        """Those of `sessions` whose area exists already."""
+        return [s for s in sessions if s.label in self.areas]
 
     def _poll(self, token: str) -> Exchange:
         """Poll a tracked token in its owner's session and judge the answer (lifecycle.py)."""
@@ -276,6 +308,13 @@ class MachineBase(RuleBasedStateMachine):
         area.tree = area.tree.with_node(node)
         for child in shape.children:
             self._build(area, node.id, child)
+
+    def _missing(self, *ids: int) -> bool:
+        """Whether one of `ids` surely names no entry: this example saw it removed, and no
+        area holds an entry of that id now (a server might give a new entry an old id)."""
+        return any(
+            i in self.gone and not any(i in a.tree for a in self.areas.values()) for i in ids
+        )
 
     def _entry_choice(self, data: st.DataObject, area: Area, *, folders: bool, root: bool) -> int:
         """Mostly an entry inside the area; sometimes its root (if allowed) or a removed id."""

@@ -74,7 +74,7 @@ class LifecycleRules(MachineBase):
     @rule(data=st.data(), shape=gen.tree_shapes())
     def build_tree(self, data: st.DataObject, shape: gen.Shape) -> None:
         """Create a folder tree inside a free session's area (the documented create call)."""
-        area = self.areas[self.draw_session(data, self.free_sessions()).label]
+        area = self.area_of(self.draw_session(data, self.free_sessions()))
         parent = data.draw(
             st.sampled_from(sorted(n.id for n in area.tree.folders())), label="parent"
         )
@@ -101,26 +101,34 @@ class LifecycleRules(MachineBase):
     def _start_copy(
         self, data: st.DataObject, session: Session, action: str
     ) -> tuple[Exchange, Intent]:
-        area = self.areas[session.label]
-        source, dest, name, auto = self._copy_request(data, area)
-        missing = source not in area.tree or dest not in area.tree
+        area = self.area_of(session)
+        return self._send_copy(session, action, *self._copy_request(data, area))
+
+    def _send_copy(
+        self, session: Session, action: str, source: int, dest: int, name: str, auto: bool
+    ) -> tuple[Exchange, Intent]:
+        area = self.area_of(session)
+        missing = self._missing(source, dest)
         intent = Intent("copy", session.label, source, dest, name, auto, missing, area.tree)
         ex = self.api.start_copy(
             session, dest, {"sourceId": source, "name": name}, auto_rename=auto, action=action
         )
         return ex, intent
 
+    def _send_delete(self, session: Session, action: str, target: int) -> tuple[Exchange, Intent]:
+        area = self.area_of(session)
+        missing = self._missing(target)
+        intent = Intent("delete", session.label, target, None, None, False, missing, area.tree)
+        return self.api.start_delete(session, target, action=action), intent
+
     def _start_delete(
         self, data: st.DataObject, session: Session, action: str
     ) -> tuple[Exchange, Intent] | None:
-        area = self.areas[session.label]
+        area = self.area_of(session)
         if len(area.tree.nodes) < 2 and not self.gone:
             return None
         target = self._entry_choice(data, area, folders=False, root=False)
-        intent = Intent(
-            "delete", session.label, target, None, None, False, target not in area.tree, area.tree
-        )
-        return self.api.start_delete(session, target, action=action), intent
+        return self._send_delete(session, action, target)
 
     def _start(
         self, data: st.DataObject, session: Session, *, busy: bool
@@ -181,6 +189,26 @@ class LifecycleRules(MachineBase):
         if started is not None:
             self._track(started[2], started[1])
 
+    @precondition(lambda self: self.gone and self.free_sessions())
+    @rule(data=st.data())
+    def start_on_removed(self, data: st.DataObject) -> None:
+        """Copy from or into, or delete, an entry this example saw removed: the start is
+        refused (404) or the operation fails, it never completes (SUB-4). The ordinary
+        starts pick a removed entry only now and then; this rule aims at it."""
+        session = self.draw_session(data, self.free_sessions())
+        area = self.area_of(session)
+        gone = data.draw(st.sampled_from(sorted(self.gone)), label="removed entry")
+        how = data.draw(st.sampled_from(["copy from", "copy into", "delete"]), label="how")
+        if how == "delete":
+            ex, intent = self._send_delete(session, "start-delete", gone)
+        else:
+            inside = data.draw(st.sampled_from(sorted(area.tree.nodes)), label="entry")
+            source, dest = (gone, inside) if how == "copy from" else (inside, gone)
+            name = data.draw(gen.entry_names(), label="name")
+            auto = data.draw(st.booleans(), label="autoRename")
+            ex, intent = self._send_copy(session, "start-copy", source, dest, name, auto)
+        self._track(self._judge_start(ex, intent), intent)
+
     @precondition(lambda self: self.busy_sessions())
     @rule(data=st.data())
     def start_while_busy(self, data: st.DataObject) -> None:
@@ -190,7 +218,7 @@ class LifecycleRules(MachineBase):
         if started is None:
             return
         _, intent, obs = started
-        area = self.areas[session.label]
+        area = self.area_of(session)
         if isinstance(obs, Started):  # legal only if the first one ended meanwhile: look
             area.entangled = True
             earlier = [t for t in self.tracked.values() if t.intent.session == session.label]
@@ -254,6 +282,8 @@ class LifecycleRules(MachineBase):
         tracked.settled = True
         intent, status = tracked.intent, self.model.ops[token].terminal
         area = self.areas[intent.session]
+        # What the end alone decides is judged now, so its evidence ends with this poll.
+        self.judge("ended", poll, token=token, intent=intent, status=status)
         result = self._follow_result(token, poll, intent) if status is Status.COMPLETED else None
         after = self._snapshot(area)
         if after is None:
@@ -346,6 +376,9 @@ class LifecycleRules(MachineBase):
     def wait_for_end(self, data: st.DataObject) -> None:
         """Poll a running operation, moving the clock on, until it ends (bounded)."""
         token = data.draw(st.sampled_from(self._running()), label="token")
+        leap = data.draw(gen.first_waits(), label="first wait")
+        if leap:
+            self.advance(leap)
         wait = 0.5
         for _ in range(24):
             self._poll(token)
@@ -392,11 +425,12 @@ class LifecycleRules(MachineBase):
         self._verified(area, after)
         return after
 
-    @precondition(lambda self: self.free_sessions())
+    @precondition(lambda self: self.with_area(self.free_sessions()))
     @rule(data=st.data())
     def inspect_area(self, data: st.DataObject) -> None:
         """List a quiet area and compare it with what the run expects."""
-        self._inspect(self.areas[self.draw_session(data, self.free_sessions()).label])
+        session = self.draw_session(data, self.with_area(self.free_sessions()))
+        self._inspect(self.areas[session.label])
 
     # --- cancelling -------------------------------------------------------------------
 
@@ -409,15 +443,26 @@ class LifecycleRules(MachineBase):
         if not self.tracked[token].settled and not self.model.may_be_running(op, self.now):
             self._poll(token)  # it ended: look at it now, so the session can go on
 
+    # A cancel rule has one argument more than a poll: Hypothesis prefers rules with fewer
+    # arguments when it shrinks, so a counterexample looks with a poll (one exchange), not
+    # with a cancel that polls after it (two).
+
     @precondition(lambda self: self._running())
-    @rule(data=st.data())
-    def cancel_running(self, data: st.DataObject) -> None:
-        self._cancel(data.draw(st.sampled_from(self._running()), label="token"))
+    @rule(data=st.data(), look=st.booleans())
+    def cancel_running(self, data: st.DataObject, look: bool) -> None:
+        """Cancel a running operation; with `look`, poll it at once (it may still run)."""
+        self._cancel_and_look(data.draw(st.sampled_from(self._running()), label="token"), look)
 
     @precondition(lambda self: self.tracked)
-    @rule(data=st.data())
-    def cancel_any(self, data: st.DataObject) -> None:
-        self._cancel(data.draw(st.sampled_from(list(self.tracked)), label="token"))
+    @rule(data=st.data(), look=st.booleans())
+    def cancel_any(self, data: st.DataObject, look: bool) -> None:
+        """Cancel any of this example's operations, running, ended or expired."""
+        self._cancel_and_look(data.draw(st.sampled_from(list(self.tracked)), label="token"), look)
+
+    def _cancel_and_look(self, token: str, look: bool) -> None:
+        self._cancel(token)
+        if look and not self.tracked[token].settled:
+            self._poll(token)
 
     # --- time -------------------------------------------------------------------------
 

@@ -61,7 +61,7 @@ class StrangerRules(MachineBase):
     def unauthenticated(self, data: st.DataObject, auth: str, what: str) -> None:
         """A request without a valid bearer token: 401, and nothing changes."""
         session = self.draw_session(data, self.conn.sessions)
-        area = self.areas[session.label]
+        area = self.area_of(session)
         name = data.draw(gen.entry_names(), label="name")
         if what == "poll" and self.tracked:
             token = data.draw(st.sampled_from(list(self.tracked)), label="token")
@@ -94,7 +94,7 @@ class StrangerRules(MachineBase):
     def malformed_start(self, data: st.DataObject) -> None:
         """A start with broken input: 400, and nothing starts or changes."""
         session = self.draw_session(data, self.free_sessions())
-        area = self.areas[session.label]
+        area = self.area_of(session)
         source = self._entry_choice(data, area, folders=False, root=True)
         name = data.draw(gen.entry_names(), label="name")
         bad = data.draw(gen.malformed_starts(source, name), label="malformation")
