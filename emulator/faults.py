@@ -114,6 +114,13 @@ _CATALOGUE: tuple[Fault, ...] = (
         "A session whose operation was cancelled stays busy (429) until that token expires.",
     ),
     Fault(
+        "racy-slot-check",
+        ("CON-4",),
+        "A start's handler reads the session's slot, then awaits before registering the "
+        "operation, with no lock: starts sent together are all accepted (one at a time, "
+        "all is well).",
+    ),
+    Fault(
         "global-operation-limit",
         ("CON-3",),
         "A running operation in any session makes every start 429.",
