@@ -56,6 +56,7 @@ JUDGES: frozenset[str] = frozenset(
         "CON-1",
         "CON-2",
         "CON-3",
+        "CON-4",
         "CAN-1",
         "CAN-3",
         "CAN-4",
@@ -117,6 +118,9 @@ class Operation:
     percent: int | None = None
     cancel: CancelState = "none"
     foreign_cancel: bool = False
+    # The event number at which the latest poll that saw it running was sent: it was
+    # still running after everything answered before then.
+    seen_running: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,10 +134,12 @@ class Started:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A start in `session` answered 'too many operations' (429)."""
+    """A start in `session` answered 'too many operations' (429); `together`: it was one of
+    several starts of the session sent at once (CON-4)."""
 
     session: str
     at: Interval
+    together: bool = False
 
 
 @dataclass(frozen=True)
@@ -253,6 +259,92 @@ def step(model: Model, obs: Observation) -> Outcome | Violation:
     return handler(model, obs)
 
 
+#: The most orderings `step_together` tries (seven observations in flight together).
+MAX_ORDERINGS = 5040
+
+Timed = tuple[Observation, Order]  # an observation and its request's event numbers
+
+
+def step_together(model: Model, timed: list[Timed]) -> Outcome | Violation:
+    """Judge observations whose requests may have been served in any order.
+
+    A request answered before another was sent was served first (`order`); requests in
+    flight together may have been served either way. Nothing is a violation that some
+    such ordering explains: every ordering the event numbers allow is stepped, and the
+    result is what all the consistent ones allow (the weakest of their models). Only
+    when every ordering breaks the contract is it a violation: that of the ordering
+    closest to what the client saw (by answer order)."""
+    by_answer = sorted(timed, key=lambda t: t[1][1])
+    outcomes: list[Outcome] = []
+    first_violation: Violation | None = None
+    for ordering in _orderings(by_answer):
+        result: Outcome | Violation = Outcome(model)
+        exercised: set[str] = set()
+        for obs, _ in ordering:
+            result = step(result.model, obs)
+            if isinstance(result, Violation):
+                break
+            exercised |= result.exercised
+        if isinstance(result, Violation):
+            first_violation = first_violation or result
+            continue
+        outcomes.append(Outcome(result.model, frozenset(exercised)))
+    if not outcomes:
+        assert first_violation is not None
+        return first_violation
+    joined = _join([o.model for o in outcomes])
+    return Outcome(joined, frozenset().union(*(o.exercised for o in outcomes)))
+
+
+def _orderings(timed: list[Timed]) -> list[list[Timed]]:
+    """Every order of `timed` in which no request comes before one answered before it
+    was sent (the first is `timed`'s own order, when it is one of them)."""
+    found: list[list[Timed]] = []
+
+    def extend(prefix: list[Timed], rest: list[Timed]) -> None:
+        if len(found) >= MAX_ORDERINGS:
+            return
+        if not rest:
+            found.append(prefix)
+            return
+        for i, item in enumerate(rest):
+            others = rest[:i] + rest[i + 1 :]
+            # `item` may go next unless some other request was answered before it was sent.
+            if any(o[1][1] < item[1][0] for o in others):
+                continue
+            extend([*prefix, item], others)
+
+    extend([], list(timed))
+    return found
+
+
+def _join(models: list[Model]) -> Model:
+    """What every one of `models` allows: the union of states, the weakest bounds."""
+    first = models[0]
+    ops = dict(first.ops)
+    for token in first.ops:
+        versions = [m.ops[token] for m in models if token in m.ops]
+        terminals = {v.terminal for v in versions}
+        percents = [v.percent for v in versions]
+        cancels = {v.cancel for v in versions}
+        ops[token] = replace(
+            versions[0],
+            possible=frozenset().union(*(v.possible for v in versions)),
+            running_until=min(v.running_until for v in versions),
+            ended_by=None
+            if any(v.ended_by is None for v in versions)
+            else max(v.ended_by for v in versions if v.ended_by is not None),
+            terminal=terminals.pop() if len(terminals) == 1 else None,
+            percent=None if None in percents else min(p for p in percents if p is not None),
+            cancel="accepted"
+            if "accepted" in cancels
+            else ("refused" if "refused" in cancels else "none"),
+            foreign_cancel=any(v.foreign_cancel for v in versions),
+            seen_running=min(v.seen_running for v in versions),
+        )
+    return replace(first, ops=ops)
+
+
 def _with(model: Model, op: Operation) -> Model:
     ops = dict(model.ops)
     ops[op.token] = op
@@ -283,7 +375,7 @@ def _started(model: Model, obs: Started) -> Outcome | Violation:
 
 def _rejected(model: Model, obs: Rejected) -> Outcome | Violation:
     if model.session_may_be_busy(obs.session, obs.at):
-        return Outcome(model, frozenset({"CON-1"}))
+        return Outcome(model, frozenset({"CON-4" if obs.together else "CON-1"}))
     others_busy = any(
         model.may_be_running(op, obs.at) for op in model.ops.values() if op.session != obs.session
     )
@@ -294,6 +386,13 @@ def _rejected(model: Model, obs: Rejected) -> Outcome | Violation:
             "the start accepted: this session has no running operation "
             "(another session's does, and sessions are independent)",
             "429 too many operations",
+        )
+    if obs.together and not model.session_ops(obs.session):
+        return Violation(
+            "CON-4",
+            "none of several simultaneous starts was accepted",
+            "one of them accepted: the session had no operation",
+            "429 too many operations (and no other start of the batch accepted)",
         )
     return Violation(
         "CON-2",
@@ -333,7 +432,10 @@ def _seen(model: Model, obs: Seen) -> Outcome | Violation:
                 f"still {obs.status.value} {age:g}s after the start was answered",
             )
         new = replace(
-            op, possible=frozenset({obs.status}), running_until=max(op.running_until, sent)
+            op,
+            possible=frozenset({obs.status}),
+            running_until=max(op.running_until, sent),
+            seen_running=max(op.seen_running, obs.order[0]),
         )
     else:
         exercised.add("STA-7")
@@ -374,19 +476,40 @@ def _unexplained_status(op: Operation, obs: Seen, states: frozenset[Status]) -> 
 
 
 def _accepted_meanwhile(model: Model, op: Operation, order: Order) -> Violation | None:
-    """CON-1: `op` is running now, so it was running when a later start of its session was accepted."""
+    """CON-1/CON-4: `op` is running now, and so was another operation of its session when
+    the later of the two starts was accepted.
+
+    `op` is running at this sighting, so it ran from its acceptance until now. Another
+    operation accepted before this sighting was sent ran at the same time if it was
+    accepted after `op` (its start sent once `op`'s was answered), or if it too was seen
+    running after `op`'s start was answered: whichever was accepted second, the first was
+    still running then. Starts in flight together are CON-4's case, the others CON-1's."""
     for other in model.session_ops(op.session):
-        if other.token == op.token:
+        if other.token == op.token or not other.order[1] < order[0]:
             continue
-        if op.order[1] < other.order[0] and other.order[1] < order[0]:
-            return Violation(
-                "CON-1",
-                "a second operation was accepted while the session's operation ran",
-                f"the start at t={other.requested:g} refused with 429 "
-                f"({op.kind} {op.token!r} was still running)",
-                f"it was accepted as {other.kind} {other.token!r}; {op.token!r} "
-                "was seen running afterwards",
-            )
+        op_first = op.order[1] < other.order[0]
+        if not op_first and not other.seen_running > op.order[1]:
+            continue
+        together = not op_first and not other.order[1] < op.order[0]
+        clause = "CON-4" if together else "CON-1"
+        title = (
+            "two of several simultaneous starts were accepted and ran at once"
+            if together
+            else "a second operation was accepted while the session's operation ran"
+        )
+        return Violation(
+            clause,
+            title,
+            f"the start at t={other.requested:g} refused with 429 "
+            f"({op.kind} {op.token!r} was running)"
+            if not together
+            else "exactly one of the starts accepted, the others refused with 429",
+            f"it was accepted as {other.kind} {other.token!r}; {op.token!r} "
+            "was seen running afterwards"
+            if not together
+            else f"{op.kind} {op.token!r} and {other.kind} {other.token!r} were both "
+            "accepted and both seen running afterwards",
+        )
     return None
 
 
