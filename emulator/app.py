@@ -33,7 +33,7 @@ ANONYMOUS = "anonymous"  # creator of what an unauthenticated request makes (a f
 # racy-slot-check: how long a start's handler awaits between reading the session's slot and
 # registering the operation (a round trip to a store); long enough for requests sent
 # together over loopback to arrive within it.
-RACE_WINDOW = 0.05
+RACE_WINDOW = 0.1
 
 
 def clock_now(world: World, call: Call) -> Response:

@@ -104,7 +104,7 @@ _CATALOGUE: tuple[Fault, ...] = (
     Fault("no-operation-limit", ("CON-1",), "No per-session limit: starts are never 429."),
     Fault(
         "rejected-start-leaks",
-        ("CON-1",),
+        ("CON-1", "CON-4"),  # a refusal among simultaneous starts leaks just the same
         "A copy start refused with 429 still creates an empty folder of the requested name "
         "in the destination.",
     ),

@@ -1,6 +1,7 @@
 """Rules that send requests together, as clients in a hurry do: several starts in one
-session at once (CON-4), and races around a running operation (polls of one token at
-once, a cancel racing its end, a start arriving as it ends).
+session at once (CON-4), one start in each of several sessions at once (CON-3, ISO-2),
+and races around a running operation (polls of one token at once, a cancel racing its
+end, a start arriving as it ends).
 
 Requests go out together through `Client.send_together` (asyncio, one connection each).
 Their answers are judged by `judge_together`: the model steps them in every order the
@@ -45,45 +46,47 @@ class ParallelRules(LifecycleRules):
     def _can_send_together(self) -> bool:
         return self.conn.client.can_send_together
 
-    def _starts(
-        self, data: st.DataObject, session: Session, count: int
-    ) -> list[tuple[Intent, Call]]:
-        """Up to `count` copies and deletes that can all succeed on their own: existing
-        sources, destinations outside the source, distinct targets and unrelated names."""
+    def _copies(self, data: st.DataObject, session: Session, count: int) -> list[Intent]:
+        """`count` copies of one source into one destination under unrelated names: they
+        can all succeed on their own, and whichever the server accepts, the area ends up
+        the same shape (so a replay draws alike, whatever order a live server chose)."""
         area = self.areas[session.label]
         entries = sorted(n.id for n in area.tree.nodes.values() if n.id != area.root)
-        folders = sorted(n.id for n in area.tree.folders())
-        starts: list[tuple[Intent, Call]] = []
+        if not entries:
+            return []
+        source = data.draw(st.sampled_from(entries), label="source")
+        below = area.tree.subtree(source)
+        folders = [f for f in sorted(n.id for n in area.tree.folders()) if f not in below]
+        dest = data.draw(st.sampled_from(folders), label="destination")
         names: list[str] = []
-        deleted: set[int] = set()
         for _ in range(count):
-            if not entries:
-                break
-            if data.draw(st.booleans(), label="copy?"):
-                source = data.draw(st.sampled_from(entries), label="source")
-                below = area.tree.subtree(source)
-                dest = data.draw(
-                    st.sampled_from([f for f in folders if f not in below]), label="destination"
-                )
-                name = data.draw(
-                    gen.entry_names().filter(lambda n: _unrelated(name_key(n), names)),
-                    label="name",
-                )
-                names.append(name_key(name))
-                intent = Intent("copy", session.label, source, dest, name, True, False, area.tree)
-                body = {"sourceId": source, "name": name}
-                starts.append((intent, self.api.copy_call(session, dest, body, auto_rename=True)))
-            else:
-                free = [e for e in entries if e not in deleted]
-                if not free:
-                    continue
-                target = data.draw(st.sampled_from(free), label="target")
-                deleted.add(target)
-                intent = Intent(
-                    "delete", session.label, target, None, None, False, False, area.tree
-                )
-                starts.append((intent, self.api.delete_call(session, target)))
-        return starts
+            keys = [name_key(n) for n in names]
+            fresh = gen.entry_names().filter(lambda n, keys=keys: _unrelated(name_key(n), keys))
+            names.append(data.draw(fresh, label="name"))
+        return [
+            Intent("copy", session.label, source, dest, name, True, False, area.tree)
+            for name in names
+        ]
+
+    def _one_start(self, data: st.DataObject, session: Session) -> Intent | None:
+        """A copy or a delete of an existing entry of the session's area."""
+        area = self.areas[session.label]
+        if data.draw(st.booleans(), label="copy?"):
+            copies = self._copies(data, session, 1)
+            return copies[0] if copies else None
+        entries = sorted(n.id for n in area.tree.nodes.values() if n.id != area.root)
+        if not entries:
+            return None
+        target = data.draw(st.sampled_from(entries), label="target")
+        return Intent("delete", session.label, target, None, None, False, False, area.tree)
+
+    def _call(self, intent: Intent) -> Call:
+        session = next(s for s in self.conn.sessions if s.label == intent.session)
+        if intent.kind == "delete":
+            return self.api.delete_call(session, intent.target)
+        assert intent.dest is not None
+        body = {"sourceId": intent.target, "name": intent.name}
+        return self.api.copy_call(session, intent.dest, body, auto_rename=intent.auto_rename)
 
     def _start_answer(self, ex: Exchange, intent: Intent, *, together: bool) -> Answer:
         obs = start_observation(ex, self.conn.profile, intent.kind, intent.session)
@@ -106,13 +109,13 @@ class ParallelRules(LifecycleRules):
         """Several starts at once in a session with no running operation: exactly one is
         accepted, the others refused with 429, and only its effects show (CON-4)."""
         session = self.draw_session(data, self.free_sessions())
-        starts = self._starts(data, session, count)
-        if len(starts) < 2:
+        intents = self._copies(data, session, count)
+        if not intents:
             return
-        exchanges = self.api.together([call for _, call in starts])
+        exchanges = self.api.together([self._call(i) for i in intents])
         answers = [
             self._start_answer(ex, intent, together=True)
-            for (intent, _), ex in zip(starts, exchanges, strict=True)
+            for intent, ex in zip(intents, exchanges, strict=True)
         ]
         self.judge_together(answers)
         area = self.areas[session.label]
@@ -129,28 +132,55 @@ class ParallelRules(LifecycleRules):
                 assert isinstance(answer.obs, Started)
                 self._poll(answer.obs.token)
 
+    @precondition(lambda self: len(self.free_sessions()) > 1 and self._can_send_together())
+    @rule(data=st.data())
+    def start_in_sessions_together(self, data: st.DataObject) -> None:
+        """One start in each of several free sessions, at once: sessions are independent,
+        so every one is accepted (CON-3), and each works only in its own area (ISO-2)."""
+        free = self.free_sessions()
+        chosen = data.draw(
+            st.lists(st.sampled_from(free), min_size=2, max_size=len(free), unique=True),
+            label="sessions",
+        )
+        intents = [i for i in (self._one_start(data, s) for s in chosen) if i is not None]
+        if len(intents) < 2:
+            return
+        exchanges = self.api.together([self._call(i) for i in intents])
+        answers = [
+            self._start_answer(ex, intent, together=False)
+            for intent, ex in zip(intents, exchanges, strict=True)
+        ]
+        self.judge_together(answers)
+        for answer in answers:
+            if isinstance(answer.obs, Started) and answer.intent is not None:
+                self._track(answer.obs, answer.intent)
+            elif answer.exchange.error and answer.intent is not None:
+                self.areas[answer.intent.session].entangled = True  # it may have started
+
     @precondition(lambda self: self._running() and self._can_send_together())
     @rule(
         data=st.data(),
         polls=st.integers(1, 3),
-        cancel=st.booleans(),
-        start=st.booleans(),
+        then=st.sampled_from(["nothing", "cancel", "start"]),
         wait=RACE_WAITS,
     )
-    def race(self, data: st.DataObject, polls: int, cancel: bool, start: bool, wait: float) -> None:
-        """Around a running operation's end, at once: polls of its token, perhaps its
-        cancel, perhaps another start in its session. Any order the server may have served
-        them in is allowed; a poll afterwards must agree with one of them (a 204 is never
-        followed by Completed, a start accepted means the operation had ended)."""
+    def race(self, data: st.DataObject, polls: int, then: str, wait: float) -> None:
+        """Around a running operation's end, at once: polls of its token, and perhaps its
+        cancel or another start in its session. Any order the server may have served them
+        in is allowed; a poll afterwards must agree with one of them (a 204 is never
+        followed by Completed, a start accepted means the operation had ended). A cancel
+        and a start are never raced with each other: which one a server serves first is
+        its own business, and the area's future would hang on it."""
         token = data.draw(st.sampled_from(self._running()), label="token")
         owner, intent = self.owner(token), self.tracked[token].intent
         if wait:
             self.advance(wait)
         calls = [self.api.poll_call(owner, token) for _ in range(polls)]
-        if cancel:
+        if then == "cancel":
             calls.append(self.api.cancel_call(owner, token))
-        extra = self._starts(data, owner, 1) if start else []
-        calls += [call for _, call in extra]
+        extra = self._one_start(data, owner) if then == "start" else None
+        if extra is not None:
+            calls.append(self._call(extra))
         exchanges = self.api.together(calls)
         answers = []
         for ex in exchanges:
@@ -162,13 +192,14 @@ class ParallelRules(LifecycleRules):
                 obs = cancel_observation(ex, self.conn.profile, token)
                 answers.append(Answer("cancel", ex, obs, token, intent))
             else:
-                answers.append(self._start_answer(ex, extra[0][0], together=False))
+                assert extra is not None
+                answers.append(self._start_answer(ex, extra, together=False))
         self.judge_together(answers)
         for answer in answers:
             if answer.action == "cancel":
                 self._lost_sight(token, answer.obs)
         area = self.areas[owner.label]
-        for answer in answers[polls + cancel :]:
+        for answer in answers[polls + (then == "cancel") :]:
             if isinstance(answer.obs, Started) and answer.intent is not None:
                 area.entangled = True  # legal only if the operation had ended: look
                 self._track(answer.obs, answer.intent)
