@@ -208,6 +208,12 @@ def _cannot_judge(plan: Plan, exercised: set[str]) -> str | None:
     """Why the replay's judging cannot tell whether the clause still fails, or None when
     it can: the check that found it must judge single answers (or be the model) and the
     clause must have been judged on replay."""
+    if plan.clause in SENT_TOGETHER:
+        return (
+            f"{plan.clause} cannot be judged on replay: it is shown by requests sent "
+            "together, and a replay sends them one at a time; run the gate again to see "
+            "whether it still fails"
+        )
     actions = {s.action for s in plan.steps}
     checks = {c.name: c for c in REGISTRY}
     by_answer = plan.check == MODEL_CHECK or (
@@ -224,6 +230,8 @@ def _cannot_judge(plan: Plan, exercised: set[str]) -> str | None:
 
 
 MODEL_CHECK = "lifecycle_is_consistent"
+#: Clauses only requests sent together show (simultaneous starts, CON-4).
+SENT_TOGETHER = frozenset({"CON-4"})
 
 
 class _Judge:

@@ -90,7 +90,7 @@ class Emulator:
     async def handle_async(self, request: Request) -> Response:
         """Serve one request from an event loop (the Starlette app, mock mode's requests
         sent together): `handle`, except under the racy-slot-check fault."""
-        if not self.world.faults.has("racy-slot-check") or request.method not in _STARTS:
+        if not self.world.faults.has("racy-slot-check") or not self._is_start(request):
             return self.handle(request)
         # The bug: the handler reads the session's slot, then awaits before it registers
         # the operation, with no lock held across both: a start of the same session
@@ -106,6 +106,13 @@ class Emulator:
                 return self._answer(request)
             finally:
                 self.world.engine.slots_read = None
+
+    def _is_start(self, request: Request) -> bool:
+        try:
+            route = self.world.dialect.match_route(urlsplit(request.url).path)
+        except ValueError:
+            return False
+        return route is not None and (route.name, request.method.upper()) in _STARTS
 
     def _answer(self, request: Request) -> Response:
         try:
@@ -167,7 +174,7 @@ class Emulator:
         return session
 
 
-_STARTS = ("POST", "DELETE")  # the methods that may start an operation
+_STARTS = {("copy", "POST"), ("entry", "DELETE")}  # the requests that start an operation
 
 
 def _path_of(request: Request) -> str:

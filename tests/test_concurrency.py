@@ -159,7 +159,7 @@ def _live_gate(base: str, *args: str) -> subprocess.CompletedProcess[str]:
 def test_live_gate_with_three_sessions_judges_con4_over_loopback(fault):
     tokens = ["--session-token", "alice", "--session-token", "bob", "--session-token", "carol"]
     with running(*tokens, *(("--fault", fault) if fault else ())) as base:
-        result = _live_gate(base, "--max-examples", "20", "--fuzz-cases", "0")
+        result = _live_gate(base, "--max-examples", "20", "--fuzz-cases", "0", "--no-shrink")
     line = next(x for x in result.stdout.splitlines() if x.startswith("CON-4"))
     if fault is None:
         assert result.returncode == 0, result.stdout + result.stderr
