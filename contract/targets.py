@@ -14,6 +14,7 @@ the folder under which the example builds its sandbox, and the clock driver.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import ssl
 import threading
@@ -246,6 +247,8 @@ def _async_bridge(emulator: Any) -> Any:
     from emulator import Request
 
     async def answer(request: httpx.Request) -> httpx.Response:
+        # As on a network, every request of a batch is on its way before any is served.
+        await asyncio.sleep(0)
         reply = await emulator.handle_async(
             Request(
                 request.method,

@@ -167,3 +167,16 @@ def test_live_gate_with_three_sessions_judges_con4_over_loopback(fault):
     else:
         assert result.returncode == 1, result.stdout + result.stderr
         assert "CON-4 violated" in result.stdout
+
+
+def test_the_evidence_says_which_requests_were_sent_together():
+    from contract.reporting.console import render_exchanges
+
+    conn = MockTarget(OPENAPI).connect()
+    calls = _copies(conn, 3)
+    conn.client.send_together(calls)
+    conn.api.poll(conn.sessions[0], "after")
+    text = "\n".join(render_exchanges(conn.client.transcript))
+    assert "  3. " in text and "sent together with 4, 5" in text
+    assert "sent together with 3, 4" in text
+    assert text.count("sent together") == 3  # not the fixtures, not the poll after
