@@ -265,18 +265,28 @@ MAX_ORDERINGS = 5040
 Timed = tuple[Observation, Order]  # an observation and its request's event numbers
 
 
-def step_together(model: Model, timed: list[Timed]) -> Outcome | Violation:
+@dataclass(frozen=True)
+class Unordered:
+    """Every order in which a batch may have been served breaks the contract, but not the
+    same clause in each (a 429 beside another session's accepted start: a slot not freed,
+    or one session blocking another?). Which clause depends on an order nobody saw, so the
+    model names none: the requests one at a time will tell."""
+
+    violations: tuple[Violation, ...]
+
+
+def step_together(model: Model, timed: list[Timed]) -> Outcome | Violation | Unordered:
     """Judge observations whose requests may have been served in any order.
 
     A request answered before another was sent was served first (`order`); requests in
     flight together may have been served either way. Nothing is a violation that some
     such ordering explains: every ordering the event numbers allow is stepped, and the
     result is what all the consistent ones allow (the weakest of their models). Only
-    when every ordering breaks the contract is it a violation: that of the ordering
-    closest to what the client saw (by answer order)."""
+    when every ordering breaks the contract, and the same clause, is it a violation:
+    that of the ordering closest to what the client saw (by answer order)."""
     by_answer = sorted(timed, key=lambda t: t[1][1])
     outcomes: list[Outcome] = []
-    first_violation: Violation | None = None
+    violations: list[Violation] = []
     for ordering in _orderings(by_answer):
         result: Outcome | Violation = Outcome(model)
         exercised: set[str] = set()
@@ -286,12 +296,13 @@ def step_together(model: Model, timed: list[Timed]) -> Outcome | Violation:
                 break
             exercised |= result.exercised
         if isinstance(result, Violation):
-            first_violation = first_violation or result
+            violations.append(result)
             continue
         outcomes.append(Outcome(result.model, frozenset(exercised)))
     if not outcomes:
-        assert first_violation is not None
-        return first_violation
+        if len({v.clause for v in violations}) > 1:
+            return Unordered(tuple(violations))
+        return violations[0]
     joined = _join([o.model for o in outcomes])
     return Outcome(joined, frozenset().union(*(o.exercised for o in outcomes)))
 
@@ -379,6 +390,11 @@ def _rejected(model: Model, obs: Rejected) -> Outcome | Violation:
     others_busy = any(
         model.may_be_running(op, obs.at) for op in model.ops.values() if op.session != obs.session
     )
+    if others_busy and model.session_ops(obs.session):
+        # Its slot not freed (CON-2), or blocked by the other session (CON-3)? One refusal
+        # cannot tell them apart: say nothing; a refusal with no other session busy, or
+        # in a session that never had an operation, will.
+        return Outcome(model)
     if others_busy:
         return Violation(
             "CON-3",
