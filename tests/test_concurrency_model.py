@@ -14,11 +14,10 @@ from contract.model import (
     Started,
     Status,
     Timing,
-    Unordered,
     Violation,
     step,
-    step_together,
 )
+from contract.together import Unordered, step_together
 
 S = Status
 AT = (0.0, 0.0)  # a virtual clock: one instant; only the event numbers order requests

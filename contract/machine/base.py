@@ -29,13 +29,12 @@ from ..model import (
     Operation,
     Outcome,
     Timing,
-    Unordered,
     Violation,
     step,
-    step_together,
 )
 from ..sandbox import Node, Tree
 from ..targets import Connection, HarnessError, Target
+from ..together import Unordered, step_together
 from ..verdicts import Recorder
 from . import cleanup
 
@@ -168,7 +167,7 @@ class MachineBase(RuleBasedStateMachine):
 
     def judge_together(self, answers: list[Answer]) -> None:
         """Judge the answers to requests sent together: the model steps their observations
-        in every order the server may have served them (`model.step_together`), and each
+        in every order the server may have served them (`together.step_together`), and each
         answer is checked as `judge` checks one, against what was known before the batch."""
         before = self.model
         timed = [(a.obs, a.exchange.order) for a in answers if a.obs and a.exchange.status]
