@@ -34,7 +34,7 @@ from .client import Exchange, Session
 from .machine import cleanup
 from .machine.lifecycle import cancel_observation, poll_observation, start_observation
 from .model import Model, Observation, Timing, Violation, step
-from .reporting.reproduction import Plan, build, fill, pick
+from .reporting.reproduction import SENT_TOGETHER, Plan, build, fill, pick
 from .runner import make_target, tolerance
 from .settings import Options
 from .targets import MOCK_BASE_URL, Connection, HarnessError
@@ -230,8 +230,6 @@ def _cannot_judge(plan: Plan, exercised: set[str]) -> str | None:
 
 
 MODEL_CHECK = "lifecycle_is_consistent"
-#: Clauses only requests sent together show (simultaneous starts, CON-4).
-SENT_TOGETHER = frozenset({"CON-4"})
 
 
 class _Judge:
