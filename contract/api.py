@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from .client import Auth, Client, Exchange, Session
+from .client import Auth, Call, Client, Exchange, Session
 from .profiles import Profile
 
 
@@ -131,6 +131,33 @@ class RepositoryApi:
             session=session,
             auth=auth,
         )
+
+    # --- requests sent together ---------------------------------------------------
+
+    def copy_call(
+        self, session: Session, dest: int, body: Any, *, auto_rename: bool | None = None
+    ) -> Call:
+        self._guard("copy into", entry=dest)
+        params = None if auto_rename is None else {"autoRename": str(auto_rename).lower()}
+        path = self._path(self.profile.copy_path, dest=dest)
+        return Call("POST", path, "start-copy", session, body, params)
+
+    def delete_call(self, session: Session, entry: int) -> Call:
+        self._guard("delete", entry=entry)
+        return Call(
+            "DELETE", self._path(self.profile.delete_path, entry=entry), "start-delete", session
+        )
+
+    def poll_call(self, session: Session, token: str) -> Call:
+        return Call("GET", self._path(self.profile.task_path, token=token), "poll", session)
+
+    def cancel_call(self, session: Session, token: str) -> Call:
+        self._guard("cancel an operation", token=token)
+        return Call("DELETE", self._path(self.profile.task_path, token=token), "cancel", session)
+
+    def together(self, calls: list[Call]) -> list[Exchange]:
+        """Send `calls` at once (`Client.send_together`); learns the tokens starts answer."""
+        return [self._learn(ex, token=True) for ex in self.client.send_together(calls)]
 
     # --- fixtures and reads ------------------------------------------------------
 

@@ -8,13 +8,20 @@ bearer token itself is never stored. Mock and live mode
 differ only in the httpx transport underneath. A transport error (timeout,
 connection reset) is recorded with `error` set: its outcome is unknown, which is
 neither a pass nor a fail.
+
+`send_together` sends several requests at once (asyncio over an `httpx.AsyncClient`
+the target makes for the batch) and records them in the same transcript, stamped
+and numbered the same way: one request's event numbers say whether it was answered
+before another was sent, so the model can tell which orderings are possible.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -32,6 +39,18 @@ class Session:
 
     label: str
     token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request of a batch sent with `Client.send_together`: `send`'s arguments."""
+
+    method: str
+    url: str
+    action: str
+    session: Session | None = None
+    json_body: Any = None
+    params: dict[str, str] | list[tuple[str, str]] | None = None
 
 
 @dataclass
@@ -86,6 +105,7 @@ class Client:
         base_url: str,
         stamp: Callable[[], float],
         secrets: list[str] | None = None,
+        async_http: Callable[[], httpx.AsyncClient] | None = None,
     ) -> None:
         self.http = http
         self.base_url = base_url.rstrip("/")
@@ -93,6 +113,9 @@ class Client:
         self.secrets = [s for s in (secrets or []) if s]
         self.transcript: list[Exchange] = []
         self._events = itertools.count(1)
+        # Makes the client of one batch of simultaneous requests (an AsyncClient belongs to
+        # the event loop it was used in, and each batch runs in a loop of its own).
+        self.async_http = async_http
 
     def send(
         self,
@@ -109,6 +132,78 @@ class Client:
     ) -> Exchange:
         """Send one request; `url` is absolute or relative to the base URL."""
         interrupts.checkpoint()  # a Ctrl-C swallowed somewhere stops the run here
+        request, exchange = self._prepare(
+            self.http, method, url, action, session, auth, json_body, content, params, content_type
+        )
+        try:
+            response = self.http.send(request, follow_redirects=False)
+        except httpx.HTTPError as exc:  # unknown outcome: info, not a verdict
+            return self._lost(exchange, exc)
+        return self._answered(exchange, response)
+
+    @property
+    def can_send_together(self) -> bool:
+        return self.async_http is not None
+
+    def send_together(self, calls: Sequence[Call]) -> list[Exchange]:
+        """Send `calls` at once (each its own connection, none waiting for another's
+        answer); their exchanges in the order of `calls`, recorded as `send` records."""
+        if self.async_http is None:
+            raise RuntimeError("this client cannot send requests together (no async client)")
+        interrupts.checkpoint()
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(self._together(calls))
+        # Called from inside an event loop (a pytest-asyncio test, a notebook): the batch
+        # gets a loop of its own in a thread, so this call stays synchronous.
+        result: list[list[Exchange]] = []
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                result.append(asyncio.run(self._together(calls)))
+            except BaseException as exc:  # handed to the caller's thread
+                failure.append(exc)
+
+        worker = threading.Thread(target=run, name="send-together")
+        worker.start()
+        worker.join()
+        if failure:
+            raise failure[0]
+        return result[0]
+
+    async def send_async(self, http: httpx.AsyncClient, call: Call) -> Exchange:
+        """Send one request of a batch through `http`, recorded in the transcript."""
+        request, exchange = self._prepare(
+            http, call.method, call.url, call.action, call.session, "session", call.json_body,
+            None, call.params, None,
+        )  # fmt: skip
+        try:
+            response = await http.send(request, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            return self._lost(exchange, exc)
+        return self._answered(exchange, response)
+
+    async def _together(self, calls: Sequence[Call]) -> list[Exchange]:
+        assert self.async_http is not None
+        async with self.async_http() as http:
+            return list(await asyncio.gather(*(self.send_async(http, c) for c in calls)))
+
+    def _prepare(
+        self,
+        http: httpx.Client | httpx.AsyncClient,
+        method: str,
+        url: str,
+        action: str,
+        session: Session | None,
+        auth: Auth,
+        json_body: Any,
+        content: bytes | None,
+        params: dict[str, str] | list[tuple[str, str]] | None,
+        content_type: str | None,
+    ) -> tuple[httpx.Request, Exchange]:
+        """The request to send and its exchange, stamped as sent and in the transcript."""
         full = url if "://" in url else f"{self.base_url}/{url.lstrip('/')}"
         headers = {"accept": "application/json"}
         if session is not None and auth == "session":
@@ -121,9 +216,7 @@ class Client:
             headers["content-type"] = "application/json"
         elif content is not None and content_type is not None:
             headers["content-type"] = content_type
-        request = self.http.build_request(
-            method, full, headers=headers, content=body, params=params
-        )
+        request = http.build_request(method, full, headers=headers, content=body, params=params)
         sent = self.stamp()
         exchange = Exchange(
             seq=len(self.transcript) + 1,
@@ -138,13 +231,15 @@ class Client:
             sent_order=next(self._events),
         )
         self.transcript.append(exchange)
-        try:
-            response = self.http.send(request, follow_redirects=False)
-        except httpx.HTTPError as exc:  # unknown outcome: info, not a verdict
-            exchange.error = f"{type(exc).__name__}: {exc}"
-            exchange.received = self.stamp()
-            exchange.received_order = next(self._events)
-            return exchange
+        return request, exchange
+
+    def _lost(self, exchange: Exchange, exc: httpx.HTTPError) -> Exchange:
+        exchange.error = f"{type(exc).__name__}: {exc}"
+        exchange.received = self.stamp()
+        exchange.received_order = next(self._events)
+        return exchange
+
+    def _answered(self, exchange: Exchange, response: httpx.Response) -> Exchange:
         exchange.received = self.stamp()
         exchange.received_order = next(self._events)
         exchange.status = response.status_code

@@ -56,6 +56,7 @@ JUDGES: frozenset[str] = frozenset(
         "CON-1",
         "CON-2",
         "CON-3",
+        "CON-4",
         "CAN-1",
         "CAN-3",
         "CAN-4",
@@ -117,6 +118,9 @@ class Operation:
     percent: int | None = None
     cancel: CancelState = "none"
     foreign_cancel: bool = False
+    # The event number at which the latest poll that saw it running was sent: it was
+    # still running after everything answered before then.
+    seen_running: int = 0
 
 
 @dataclass(frozen=True)
@@ -130,10 +134,12 @@ class Started:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A start in `session` answered 'too many operations' (429)."""
+    """A start in `session` answered 'too many operations' (429); `together`: it was one of
+    several starts of the session sent at once (CON-4)."""
 
     session: str
     at: Interval
+    together: bool = False
 
 
 @dataclass(frozen=True)
@@ -283,15 +289,15 @@ def _started(model: Model, obs: Started) -> Outcome | Violation:
 
 def _rejected(model: Model, obs: Rejected) -> Outcome | Violation:
     if model.session_may_be_busy(obs.session, obs.at):
-        return Outcome(model, frozenset({"CON-1"}))
+        return Outcome(model, frozenset({"CON-4" if obs.together else "CON-1"}))
     others_busy = any(
         model.may_be_running(op, obs.at) for op in model.ops.values() if op.session != obs.session
     )
     if others_busy and model.session_ops(obs.session):
-        # Wrong either way, but whose fault? Another session's operation blocking this one
-        # (CON-3) or this session's ended operation still holding its slot (CON-2): say
-        # nothing rather than cite the wrong clause; a plainer case will tell.
-        return Outcome(model, frozenset())
+        # Its slot not freed (CON-2), or blocked by the other session (CON-3)? One refusal
+        # cannot tell them apart: say nothing; a refusal with no other session busy, or
+        # in a session that never had an operation, will.
+        return Outcome(model)
     if others_busy:
         return Violation(
             "CON-3",
@@ -299,6 +305,13 @@ def _rejected(model: Model, obs: Rejected) -> Outcome | Violation:
             "the start accepted: this session has no running operation "
             "(another session's does, and sessions are independent)",
             "429 too many operations",
+        )
+    if obs.together and not model.session_ops(obs.session):
+        return Violation(
+            "CON-4",
+            "none of several simultaneous starts was accepted",
+            "one of them accepted: the session had no operation",
+            "429 too many operations (and no other start of the batch accepted)",
         )
     return Violation(
         "CON-2",
@@ -338,7 +351,10 @@ def _seen(model: Model, obs: Seen) -> Outcome | Violation:
                 f"still {obs.status.value} {age:g}s after the start was answered",
             )
         new = replace(
-            op, possible=frozenset({obs.status}), running_until=max(op.running_until, sent)
+            op,
+            possible=frozenset({obs.status}),
+            running_until=max(op.running_until, sent),
+            seen_running=max(op.seen_running, obs.order[0]),
         )
     else:
         exercised.add("STA-7")
@@ -379,19 +395,40 @@ def _unexplained_status(op: Operation, obs: Seen, states: frozenset[Status]) -> 
 
 
 def _accepted_meanwhile(model: Model, op: Operation, order: Order) -> Violation | None:
-    """CON-1: `op` is running now, so it was running when a later start of its session was accepted."""
+    """CON-1/CON-4: `op` is running now, and so was another operation of its session when
+    the later of the two starts was accepted.
+
+    `op` is running at this sighting, so it ran from its acceptance until now. Another
+    operation accepted before this sighting was sent ran at the same time if it was
+    accepted after `op` (its start sent once `op`'s was answered), or if it too was seen
+    running after `op`'s start was answered: whichever was accepted second, the first was
+    still running then. Starts in flight together are CON-4's case, the others CON-1's."""
     for other in model.session_ops(op.session):
-        if other.token == op.token:
+        if other.token == op.token or not other.order[1] < order[0]:
             continue
-        if op.order[1] < other.order[0] and other.order[1] < order[0]:
-            return Violation(
-                "CON-1",
-                "a second operation was accepted while the session's operation ran",
-                f"the start at t={other.requested:g} refused with 429 "
-                f"({op.kind} {op.token!r} was still running)",
-                f"it was accepted as {other.kind} {other.token!r}; {op.token!r} "
-                "was seen running afterwards",
-            )
+        op_first = op.order[1] < other.order[0]
+        if not op_first and not other.seen_running > op.order[1]:
+            continue
+        together = not op_first and not other.order[1] < op.order[0]
+        clause = "CON-4" if together else "CON-1"
+        title = (
+            "two of several simultaneous starts were accepted and ran at once"
+            if together
+            else "a second operation was accepted while the session's operation ran"
+        )
+        return Violation(
+            clause,
+            title,
+            f"the start at t={other.requested:g} refused with 429 "
+            f"({op.kind} {op.token!r} was running)"
+            if not together
+            else "exactly one of the starts accepted, the others refused with 429",
+            f"it was accepted as {other.kind} {other.token!r}; {op.token!r} "
+            "was seen running afterwards"
+            if not together
+            else f"{op.kind} {op.token!r} and {other.kind} {other.token!r} were both "
+            "accepted and both seen running afterwards",
+        )
     return None
 
 

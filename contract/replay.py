@@ -34,7 +34,7 @@ from .client import Exchange, Session
 from .machine import cleanup
 from .machine.lifecycle import cancel_observation, poll_observation, start_observation
 from .model import Model, Observation, Timing, Violation, step
-from .reporting.reproduction import Plan, build, fill, pick
+from .reporting.reproduction import SENT_TOGETHER, Plan, build, fill, pick
 from .runner import make_target, tolerance
 from .settings import Options
 from .targets import MOCK_BASE_URL, Connection, HarnessError
@@ -208,6 +208,12 @@ def _cannot_judge(plan: Plan, exercised: set[str]) -> str | None:
     """Why the replay's judging cannot tell whether the clause still fails, or None when
     it can: the check that found it must judge single answers (or be the model) and the
     clause must have been judged on replay."""
+    if plan.clause in SENT_TOGETHER:
+        return (
+            f"{plan.clause} cannot be judged on replay: it is shown by requests sent "
+            "together, and a replay sends them one at a time; run the gate again to see "
+            "whether it still fails"
+        )
     actions = {s.action for s in plan.steps}
     checks = {c.name: c for c in REGISTRY}
     by_answer = plan.check == MODEL_CHECK or (

@@ -14,6 +14,7 @@ the folder under which the example builds its sandbox, and the clock driver.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import ssl
 import threading
@@ -203,8 +204,18 @@ class MockTarget:
         router = respx.Router(assert_all_mocked=True, assert_all_called=False)
         router.route(url__startswith=MOCK_BASE_URL).mock(side_effect=_bridge(emulator))
         http = httpx.Client(transport=httpx.MockTransport(router.handler))
+        # Requests sent together reach the same emulator through an async route, served
+        # concurrently on the batch's event loop as a server would serve them.
+        together = respx.Router(assert_all_mocked=True, assert_all_called=False)
+        together.route(url__startswith=MOCK_BASE_URL).mock(side_effect=_async_bridge(emulator))
+
+        def async_http() -> httpx.AsyncClient:
+            return httpx.AsyncClient(transport=httpx.MockTransport(together.async_handler))
+
         clock = ClockDriver(f"{MOCK_BASE_URL}/_test/clock")
-        client = Client(http, MOCK_BASE_URL, clock.stamp, secrets=list(self.tokens))
+        client = Client(
+            http, MOCK_BASE_URL, clock.stamp, secrets=list(self.tokens), async_http=async_http
+        )
         clock.client = client
         clock.read()
         client.reset()
@@ -225,6 +236,25 @@ def _bridge(emulator: Any) -> Any:
                 str(request.url),
                 {k.lower(): v for k, v in request.headers.items()},
                 request.read(),
+            )
+        )
+        return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
+
+    return answer
+
+
+def _async_bridge(emulator: Any) -> Any:
+    from emulator import Request
+
+    async def answer(request: httpx.Request) -> httpx.Response:
+        # As on a network, every request of a batch is on its way before any is served.
+        await asyncio.sleep(0)
+        reply = await emulator.handle_async(
+            Request(
+                request.method,
+                str(request.url),
+                {k.lower(): v for k, v in request.headers.items()},
+                await request.aread(),
             )
         )
         return httpx.Response(reply.status, headers=reply.headers, content=reply.body)
@@ -265,7 +295,13 @@ class LiveTarget:
     def connect(self) -> Connection:
         http = httpx.Client(timeout=self.timeout, verify=self.tls)
         clock: Clock = ClockDriver(self.clock_url) if self.clock_url else WallClock()
-        client = Client(http, self.base_url, clock.stamp, secrets=self.tokens)
+
+        def async_http() -> httpx.AsyncClient:
+            return httpx.AsyncClient(timeout=self.timeout, verify=self.tls)
+
+        client = Client(
+            http, self.base_url, clock.stamp, secrets=self.tokens, async_http=async_http
+        )
         clock.client = client
         sessions = [Session(f"session-{i + 1}", t) for i, t in enumerate(self.tokens)]
         api = RepositoryApi(client, self.profile, self.repo_id, guarded=True)

@@ -10,6 +10,7 @@ escapes is an emulator bug and still gets a 500 problem, never an exception.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
@@ -29,6 +30,10 @@ from .world import Call, World
 Endpoint = Callable[[World, Call], Response]
 
 ANONYMOUS = "anonymous"  # creator of what an unauthenticated request makes (a fault only)
+# racy-slot-check: how long a start's handler awaits between reading the session's slot and
+# registering the operation (a round trip to a store); long enough for requests sent
+# together over loopback to arrive within it.
+RACE_WINDOW = 0.1
 
 
 def clock_now(world: World, call: Call) -> Response:
@@ -80,13 +85,43 @@ class Emulator:
     def handle(self, request: Request) -> Response:
         """Serve one request. Never raises; bad input gets a 4xx problem document."""
         with self._lock:
+            return self._answer(request)
+
+    async def handle_async(self, request: Request) -> Response:
+        """Serve one request from an event loop (the Starlette app, mock mode's requests
+        sent together): `handle`, except under the racy-slot-check fault."""
+        if not self.world.faults.has("racy-slot-check") or not self._is_start(request):
+            return self.handle(request)
+        # The bug: the handler reads the session's slot, then awaits before it registers
+        # the operation, with no lock held across both: a start of the same session
+        # served meanwhile reads the slot free as well, and both are accepted.
+        with self._lock:
+            now = self.world.clock.now()
+            self.world.engine.advance(now)
+            slots = self.world.engine.busy_sessions(now)
+        await asyncio.sleep(RACE_WINDOW)
+        with self._lock:
+            self.world.engine.slots_read = slots
             try:
-                return self._serve(request)
-            except Problem as problem:
-                return problem_response(problem, _path_of(request), self.world.faults)
-            except Exception as error:  # a bug in the emulator, not the caller's fault
-                bug = Problem(500, "Internal Server Error", f"Emulator bug: {type(error).__name__}")
-                return problem_response(bug, _path_of(request), self.world.faults)
+                return self._answer(request)
+            finally:
+                self.world.engine.slots_read = None
+
+    def _is_start(self, request: Request) -> bool:
+        try:
+            route = self.world.dialect.match_route(urlsplit(request.url).path)
+        except ValueError:
+            return False
+        return route is not None and (route.name, request.method.upper()) in _STARTS
+
+    def _answer(self, request: Request) -> Response:
+        try:
+            return self._serve(request)
+        except Problem as problem:
+            return problem_response(problem, _path_of(request), self.world.faults)
+        except Exception as error:  # a bug in the emulator, not the caller's fault
+            bug = Problem(500, "Internal Server Error", f"Emulator bug: {type(error).__name__}")
+            return problem_response(bug, _path_of(request), self.world.faults)
 
     def _serve(self, request: Request) -> Response:
         now = self.world.clock.now()
@@ -137,6 +172,9 @@ class Emulator:
                 headers={"www-authenticate": "Bearer"},
             )
         return session
+
+
+_STARTS = {("copy", "POST"), ("entry", "DELETE")}  # the requests that start an operation
 
 
 def _path_of(request: Request) -> str:

@@ -44,6 +44,9 @@ class Engine:
         self._operations: dict[str, Operation] = {}
         self._running: list[Operation] = []
         self._serial = 0
+        # racy-slot-check: the busy sessions as a start's handler read them before it
+        # awaited; while set, the slot check answers from this stale read.
+        self.slots_read: frozenset[int] | None = None
 
     def start(self, order: Order, session: Session, now: float) -> Operation:
         """Record a new operation for `order`, started by `session` at `now`."""
@@ -137,8 +140,15 @@ class Engine:
         expiry = self.expires_at(op)
         return expiry is not None and now >= expiry
 
+    def busy_sessions(self, now: float) -> frozenset[int]:
+        """The indexes of the sessions whose starts must be refused now."""
+        known = {op.session for op in self._operations.values()}
+        return frozenset(i for i in known if self.is_busy(Session(i), now))
+
     def is_busy(self, session: Session, now: float) -> bool:
         """True when a start in `session` must be refused (429); call after `advance(now)`."""
+        if self.slots_read is not None:
+            return session.index in self.slots_read
         if self._faults.has("no-operation-limit"):
             return False
         if self._faults.has("global-operation-limit") and self._running:

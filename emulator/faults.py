@@ -104,7 +104,7 @@ _CATALOGUE: tuple[Fault, ...] = (
     Fault("no-operation-limit", ("CON-1",), "No per-session limit: starts are never 429."),
     Fault(
         "rejected-start-leaks",
-        ("CON-1",),
+        ("CON-1", "CON-4"),  # a refusal among simultaneous starts leaks just the same
         "A copy start refused with 429 still creates an empty folder of the requested name "
         "in the destination.",
     ),
@@ -112,6 +112,13 @@ _CATALOGUE: tuple[Fault, ...] = (
         "slot-leak-after-cancel",
         ("CON-2",),
         "A session whose operation was cancelled stays busy (429) until that token expires.",
+    ),
+    Fault(
+        "racy-slot-check",
+        ("CON-4",),
+        "A start's handler reads the session's slot, then awaits before registering the "
+        "operation, with no lock: starts sent together are all accepted (one at a time, "
+        "all is well).",
     ),
     Fault(
         "global-operation-limit",

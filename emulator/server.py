@@ -37,7 +37,7 @@ def make_app(emulator: Emulator) -> Starlette:
     async def serve(http: HttpRequest) -> HttpResponse:
         body = await http.body()
         headers = {k.lower(): v for k, v in http.headers.items()}
-        reply = emulator.handle(Request(http.method, str(http.url), headers, body))
+        reply = await emulator.handle_async(Request(http.method, str(http.url), headers, body))
         return HttpResponse(reply.body, status_code=reply.status, headers=reply.headers)
 
     async def unrouted(http: HttpRequest, exc: Exception) -> HttpResponse:

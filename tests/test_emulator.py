@@ -8,6 +8,7 @@ started at t ends at t + 1 + n.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -812,6 +813,25 @@ def _names_after_copies_in_two_sessions(d: Driver) -> tuple[list[str], list[str]
     return d.names(1), d.names(dest), d.names(bobs)
 
 
+def _starts_sent_together(d: Driver) -> tuple[list[int], list[int]]:
+    """Three copies in one session served concurrently (as the Starlette app serves them),
+    then three more one at a time after the first batch's operations ended."""
+    source = d.folder(1, "S")
+    path = f"{ORIGIN}{API}/Entries/1/{FOLDER_API}/CopyAsync?autoRename=true"
+
+    def request(name: str) -> Request:
+        body = json.dumps({"sourceId": source, "name": name}).encode()
+        return Request("POST", path, {"authorization": "Bearer alice"}, body)
+
+    async def together() -> list[Response]:
+        return await asyncio.gather(*(d.emu.handle_async(request(f"c{i}")) for i in range(3)))
+
+    concurrent = sorted(r.status for r in asyncio.run(together()))
+    d.advance(60)
+    one_by_one = [d.emu.handle(request(f"d{i}")).status for i in range(3)]
+    return concurrent, one_by_one
+
+
 #: fault -> (scenario, what the clean emulator shows, what the faulty one shows).
 def _created_entry_types(d: Driver) -> list[Any]:
     folder = d.create(1, {"name": "F", "entryType": "Folder"}).json()
@@ -850,6 +870,11 @@ FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
     "no-operation-limit": (_second_start_while_running, 429, 201),
     "slot-leak-after-cancel": (_start_after_cancel, 201, 429),
     "global-operation-limit": (_other_session_start, 201, 429),
+    "racy-slot-check": (
+        _starts_sent_together,
+        ([201, 429, 429], [201, 429, 429]),
+        ([201, 201, 201], [201, 429, 429]),
+    ),
     "stalls-before-end": (_stuck_copy, ("Completed", 201), ("InProgress", 429)),
     "cancel-ignored": (_status_after_cancel, "Cancelled", "Completed"),
     "cancel-leaks-outside": (

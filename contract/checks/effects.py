@@ -1,5 +1,5 @@
 """Checks of what an operation did to the repository: RED-4, ISO-2, CAN-2, STA-6, and
-the side-effect clauses of requests that must change nothing (CON-1, AUT-1, SUB-3)."""
+the side-effect clauses of requests that must change nothing (CON-1, CON-4, AUT-1, SUB-3)."""
 
 from __future__ import annotations
 
@@ -196,6 +196,7 @@ def _claimed_by(clause: str, what: str) -> CheckFn:
 
 for _clause, _what in (
     ("CON-1", "a start refused with 429"),
+    ("CON-4", "a start refused among simultaneous ones"),
     ("AUT-1", "an unauthenticated request"),
     ("SUB-3", "a malformed start"),
     ("STA-6", "a poll of a finished copy"),

@@ -11,12 +11,13 @@ area, so the run always knows which changes an operation may make.
 """
 
 from .base import ClauseViolation, Run, TimeUp, violation_type
-from .lifecycle import LifecycleRules
+from .parallel import ParallelRules
 from .strangers import StrangerRules
 
 
-class LongOperationMachine(LifecycleRules, StrangerRules):
-    """All rules together: what `run_state_machine_as_test` explores."""
+class LongOperationMachine(ParallelRules, StrangerRules):
+    """All rules together: what `run_state_machine_as_test` explores. (`ParallelRules`
+    extends `LifecycleRules` with requests sent together.)"""
 
 
 __all__ = ["ClauseViolation", "LongOperationMachine", "Run", "TimeUp", "violation_type"]

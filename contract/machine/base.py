@@ -21,23 +21,32 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant
 import strategies as gen
 
 from .. import interrupts
-from ..checks import Context, Intent, Suspect, run_checks, violation_failure
+from ..checks import Context, Failure, Intent, Suspect, run_checks, violation_failure
 from ..client import Exchange, Session
 from ..model import (
     Model,
     Observation,
+    Operation,
+    Outcome,
     Timing,
     Violation,
     step,
 )
 from ..sandbox import Node, Tree
 from ..targets import Connection, HarnessError, Target
+from ..together import Unordered, step_together
 from ..verdicts import Recorder
 from . import cleanup
 
 #: How much likelier an ordinary choice is than an unusual one (the area's root, a
 #: removed entry, a destination inside the source): most operations should succeed.
 COMMON = 6
+
+
+UNORDERED_NOTE = (
+    "requests sent together broke the contract in every order the server may have "
+    "served them, but under different clauses depending on the order (not reported)"
+)
 
 
 class ClauseViolation(AssertionError):
@@ -94,6 +103,18 @@ class Area:
 
 
 @dataclass
+class Answer:
+    """One answer of a batch of requests sent together, and what `judge` would be given."""
+
+    action: str
+    exchange: Exchange
+    obs: Observation | None = None
+    token: str | None = None
+    intent: Intent | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class Tracked:
     token: str
     intent: Intent
@@ -138,15 +159,49 @@ class MachineBase(RuleBasedStateMachine):
         **facts: Any,
     ) -> None:
         """Feed one answer to the model and the checks; raise on the first violation."""
-        recorder, failures = self.run.recorder, []
+        failures: list[Failure] = []
         op = self.model.ops.get(token) if token else None
         if obs is not None and exchange.status is not None:
-            result = step(self.model, obs)
-            if isinstance(result, Violation):
-                failures.append(violation_failure(result))
-            else:
-                self.model = result.model
-                recorder.exercise(result.exercised)
+            failures += self._step(step(self.model, obs))
+        failures += self._check(action, exchange, op, token, intent, facts)
+        self._conclude(failures)
+
+    def judge_together(self, answers: list[Answer]) -> None:
+        """Judge the answers to requests sent together: the model steps their observations
+        in every order the server may have served them (`together.step_together`), and each
+        answer is checked as `judge` checks one, against what was known before the batch."""
+        before = self.model
+        timed = [(a.obs, a.exchange.order) for a in answers if a.obs and a.exchange.status]
+        result = step_together(self.model, timed) if timed else Outcome(self.model)
+        if isinstance(result, Unordered):
+            # Broken, but which clause depends on an order nobody saw: say nothing, and
+            # leave it to requests sent one at a time. The model cannot follow: drop it.
+            note = f"{UNORDERED_NOTE}: {', '.join(sorted({v.clause for v in result.violations}))}"
+            if note not in self.run.recorder.notes:
+                self.run.recorder.notes.append(note)
+            reject()
+        failures = self._step(result)
+        for a in answers:
+            op = before.ops.get(a.token) if a.token else None
+            failures += self._check(a.action, a.exchange, op, a.token, a.intent, dict(a.facts))
+        self._conclude(failures)
+
+    def _step(self, result: Outcome | Violation) -> list[Failure]:
+        if isinstance(result, Violation):
+            return [violation_failure(result)]
+        self.model = result.model
+        self.run.recorder.exercise(result.exercised)
+        return []
+
+    def _check(
+        self,
+        action: str,
+        exchange: Exchange,
+        op: Operation | None,
+        token: str | None,
+        intent: Intent | None,
+        facts: dict[str, Any],
+    ) -> list[Failure]:
         facts.setdefault("token", token)
         ctx = Context(
             action,
@@ -159,24 +214,29 @@ class MachineBase(RuleBasedStateMachine):
             facts,
         )
         found, exercised = run_checks(ctx)
-        recorder.exercise(exercised)
-        failures += found
-        if failures:
-            evidence = [self.conn.client.redacted(e) for e in self.conn.client.transcript]
-            for failure in failures:
-                failure.exchanges = evidence
-                recorder.fail(failure)
-            fresh = [f for f in failures if f.clause not in self.run.muted]
-            if not fresh:
-                # Known already. Go on if the bookkeeping still holds; otherwise drop
-                # this example and let Hypothesis generate the next one.
-                if not all(f.sound for f in failures):
-                    reject()
-                return
-            first = fresh[0]
-            raise violation_type(first.clause)(
-                f"{first.clause} {first.title}: expected {first.expected}; got {first.actual}"
-            )
+        self.run.recorder.exercise(exercised)
+        return found
+
+    def _conclude(self, failures: list[Failure]) -> None:
+        """Record the failures; raise the first one not muted (see `Run.muted`)."""
+        if not failures:
+            return
+        recorder = self.run.recorder
+        evidence = [self.conn.client.redacted(e) for e in self.conn.client.transcript]
+        for failure in failures:
+            failure.exchanges = evidence
+            recorder.fail(failure)
+        fresh = [f for f in failures if f.clause not in self.run.muted]
+        if not fresh:
+            # Known already. Go on if the bookkeeping still holds; otherwise drop
+            # this example and let Hypothesis generate the next one.
+            if not all(f.sound for f in failures):
+                reject()
+            return
+        first = fresh[0]
+        raise violation_type(first.clause)(
+            f"{first.clause} {first.title}: expected {first.expected}; got {first.actual}"
+        )
 
     def draw_session(self, data: st.DataObject, sessions: list[Session]) -> Session:
         return data.draw(st.sampled_from(sessions), label="session")

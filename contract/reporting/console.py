@@ -83,10 +83,14 @@ def render_exchanges(exchanges: Iterable[Exchange]) -> list[str]:
     """One block per exchange; times are server-clock seconds since the first one."""
     out: list[str] = []
     start: float | None = None
-    for ex in exchanges:
+    listed = list(exchanges)
+    for i, ex in enumerate(listed):
         start = ex.sent if start is None else start
         who = f" [{ex.session}]" if ex.session else ""
         out.append(f"{ex.seq:>3}. t=+{ex.sent - start:.1f}s{who} {ex.describe()}")
+        together = _in_flight_with(ex, listed[max(0, i - BATCH) : i + BATCH + 1])
+        if together:
+            out.append(f"       sent together with {', '.join(map(str, together))}")
         if ex.request_body:
             out.append(f"       request:  {textwrap.shorten(ex.request_body, 160)}")
         location = ex.header("location")
@@ -95,3 +99,20 @@ def render_exchanges(exchanges: Iterable[Exchange]) -> list[str]:
         if ex.response_body:
             out.append(f"       response: {textwrap.shorten(ex.response_body, 160)}")
     return out
+
+
+BATCH = 8  # requests sent together are neighbours in the transcript (at most a few)
+
+
+def _in_flight_with(ex: Exchange, near: list[Exchange]) -> list[int]:
+    """The numbers of the exchanges in `near` that were in flight with `ex`: neither was
+    answered before the other was sent (so the server may have served them either way)."""
+    return [
+        other.seq
+        for other in near
+        if other is not ex
+        and other.received_order
+        and ex.received_order
+        and other.sent_order < ex.received_order
+        and ex.sent_order < other.received_order
+    ]

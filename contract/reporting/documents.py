@@ -186,13 +186,18 @@ def render(run: FinishedRun) -> dict[str, str]:
 def render_python(plan: Plan, dialect: Profile | None = None) -> str:
     dialect = dialect or profile("openapi-v1")
     return ENV.get_template("repro.py.j2").render(
-        plan=plan, invalid_token=reproduction.INVALID_TOKEN, dialect=dialect
+        plan=plan,
+        invalid_token=reproduction.INVALID_TOKEN,
+        dialect=dialect,
+        sent_together=reproduction.SENT_TOGETHER,
     )
 
 
 def render_curl(plan: Plan) -> str:
     return ENV.get_template("repro.sh.j2").render(
-        plan=plan, invalid_token=reproduction.INVALID_TOKEN
+        plan=plan,
+        invalid_token=reproduction.INVALID_TOKEN,
+        sent_together=reproduction.SENT_TOGETHER,
     )
 
 

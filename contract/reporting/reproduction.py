@@ -27,6 +27,9 @@ from ..client import Exchange
 ID_KEYS = ("id", "entryId", "token")
 SANDBOX_PREFIX = "lro-conformance-"
 INVALID_TOKEN = "not-a-valid-token-0000"  # the gate's own wrong token: no secret
+#: Clauses only requests sent together show (simultaneous starts, CON-4): a reproduction,
+#: which sends its steps one at a time, may not show them again.
+SENT_TOGETHER = frozenset({"CON-4"})
 PLAN_VERSION = 1
 
 
