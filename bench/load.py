@@ -45,7 +45,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,13 +95,14 @@ class Area:
 class Load:
     """The load driver: requests, the clock, and what was seen."""
 
-    def __init__(self, http: httpx.AsyncClient, seed: int) -> None:
-        self.http, self.seed = http, seed
+    def __init__(self, clients: dict[str | None, httpx.AsyncClient], seed: int) -> None:
+        self.clients, self.seed = clients, seed  # one per session (None: the clock's)
         self.latencies: list[float] = []
         self.statuses: Counter[int] = Counter()
         self.problems: dict[str, list[str]] = {}
         self.ops: list[Op] = []
         self.frozen = asyncio.Lock()  # held: the clock does not move
+        self.advances = 0
         self.tick = asyncio.Event()  # set (and replaced) at every advance
         self.probes = Counter[
             str
@@ -114,7 +115,7 @@ class Load:
         headers = {"authorization": f"Bearer {token}"} if token else {}
         begin = time.perf_counter()
         try:
-            reply = await self.http.request(method, path, headers=headers, **kwargs)
+            reply = await self.clients[token].request(method, path, headers=headers, **kwargs)
         except httpx.HTTPError as exc:
             self.problem("transport error", f"{method} {path}: {exc!r}")
             return Answer(0, None)
@@ -132,6 +133,7 @@ class Load:
     async def advance(self, seconds: float) -> None:
         async with self.frozen:
             answer = await self.send("POST", "/_test/clock/advance", json={"seconds": seconds})
+            self.advances += 1
         if answer.status != 200:
             self.problem("clock hook refused", f"advance {seconds}: {answer.status}")
         self.tick.set()
@@ -358,15 +360,21 @@ class Figures:
         return cuts[49] * 1000, cuts[94] * 1000, cuts[98] * 1000
 
 
-def client(base: str, sessions: int) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=sessions + 4, max_keepalive_connections=sessions + 4)
-    return httpx.AsyncClient(base_url=base, limits=limits, timeout=120)
+async def clients(
+    base: str, keys: list[Any], stack: AsyncExitStack
+) -> dict[Any, httpx.AsyncClient]:
+    """An httpx.AsyncClient per key: each session has its own connections, as separate
+    users would (one client shared by 50 busy tasks spends its time in its pool)."""
+    return {
+        key: await stack.enter_async_context(httpx.AsyncClient(base_url=base, timeout=120))
+        for key in keys
+    }
 
 
 async def drive(base: str, tokens: list[str], operations: int, seed: int) -> tuple[Load, Figures]:
     """The load against the emulator at `base`, then the end checks."""
-    async with client(base, len(tokens)) as http:
-        load = Load(http, seed)
+    async with AsyncExitStack() as stack:
+        load = Load(await clients(base, [None, *tokens], stack), seed)
         areas = list(await asyncio.gather(*(load.area(i, t) for i, t in enumerate(tokens))))
         done = asyncio.Event()
         clock = asyncio.create_task(load.ticking(done))
@@ -431,19 +439,20 @@ def trivial_server() -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-async def raw_rate(base: str, clients: int, each: int) -> Figures:
-    async with client(base, clients) as http:
+async def raw_rate(base: str, concurrent: int, each: int) -> Figures:
+    async with AsyncExitStack() as stack:
         latencies: list[float] = []
 
-        async def one() -> None:
+        async def one(http: httpx.AsyncClient) -> None:
             for _ in range(each):
                 begin = time.perf_counter()
                 reply = await http.get("/")
                 latencies.append(time.perf_counter() - begin)
                 reply.raise_for_status()
 
+        pool = await clients(base, list(range(concurrent)), stack)
         begin = time.perf_counter()
-        await asyncio.gather(*(one() for _ in range(clients)))
+        await asyncio.gather(*(one(c) for c in pool.values()))
         return Figures(len(latencies), time.perf_counter() - begin, latencies)
 
 
@@ -490,8 +499,8 @@ def summary(
         f"cancelled, {finals['Failed']} failed) |",
         f"| second starts while the first surely ran: refused / accepted | "
         f"{load.probes['refused']} / {load.probes['accepted']} |",
-        f"| requests under load (fixtures, starts, polls, cancels, clock) | {work.requests} "
-        f"in {work.seconds:.1f} s |",
+        f"| requests under load (fixtures, starts, polls, cancels; clock advances) | "
+        f"{work.requests} ({load.advances} advances) in {work.seconds:.1f} s |",
         f"| emulator: requests/s | {work.rate:.0f} |",
         f"| emulator: latency p50 / p95 / p99 | {p50:.1f} / {p95:.1f} / {p99:.1f} ms |",
         f"| loopback raw rate (trivial Starlette route, same uvicorn set-up, {sessions} "
