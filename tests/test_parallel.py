@@ -143,3 +143,26 @@ def test_a_run_the_workers_could_not_judge_is_exit_2_with_the_reason(tmp_path):
     assert run.returncode == 2, run.stdout + run.stderr
     assert "error: shard 1/1: " in run.stdout and "127.0.0.1:9" in run.stdout
     assert "1 of the 2 workers ran the gate" in (tmp_path / "report.html").read_text()
+
+
+def test_live_shards_on_the_wall_clock_use_their_own_sessions_and_judge_a_correct_server_right(
+    tmp_path,
+):
+    """Two shards against one server at once, each with two of its four sessions: were a
+    session shared, one shard's operation would make the other's start answer 429."""
+    from emulator.server import gate_options, running
+
+    tokens = ("tok-a1", "tok-b2", "tok-c3", "tok-d4")
+    quick = ["--clock", "wall", "--token-ttl", "5", "--step-seconds", "0.05"]
+    with running(
+        *(f"--session-token={t}" for t in tokens), *quick, "--start-delay", "0.05"
+    ) as base:
+        gate = [o.replace("--", "--lro-", 1) for o in gate_options(base, tokens, wall=True)]
+        run = pytest_run(
+            "-n", "2", *gate, "--lro-token-ttl", "5", "--lro-seed", "1",
+            "--lro-max-examples", "10", "--lro-fuzz-cases", "0", f"--lro-report-dir={tmp_path}",
+        )  # fmt: skip
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "each with its own sandboxes and sessions (2, 2)" in run.stdout
+    assert "FAIL" not in run.stdout
+    assert "EXP-2   pass" in run.stdout  # the expiry probe of each shard
