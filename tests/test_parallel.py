@@ -128,11 +128,11 @@ def test_two_workers_and_the_plain_run_give_the_same_verdicts_in_one_report(tmp_
 
 def test_a_seeded_fault_fails_under_two_workers_too(tmp_path):
     args = ["-n", "2", "--lro-seed", "1", "--lro-max-examples", "20", "--lro-fuzz-cases", "0"]
-    run = pytest_run(*args, "--lro-fault", "cancel-ignored", f"--lro-report-dir={tmp_path}")
+    run = pytest_run(*args, "--lro-fault", "start-202", f"--lro-report-dir={tmp_path}")
     assert run.returncode == 1, run.stdout + run.stderr
-    assert verdicts(tmp_path)["CAN-1"] == "fail"
-    assert "CAN-1 violated" in run.stdout
-    assert (tmp_path / "repro" / "CAN-1.py").is_file()
+    assert verdicts(tmp_path)["SUB-1"] == "fail"
+    assert "SUB-1 violated" in run.stdout and "expected: 201" in run.stdout
+    assert (tmp_path / "repro" / "SUB-1.py").is_file()
 
 
 def test_a_run_the_workers_could_not_judge_is_exit_2_with_the_reason(tmp_path):
@@ -166,3 +166,16 @@ def test_live_shards_on_the_wall_clock_use_their_own_sessions_and_judge_a_correc
     assert "each with its own sandboxes and sessions (2, 2)" in run.stdout
     assert "FAIL" not in run.stdout
     assert "EXP-2   pass" in run.stdout  # the expiry probe of each shard
+
+
+def test_lro_conformance_runs_in_shards_with_n(tmp_path):
+    command = [sys.executable, "-m", "contract.cli", "-n", "2", "--seed", "2"]
+    command += ["--max-examples", "6", "--fuzz-cases", "0", "--report-dir", str(tmp_path)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    run = subprocess.run(
+        command, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.count("CONFORMANT") == 1 and "pytest-xdist: 2 shard(s)" in run.stdout
+    bad = subprocess.run([*command[:3], "-n", "none"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "expected a number of workers" in bad.stderr
