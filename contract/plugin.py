@@ -275,6 +275,7 @@ SHARDS_KEY = pytest.StashKey[list[Gate]]()  # a worker: the shards it ran
 PARALLEL_KEY = pytest.StashKey["Parallel"]()  # the controller: what the workers sent
 SHARDS_OUTPUT = "lro_conformance_shards"  # the worker's output key (pickled ShardResults)
 SEED_INPUT = "lro_conformance_seed"  # the worker's input key: the run's seed
+DIST_INPUT = "lro_conformance_dist"  # and the controller's --dist (a worker's says "no")
 
 
 @dataclass
@@ -297,12 +298,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     config = metafunc.config
     if "lro_gate" not in metafunc.fixturenames or not _worker(config):
         return
-    if config.getoption("dist", None) == "each":
+    workerinput = config.workerinput  # type: ignore[attr-defined]
+    if workerinput.get(DIST_INPUT) == "each":
         raise pytest.UsageError(
             "the gate cuts itself into one shard per worker: run it with -n N and the "
             "default --dist (with --dist each every worker would run every shard)"
         )
-    workerinput = config.workerinput  # type: ignore[attr-defined]
     options = config.stash[OPTIONS_KEY]
     if options.seed is None:
         options = replace(options, seed=workerinput.get(SEED_INPUT))
@@ -325,6 +326,7 @@ def pytest_configure_node(node) -> None:  # type: ignore[no-untyped-def]
             shown={**options.shown, "seed": str(seed)},
         )
     node.workerinput[SEED_INPUT] = options.seed
+    node.workerinput[DIST_INPUT] = config.getoption("dist", None)
     if PARALLEL_KEY not in config.stash:
         config.stash[PARALLEL_KEY] = Parallel(node.workerinput["workercount"])
 
