@@ -50,6 +50,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("--list-faults", action="store_true", help="list the emulator's seeded faults")
     p.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output too")
+    p.add_argument(
+        "-n",
+        "--workers",
+        type=_workers,
+        metavar="N",
+        help="run the gate in N shards on pytest-xdist workers, one report ('auto': one per "
+        "CPU; a live target needs two --session-token per worker)",
+    )
     _add_settings(p, "live mode (a running server instead of the embedded emulator)")
     return p
 
@@ -63,6 +71,14 @@ def _add_settings(
     for s in (CONFIG, *SETTINGS):
         if names is None or s.live or s.name in names:
             (live if s.live else p).add_argument(f"--{s.name}", **s.argparse_kwargs())
+
+
+def _workers(text: str) -> str:
+    if text == "auto" or (text.isdigit() and int(text) >= 1):
+        return text
+    raise argparse.ArgumentTypeError(
+        f"expected a number of workers (1 or more) or auto, got {text!r}"
+    )
 
 
 def pytest_args(args: argparse.Namespace) -> list[str]:
@@ -81,6 +97,8 @@ def pytest_args(args: argparse.Namespace) -> list[str]:
         if args.verbose
         else ["-p", "no:terminal", "-p", "no:warnings"]
     )
+    if args.workers:
+        out += ["-n", args.workers]
     for s in (CONFIG, *SETTINGS):
         out += s.as_arguments(getattr(args, s.dest))
     return out

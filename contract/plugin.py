@@ -8,16 +8,18 @@ conformance suite.
 from __future__ import annotations
 
 import os
+import pickle
+import random
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 import pytest
 
-from . import interrupts
+from . import interrupts, parallel
 from .api import GuardRefusal
 from .machine import ClauseViolation
 from .reporting.console import render
@@ -45,6 +47,8 @@ class Gate:
     verdicts: list[Verdict] = field(default_factory=list)
     target: str = ""
     progress_stream: TextIO | None = None  # the terminal, for the progress line
+    shard: parallel.Shard | None = None  # under pytest-xdist, the part of the run this is
+    wall_started: float = 0.0  # time.time() when it began
 
     def outcome(self) -> tuple[int, str]:
         """(exit code, reason): 0 conformant, 1 violation, 2 the gate could not judge."""
@@ -58,7 +62,7 @@ class Gate:
         return 0, "conformant"
 
     def explore(self) -> None:
-        self.ran, self.started = True, time.monotonic()
+        self.ran, self.started, self.wall_started = True, time.monotonic(), time.time()
         try:
             with interrupts.watching():
                 target = make_target(self.options)
@@ -138,8 +142,14 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def lro_gate(pytestconfig: pytest.Config) -> Gate:
-    """The conformance run of this pytest session, configured from the --lro-* options."""
+def lro_gate(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Gate:
+    """The conformance run of this pytest session, configured from the --lro-* options
+    (under pytest-xdist: the shard of the run this test was given)."""
+    shard = getattr(request, "param", None)
+    if isinstance(shard, parallel.Shard):
+        gate = Gate(shard.options, shard=shard)
+        pytestconfig.stash.setdefault(SHARDS_KEY, []).append(gate)
+        return gate
     if GATE_KEY not in pytestconfig.stash:
         pytestconfig.stash[GATE_KEY] = Gate(
             pytestconfig.stash[OPTIONS_KEY], progress_stream=progress_stream(pytestconfig)
@@ -175,7 +185,7 @@ def gate_report(config: pytest.Config) -> str | None:
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:  # type: ignore[no-untyped-def]
     gate = config.stash.get(GATE_KEY, None)
-    if gate is None or not gate.ran:
+    if gate is None or not gate.ran or _worker(config):
         return
     terminalreporter.section("long-operation conformance")
     report = gate_report(config)
@@ -224,16 +234,29 @@ def finished_run(gate: Gate) -> FinishedRun:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write the report folder of a run that got to explore: passed, failed or stopped."""
-    gate = session.config.stash.get(GATE_KEY, None)
+    """Write the report folder of a run that got to explore: passed, failed or stopped.
+    A pytest-xdist worker sends its shards' results to the controller instead, and the
+    controller merges them into the one run it reports. The exit status is the gate's
+    (0, 1, 2) unless pytest's own is worse."""
+    config = session.config
+    if _worker(config):
+        _send_shards(config)
+        return
+    state = config.stash.get(PARALLEL_KEY, None)
+    if state is not None and state.collected:
+        config.stash[GATE_KEY] = merged_gate(config.stash[OPTIONS_KEY], state)
+    gate = config.stash.get(GATE_KEY, None)
     if gate is None or not gate.ran:
         return
-    reports = session.config.stash[REPORTS_KEY]
+    reports = config.stash[REPORTS_KEY]
     try:
         reports.written = reports.folder.write(finished_run(gate), os.environ)
     except ReportFolderError as exc:
         reports.error = f"error: {exc}"
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        return
+    if gate.outcome()[0] == 2 and session.exitstatus in (0, 1):
+        session.exitstatus = 2  # DESIGN §6: the gate could not judge (not a violation)
 
 
 def gate_reports(config: pytest.Config) -> Reports | None:
@@ -242,3 +265,117 @@ def gate_reports(config: pytest.Config) -> Reports | None:
     if reports is None or (reports.written is None and reports.error is None):
         return None
     return reports
+
+
+# --- pytest-xdist: shards on workers, one report ------------------------------------
+# (`contract/parallel.py` says how a run is cut and merged.) The xdist hooks are
+# optional: without pytest-xdist the gate runs as one process.
+
+SHARDS_KEY = pytest.StashKey[list[Gate]]()  # a worker: the shards it ran
+PARALLEL_KEY = pytest.StashKey["Parallel"]()  # the controller: what the workers sent
+SHARDS_OUTPUT = "lro_conformance_shards"  # the worker's output key (pickled ShardResults)
+SEED_INPUT = "lro_conformance_seed"  # the worker's input key: the run's seed
+DIST_INPUT = "lro_conformance_dist"  # and the controller's --dist (a worker's says "no")
+
+
+@dataclass
+class Parallel:
+    """The controller's view of a run on pytest-xdist workers."""
+
+    workers: int
+    collected: bool = False  # the workers collected the gate's shards
+    results: list[parallel.ShardResult] = field(default_factory=list)
+    lost: list[str] = field(default_factory=list)
+
+
+def _worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """On a pytest-xdist worker, the gate's test becomes one test per shard (every
+    worker plans the same shards; xdist hands them out)."""
+    config = metafunc.config
+    if "lro_gate" not in metafunc.fixturenames or not _worker(config):
+        return
+    workerinput = config.workerinput  # type: ignore[attr-defined]
+    if workerinput.get(DIST_INPUT) == "each":
+        raise pytest.UsageError(
+            "the gate cuts itself into one shard per worker: run it with -n N and the "
+            "default --dist (with --dist each every worker would run every shard)"
+        )
+    options = config.stash[OPTIONS_KEY]
+    if options.seed is None:
+        options = replace(options, seed=workerinput.get(SEED_INPUT))
+    run = parallel.plan(options, workerinput["workercount"])
+    metafunc.parametrize("lro_gate", run.shards, indirect=True, ids=[s.id for s in run.shards])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:  # type: ignore[no-untyped-def]
+    """The controller gives every worker the run's seed, drawn once when none was given,
+    so the shards' seeds derive from one number the report shows."""
+    config = node.config
+    options = config.stash[OPTIONS_KEY]
+    if options.seed is None:
+        seed = random.randrange(2**32)
+        config.stash[OPTIONS_KEY] = options = replace(
+            options,
+            seed=seed,
+            sources={**options.sources, "seed": "drawn for the pytest-xdist workers"},
+            shown={**options.shown, "seed": str(seed)},
+        )
+    node.workerinput[SEED_INPUT] = options.seed
+    node.workerinput[DIST_INPUT] = config.getoption("dist", None)
+    if PARALLEL_KEY not in config.stash:
+        config.stash[PARALLEL_KEY] = Parallel(node.workerinput["workercount"])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids) -> None:  # type: ignore[no-untyped-def]
+    state = node.config.stash.get(PARALLEL_KEY, None)
+    if state is not None and any("[shard-" in i for i in ids):
+        state.collected = True
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # type: ignore[no-untyped-def]
+    """A worker is done: keep the shards it ran; one that died is named in the run."""
+    state = node.config.stash.get(PARALLEL_KEY, None)
+    if state is None:
+        return
+    sent = getattr(node, "workeroutput", {}).get(SHARDS_OUTPUT)
+    if sent is not None:
+        state.results += pickle.loads(sent)  # our own worker's, over xdist's channel
+    if error is not None:
+        state.lost.append(f"worker {node.gateway.id} stopped: {error}")
+
+
+def _send_shards(config: pytest.Config) -> None:
+    gates = config.stash.get(SHARDS_KEY, [])
+    results = [
+        parallel.ShardResult(
+            g.shard.index,
+            g.recorder,
+            g.target,
+            g.wall_started,
+            g.finished - g.started,
+            g.ran,
+            g.harness_error,
+        )
+        for g in gates
+        if g.shard is not None
+    ]
+    config.workeroutput[SHARDS_OUTPUT] = pickle.dumps(results)  # type: ignore[attr-defined]
+
+
+def merged_gate(options: Options, state: Parallel) -> Gate:
+    """The run the controller reports: the shards' results merged (`parallel.merge`)."""
+    run = parallel.plan(options, state.workers)
+    merged = parallel.merge(run, state.results, state.lost)
+    gate = Gate(options, merged.recorder, ran=True, harness_error=merged.harness_error)
+    gate.target = merged.target
+    gate.started = time.monotonic() - (time.time() - (merged.started or time.time()))
+    gate.finished = gate.started + merged.seconds
+    gate.verdicts = merged.recorder.verdicts(options.skip_clauses)
+    return gate
