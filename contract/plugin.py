@@ -19,7 +19,7 @@ from typing import TextIO
 
 import pytest
 
-from . import interrupts, parallel
+from . import interrupts, shards
 from .api import GuardRefusal
 from .machine import ClauseViolation
 from .reporting.console import render
@@ -47,7 +47,7 @@ class Gate:
     verdicts: list[Verdict] = field(default_factory=list)
     target: str = ""
     progress_stream: TextIO | None = None  # the terminal, for the progress line
-    shard: parallel.Shard | None = None  # under pytest-xdist, the part of the run this is
+    shard: shards.Shard | None = None  # under pytest-xdist, the part of the run this is
     wall_started: float = 0.0  # time.time() when it began
 
     def outcome(self) -> tuple[int, str]:
@@ -146,7 +146,7 @@ def lro_gate(pytestconfig: pytest.Config, request: pytest.FixtureRequest) -> Gat
     """The conformance run of this pytest session, configured from the --lro-* options
     (under pytest-xdist: the shard of the run this test was given)."""
     shard = getattr(request, "param", None)
-    if isinstance(shard, parallel.Shard):
+    if isinstance(shard, shards.Shard):
         gate = Gate(shard.options, shard=shard)
         pytestconfig.stash.setdefault(SHARDS_KEY, []).append(gate)
         return gate
@@ -268,7 +268,7 @@ def gate_reports(config: pytest.Config) -> Reports | None:
 
 
 # --- pytest-xdist: shards on workers, one report ------------------------------------
-# (`contract/parallel.py` says how a run is cut and merged.) The xdist hooks are
+# (`contract/shards.py` says how a run is cut and merged.) The xdist hooks are
 # optional: without pytest-xdist the gate runs as one process.
 
 SHARDS_KEY = pytest.StashKey[list[Gate]]()  # a worker: the shards it ran
@@ -284,7 +284,7 @@ class Parallel:
 
     workers: int
     collected: bool = False  # the workers collected the gate's shards
-    results: list[parallel.ShardResult] = field(default_factory=list)
+    results: list[shards.ShardResult] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
 
 
@@ -307,7 +307,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     options = config.stash[OPTIONS_KEY]
     if options.seed is None:
         options = replace(options, seed=workerinput.get(SEED_INPUT))
-    run = parallel.plan(options, workerinput["workercount"])
+    run = shards.plan(options, workerinput["workercount"])
     metafunc.parametrize("lro_gate", run.shards, indirect=True, ids=[s.id for s in run.shards])
 
 
@@ -354,7 +354,7 @@ def pytest_testnodedown(node, error) -> None:  # type: ignore[no-untyped-def]
 def _send_shards(config: pytest.Config) -> None:
     gates = config.stash.get(SHARDS_KEY, [])
     results = [
-        parallel.ShardResult(
+        shards.ShardResult(
             g.shard.index,
             g.recorder,
             g.target,
@@ -370,9 +370,9 @@ def _send_shards(config: pytest.Config) -> None:
 
 
 def merged_gate(options: Options, state: Parallel) -> Gate:
-    """The run the controller reports: the shards' results merged (`parallel.merge`)."""
-    run = parallel.plan(options, state.workers)
-    merged = parallel.merge(run, state.results, state.lost)
+    """The run the controller reports: the shards' results merged (`shards.merge`)."""
+    run = shards.plan(options, state.workers)
+    merged = shards.merge(run, state.results, state.lost)
     gate = Gate(options, merged.recorder, ran=True, harness_error=merged.harness_error)
     gate.target = merged.target
     gate.started = time.monotonic() - (time.time() - (merged.started or time.time()))

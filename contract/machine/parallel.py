@@ -50,7 +50,7 @@ class ParallelRules(LifecycleRules):
         """`count` copies of one source into one destination under unrelated names: they
         can all succeed on their own, and whichever the server accepts, the area ends up
         the same shape (so a replay draws alike, whatever order a live server chose)."""
-        area = self.areas[session.label]
+        area = self.area_of(session)
         entries = sorted(n.id for n in area.tree.nodes.values() if n.id != area.root)
         if not entries:
             return []
@@ -70,7 +70,7 @@ class ParallelRules(LifecycleRules):
 
     def _one_start(self, data: st.DataObject, session: Session) -> Intent | None:
         """A copy or a delete of an existing entry of the session's area."""
-        area = self.areas[session.label]
+        area = self.area_of(session)
         if data.draw(st.booleans(), label="copy?"):
             copies = self._copies(data, session, 1)
             return copies[0] if copies else None
@@ -118,7 +118,7 @@ class ParallelRules(LifecycleRules):
             for intent, ex in zip(intents, exchanges, strict=True)
         ]
         self.judge_together(answers)
-        area = self.areas[session.label]
+        area = self.area_of(session)
         accepted = [a for a in answers if isinstance(a.obs, Started)]
         if len(accepted) > 1 or any(ex.error for ex in exchanges):
             area.entangled = True  # several ran, or one may have: effects can't be told apart
@@ -198,7 +198,7 @@ class ParallelRules(LifecycleRules):
         for answer in answers:
             if answer.action == "cancel":
                 self._lost_sight(token, answer.obs)
-        area = self.areas[owner.label]
+        area = self.area_of(owner)
         for answer in answers[polls + (then == "cancel") :]:
             if isinstance(answer.obs, Started) and answer.intent is not None:
                 area.entangled = True  # legal only if the operation had ended: look

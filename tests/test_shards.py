@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 from contract.checks import Failure
-from contract.parallel import ShardResult, merge, plan, shard_seed
 from contract.settings import Options
+from contract.shards import ShardResult, merge, plan, shard_seed
 from contract.verdicts import Recorder
 
 ROOT = Path(__file__).resolve().parent.parent
