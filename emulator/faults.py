@@ -101,7 +101,11 @@ _CATALOGUE: tuple[Fault, ...] = (
         ("RED-4",),
         "A copy creates only the root of the subtree; later steps run but create nothing.",
     ),
-    Fault("no-operation-limit", ("CON-1",), "No per-session limit: starts are never 429."),
+    Fault(
+        "no-operation-limit",
+        ("CON-1", "CON-4"),  # simultaneous starts are all accepted too
+        "No per-session limit: starts are never 429.",
+    ),
     Fault(
         "rejected-start-leaks",
         ("CON-1", "CON-4"),  # a refusal among simultaneous starts leaks just the same

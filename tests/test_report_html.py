@@ -72,8 +72,11 @@ def test_the_pages_show_the_matrix_the_lifecycle_and_the_failure(start_202):
         assert f"| {cid} | {shown} | {entry['checked']} |" in md
     for t in report["stats"]["transitions"]:
         assert f"| {t['from']} | {t['to']} | {t['count']} |" in md
-    allowed = sum(len(v) for v in TRANSITIONS.values())
-    assert md.count("| not exercised |") == allowed - len(report["stats"]["transitions"])
+    allowed = {(a.value, b.value) for a, targets in TRANSITIONS.items() for b in targets}
+    # A run may also see two states a poll apart that are not one step (NotStarted, then
+    # expired): counted, but not a row of the table of single steps.
+    seen = {(t["from"], t["to"]) for t in report["stats"]["transitions"]}
+    assert md.count("| not exercised |") == len(allowed - seen)
     failure = report["clauses"]["SUB-1"]["failure"]
     assert f"* expected: {failure['expected']}" in md and f"* actual: {failure['actual']}" in md
     assert "python repro/SUB-1.py" in md and "bash repro/SUB-1.sh" in md
