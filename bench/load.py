@@ -40,12 +40,10 @@ import platform
 import random
 import socket
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import AbstractContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -420,23 +418,10 @@ def serve_trivial() -> int:
     return _serve(trivial_app(), sock, None, None)
 
 
-@contextmanager
-def trivial_server() -> Iterator[str]:
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve-trivial"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=ROOT,
-    )
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        if not line.startswith("listening http"):
-            raise SetupError(f"the trivial server did not start: {line!r}")
-        yield line.split()[1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def trivial_server() -> AbstractContextManager[str]:
+    from emulator.server import serving
+
+    return serving([sys.executable, __file__, "--serve-trivial"], "the trivial server")
 
 
 async def raw_rate(base: str, concurrent: int, each: int) -> Figures:

@@ -165,21 +165,24 @@ def _serve(app: Starlette, sock: socket.socket, cert: str | None, key: str | Non
 @contextmanager
 def running(*args: str) -> Iterator[str]:
     """`lro-emulator --port 0 ARGS` in a child process on loopback; yields its base URL.
-    For tests and benchmarks that need a real server over HTTP. Its error output goes to
-    a file, not a pipe nobody drains (a long run could fill the pipe and stall the server)."""
+    For tests and benchmarks that need a real server over HTTP."""
+    with serving([sys.executable, "-m", "emulator.server", "--port", "0", *args]) as base:
+        yield base
+
+
+@contextmanager
+def serving(command: list[str], name: str = "lro-emulator") -> Iterator[str]:
+    """A server started by `command`, which prints `listening URL` once ready; yields the
+    URL. Its error output goes to a file, not a pipe nobody drains (a long run could fill
+    the pipe and stall the server), and is shown if it does not start."""
     with tempfile.TemporaryFile("w+") as errors:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "emulator.server", "--port", "0", *args],
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            text=True,
-        )
+        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True)
         try:
             line = proc.stdout.readline() if proc.stdout else ""
             if not line.startswith("listening http"):
                 proc.wait(timeout=10)
                 errors.seek(0)
-                raise RuntimeError(f"lro-emulator did not start: {line}{errors.read()}")
+                raise RuntimeError(f"{name} did not start: {line}{errors.read()}")
             yield line.split()[1]
         finally:
             proc.terminate()

@@ -157,11 +157,7 @@ class LifecycleRules(MachineBase):
     def start_copy_of(self, session: Session, source: int, dest: int, name: str) -> str | None:
         """A copy chosen by a script (the expiry probe), judged and tracked like any other;
         its token, or None when it did not start."""
-        area = self.areas[session.label]
-        intent = Intent("copy", session.label, source, dest, name, True, False, area.tree)
-        ex = self.api.start_copy(
-            session, dest, {"sourceId": source, "name": name}, auto_rename=True, action="start-copy"
-        )
+        ex, intent = self._send_copy(session, "start-copy", source, dest, name, True)
         return self._track(self._judge_start(ex, intent), intent)
 
     def _accepted(self, ex: Exchange, intent: Intent) -> Observation | None:
