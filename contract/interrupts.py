@@ -11,6 +11,7 @@ runs, a Ctrl-C is only remembered; it is raised when the clean-up is done.
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,17 @@ def _on_sigint(signum: int, frame: Any) -> None:
     _State.requested = True
     if not _State.deferring:
         raise KeyboardInterrupt
+
+
+def _quiet_unraisable(previous: Any) -> Any:
+    """An unraisable hook that drops a KeyboardInterrupt the handler has remembered."""
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and _State.requested:
+            return  # raised again at the next checkpoint
+        previous(unraisable)
+
+    return hook
 
 
 def requested() -> bool:
@@ -46,9 +58,12 @@ def watching() -> Iterator[None]:
         return
     _State.requested, _State.deferring = False, 0
     previous = signal.signal(signal.SIGINT, _on_sigint)
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _quiet_unraisable(previous_hook)
     try:
         yield
     finally:
+        sys.unraisablehook = previous_hook
         signal.signal(signal.SIGINT, previous)
 
 

@@ -1,0 +1,63 @@
+"""Ctrl-C handling of a run: never lost, never printed as an "ignored" traceback."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import sys
+from typing import Any
+
+import pytest
+
+from contract import interrupts
+
+
+class _InterruptedFinalizer:
+    """Stands for a `__del__` (or gc callback) that a Ctrl-C lands in."""
+
+    def __del__(self) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # the handler raises KeyboardInterrupt here
+
+
+@pytest.fixture
+def reported(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
+    """What reaches the interpreter's unraisable hook (Python prints it with a traceback)."""
+    seen: list[BaseException] = []
+
+    def hook(unraisable: Any) -> None:
+        seen.append(unraisable.exc_value)
+
+    monkeypatch.setattr(sys, "unraisablehook", hook)
+    return seen
+
+
+def test_a_ctrl_c_inside_a_finalizer_is_postponed_silently(reported: list[BaseException]):
+    with interrupts.watching():
+        _InterruptedFinalizer()  # dropped at once: __del__ runs, Python "ignores" the raise
+        gc.collect()
+        assert interrupts.requested()
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.checkpoint()
+    assert reported == []
+
+
+def test_other_unraisable_errors_are_still_reported(reported: list[BaseException]):
+    class Broken:
+        def __del__(self) -> None:
+            raise ValueError("a real bug in a finalizer")
+
+    with interrupts.watching():
+        Broken()
+        gc.collect()
+    assert [str(e) for e in reported] == ["a real bug in a finalizer"]
+
+
+def test_a_ctrl_c_during_clean_up_is_raised_when_it_is_done():
+    done = []
+    with interrupts.watching():
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts.deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                done.append("clean-up finished")
+    assert done == ["clean-up finished"]
