@@ -12,11 +12,16 @@ into docs/BENCHMARKS.md between the markers.
         # the figure to watch is the run's time as a multiple of the TTL (target <= 1.1)
     python bench/clean_soak.py --wall 20 --seeds 5 --step-seconds 0.05
         # the wall-clock false-positive soak: a short TTL and a quick server
+    python bench/clean_soak.py --wall 120 --seeds 20 --step-seconds 0.2 --sessions 3 \
+        -- --fuzz-cases 0
+        # the races on the wall clock: three sessions, the fuzz phase off, so the TTL
+        # window goes to exploring (anything after `--` goes to every gate run)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import re
 import statistics
@@ -55,6 +60,10 @@ def run(seed: int, extra: list[str], logs: Path) -> dict:
     (keep / "stderr.txt").write_text(proc.stderr)
     out = proc.stdout
     states = re.search(r"states reached: (.*)", out)
+    try:
+        report = json.loads((keep / "reports" / "conformance.json").read_text())
+    except (OSError, ValueError):
+        report = {}
     return {
         "seed": seed,
         "exit": proc.returncode,
@@ -63,6 +72,7 @@ def run(seed: int, extra: list[str], logs: Path) -> dict:
         "not_tested": re.findall(r"^(\S+)\s+not tested", out, re.M),
         "states": states.group(1) if states else "?",
         "missing_state": bool(states and re.search(r" 0(,|$)", states.group(1))),
+        "together": report.get("stats", {}).get("together", {}),
     }
 
 
@@ -73,7 +83,7 @@ def soak(seeds: int, extra: list[str], logs: Path) -> list[dict]:
         rows.append(row)
         print(
             f"seed {seed:>3}: exit {row['exit']} {row['seconds']:5.1f}s "
-            f"failed={row['failed']} states: {row['states']}",
+            f"failed={row['failed']} states: {row['states']} together: {row['together']}",
             flush=True,
         )
     return rows
@@ -97,10 +107,29 @@ def main() -> int:
         type=Path,
         help="keep each run's console output and reports here (default: a new temporary folder)",
     )
+    parser.add_argument(
+        "--sessions",
+        type=int,
+        default=2,
+        choices=range(2, 9),
+        metavar="N",
+        help="user sessions the server knows and the gate uses (2 to 8; default 2)",
+    )
+    parser.add_argument(
+        "gate", nargs=argparse.REMAINDER, help="after `--`: options for every gate run"
+    )
     args = parser.parse_args()
+    gate = args.gate[1:] if args.gate[:1] == ["--"] else args.gate
     logs = args.log_dir or Path(tempfile.mkdtemp(prefix="lro-soak-"))  # not into the checkout
+    try:
+        logs.mkdir(parents=True, exist_ok=True)
+        (logs / ".write-test").touch()
+        (logs / ".write-test").unlink()
+    except OSError as exc:
+        parser.error(f"--log-dir {logs}: cannot write there ({exc.strerror})")
     print(f"each run's output and reports: {logs}/seed-N", flush=True)
-    tokens = ("--session-token", "alice", "--session-token", "bob")
+    names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
+    tokens = [arg for name in names[: args.sessions] for arg in ("--session-token", name)]
     if args.wall:
         speed = (
             ["--step-seconds", str(args.step_seconds), "--start-delay", str(args.step_seconds)]
@@ -111,15 +140,20 @@ def main() -> int:
         command = f"python bench/clean_soak.py --wall {args.wall:g} --seeds {args.seeds}" + (
             f" --step-seconds {args.step_seconds:g}" if speed else ""
         )
+        name += f"-{args.sessions}s" if args.sessions != 2 else ""
+        name += "-" + "".join(gate).replace("-", "") if gate else ""
         server = running(*tokens, "--clock", "wall", "--token-ttl", str(args.wall), *speed)
     else:
         name = "live-soak" if args.live else "clean-soak"
         command = "python bench/clean_soak.py" + (" --live" if args.live else "")
+        if args.sessions != 2 or gate:
+            parser.error("--sessions and gate options are for --wall runs (a mock run has its own)")
         server = running(*tokens)
     with server if args.live or args.wall else nullcontext("") as base:
-        extra = gate_options(base, wall=bool(args.wall)) if base else []
+        extra = gate_options(base, tuple(names[: args.sessions]), wall=bool(args.wall)) if base else []
         if args.wall:
             extra += ["--token-ttl", str(args.wall)]
+        extra += gate
         rows = soak(args.seeds, extra, logs)
     times = [r["seconds"] for r in rows]
     begin, end = markers(name)
@@ -135,7 +169,8 @@ def main() -> int:
         begin,
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
         f"{platform.python_version()}, {args.seeds} seed(s), default budget, one process each "
-        f"(`{command}`).",
+        f"(`{command}{' --sessions ' + str(args.sessions) if args.sessions != 2 else ''}"
+        f"{' -- ' + ' '.join(gate) if gate else ''}`).",
         "",
         "| figure | value |",
         "|---|---|",
@@ -147,8 +182,8 @@ def main() -> int:
         *per_ttl,
         f"| clauses not tested in every run | "
         f"{', '.join(sorted(set.intersection(*(set(r['not_tested']) for r in rows)))) or 'none'} |",
-        f"| clauses not tested in some run | "
-        f"{', '.join(sorted(set.union(*(set(r['not_tested']) for r in rows)))) or 'none'} |",
+        f"| clauses not tested in some run (in how many) | {_sometimes(rows) or 'none'} |",
+        *_together(rows),
         end,
     ]
     text = DOC.read_text()
@@ -159,6 +194,24 @@ def main() -> int:
     DOC.write_text(head + "\n".join(lines) + tail)
     print(f"wrote {DOC.relative_to(ROOT)}")
     return 0 if all(r["exit"] == 0 for r in rows) else 1
+
+
+def _sometimes(rows: list[dict]) -> str:
+    missed = {c for r in rows for c in r["not_tested"]}
+    return ", ".join(
+        f"{c} ({sum(c in r['not_tested'] for r in rows)})" for c in sorted(missed)
+    )
+
+
+def _together(rows: list[dict]) -> list[str]:
+    """Batches of requests sent at once, by kind: how much the races were exercised."""
+    kinds = sorted({k for r in rows for k in r["together"]})
+    return [
+        f"| batches sent together: {kind}, per run median / min / runs with none | "
+        f"{statistics.median(counts):g} / {min(counts)} / {counts.count(0)} |"
+        for kind in kinds
+        for counts in [[r["together"].get(kind, 0) for r in rows]]
+    ]
 
 
 if __name__ == "__main__":

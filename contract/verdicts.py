@@ -54,6 +54,7 @@ class Recorder:
     fired: Counter[str] = field(default_factory=Counter)
     states: Counter[Status] = field(default_factory=Counter)
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    together: Counter[str] = field(default_factory=Counter)  # batches sent at once, by kind
     examples: int = 0
     steps: int = 0
     exchanges: int = 0
@@ -68,6 +69,7 @@ class Recorder:
         self.fired.update(other.fired)
         self.states.update(other.states)
         self.transitions.update(other.transitions)
+        self.together.update(other.together)
         self.examples += other.examples
         self.steps += other.steps
         self.exchanges += other.exchanges

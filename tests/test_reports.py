@@ -161,6 +161,17 @@ def test_reports_show_the_verdicts_the_console_shows(name, request):
         assert junit_verdict(cases[cid]) == console[cid], cid
 
 
+@pytest.mark.parametrize("name", ["clean", "faulty"])
+def test_reports_count_the_batches_sent_together_as_the_console_does(name, request):
+    run: GateRun = request.getfixturevalue(name)
+    together = run.conformance()["stats"]["together"]
+    line = next(x for x in run.result.stdout.splitlines() if x.startswith("sent together: "))
+    assert line == "sent together: " + ", ".join(f"{k} {n}" for k, n in together.items())
+    assert sum(together.values()) > 0  # the default mix sends batches: the figure is real
+    markdown = (run.folder / "report.md").read_text(encoding="utf-8")
+    assert all(f"{kind} {n}" in markdown for kind, n in together.items())
+
+
 def console_verdicts(stdout: str) -> dict[str, str]:
     marks = {"pass": "pass", "FAIL": "fail", "not tested": "not tested", "skipped": "skipped"}
     out = {}

@@ -166,10 +166,12 @@ class MachineBase(RuleBasedStateMachine):
         failures += self._check(action, exchange, op, token, intent, facts)
         self._conclude(failures)
 
-    def judge_together(self, answers: list[Answer]) -> None:
-        """Judge the answers to requests sent together: the model steps their observations
-        in every order the server may have served them (`together.step_together`), and each
-        answer is checked as `judge` checks one, against what was known before the batch."""
+    def judge_together(self, kind: str, answers: list[Answer]) -> None:
+        """Judge the answers to a batch of requests sent together (`kind` names it in the
+        run's figures): the model steps their observations in every order the server may
+        have served them (`together.step_together`), and each answer is checked as `judge`
+        checks one, against what was known before the batch."""
+        self.run.recorder.together[kind] += 1
         before = self.model
         timed = [(a.obs, a.exchange.order) for a in answers if a.obs and a.exchange.status]
         result = step_together(self.model, timed) if timed else Outcome(self.model)

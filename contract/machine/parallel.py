@@ -117,7 +117,7 @@ class ParallelRules(LifecycleRules):
             self._start_answer(ex, intent, together=True)
             for intent, ex in zip(intents, exchanges, strict=True)
         ]
-        self.judge_together(answers)
+        self.judge_together("starts in one session", answers)
         area = self.area_of(session)
         accepted = [a for a in answers if isinstance(a.obs, Started)]
         if len(accepted) > 1 or any(ex.error for ex in exchanges):
@@ -150,7 +150,7 @@ class ParallelRules(LifecycleRules):
             self._start_answer(ex, intent, together=False)
             for intent, ex in zip(intents, exchanges, strict=True)
         ]
-        self.judge_together(answers)
+        self.judge_together("starts in several sessions", answers)
         for answer in answers:
             if isinstance(answer.obs, Started) and answer.intent is not None:
                 self._track(answer.obs, answer.intent)
@@ -194,7 +194,7 @@ class ParallelRules(LifecycleRules):
             else:
                 assert extra is not None
                 answers.append(self._start_answer(ex, extra, together=False))
-        self.judge_together(answers)
+        self.judge_together(f"race: polls{' + ' + then if len(calls) > polls else ''}", answers)
         for answer in answers:
             if answer.action == "cancel":
                 self._lost_sight(token, answer.obs)

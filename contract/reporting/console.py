@@ -29,6 +29,7 @@ def render(
         f"seed {seed if seed is not None else 'random'} · {recorder.examples} examples · "
         f"{recorder.steps} steps · {recorder.exchanges} HTTP exchanges · {seconds:.1f} s",
         "states reached: " + _states(recorder),
+        *_together(recorder),
         *(f"note: {note}" for note in recorder.notes),
         *_unreached(recorder),
         "",
@@ -62,6 +63,13 @@ def _unreached(recorder: Recorder) -> list[str]:
         f"note: this run never saw {', '.join(missing)}; clauses that need it may be "
         "not tested (try a larger --max-examples or another --seed)"
     ]
+
+
+def _together(recorder: Recorder) -> list[str]:
+    if not recorder.together:
+        return []
+    batches = ", ".join(f"{kind} {n}" for kind, n in sorted(recorder.together.items()))
+    return [f"sent together: {batches}"]
 
 
 def _states(recorder: Recorder) -> str:

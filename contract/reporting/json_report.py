@@ -47,7 +47,9 @@ def document(run: FinishedRun) -> dict[str, Any]:
                 {"from": before, "to": after, "count": n}
                 for (before, after), n in sorted(recorder.transitions.items())
             ],
+            "together": dict(sorted(recorder.together.items())),
         },
+        "notes": list(recorder.notes),
         "options": option_values(run.options),
         "outcome": {"exit_code": run.exit_code, "label": run.label, "reason": run.reason},
         "summary": {k: sum(1 for v in run.verdicts if v.outcome == k) for k in OUTCOMES},
