@@ -150,7 +150,9 @@ def main() -> int:
             parser.error("--sessions and gate options are for --wall runs (a mock run has its own)")
         server = running(*tokens)
     with server if args.live or args.wall else nullcontext("") as base:
-        extra = gate_options(base, tuple(names[: args.sessions]), wall=bool(args.wall)) if base else []
+        extra = (
+            gate_options(base, tuple(names[: args.sessions]), wall=bool(args.wall)) if base else []
+        )
         if args.wall:
             extra += ["--token-ttl", str(args.wall)]
         extra += gate
@@ -198,9 +200,7 @@ def main() -> int:
 
 def _sometimes(rows: list[dict]) -> str:
     missed = {c for r in rows for c in r["not_tested"]}
-    return ", ".join(
-        f"{c} ({sum(c in r['not_tested'] for r in rows)})" for c in sorted(missed)
-    )
+    return ", ".join(f"{c} ({sum(c in r['not_tested'] for r in rows)})" for c in sorted(missed))
 
 
 def _together(rows: list[dict]) -> list[str]:

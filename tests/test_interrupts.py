@@ -55,9 +55,7 @@ def test_other_unraisable_errors_are_still_reported(reported: list[BaseException
 
 def test_a_ctrl_c_during_clean_up_is_raised_when_it_is_done():
     done = []
-    with interrupts.watching():
-        with pytest.raises(KeyboardInterrupt):
-            with interrupts.deferred():
-                os.kill(os.getpid(), signal.SIGINT)
-                done.append("clean-up finished")
+    with interrupts.watching(), pytest.raises(KeyboardInterrupt), interrupts.deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        done.append("clean-up finished")
     assert done == ["clean-up finished"]
