@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -117,8 +118,22 @@ def test_expiry_windows():
 
 
 def test_ttl_counted_from_start_is_told_apart():
+    """Seen just before a TTL counted from the start ends and gone just after: EXP-3."""
     ended = (start(t=0.0), seen(S.IN_PROGRESS, 60.0), seen(S.COMPLETED, 61.0))
-    assert run(*ended, Gone("t1", at(900 + 10))).clause == "EXP-3"
+    assert run(*ended, seen(S.COMPLETED, 899.2), Gone("t1", at(900.6))).clause == "EXP-3"
+
+
+@pytest.mark.parametrize(
+    "looks",
+    [
+        [Gone("t1", at(910.0))],  # never seen near the start's TTL: merely short fits
+        [seen(S.COMPLETED, 899.2), Gone("t1", at(910.0))],  # gone long after that moment
+        [seen(S.COMPLETED, 890.0), Gone("t1", at(900.6))],  # seen long before it
+    ],
+)
+def test_a_token_gone_early_without_that_evidence_is_an_expiry_too_soon(looks):
+    ended = (start(t=0.0), seen(S.IN_PROGRESS, 60.0), seen(S.COMPLETED, 61.0))
+    assert run(*ended, *looks).clause == "EXP-1"
 
 
 def test_a_live_token_must_not_vanish():

@@ -176,9 +176,13 @@ def _renamed_form(name: str, keys: frozenset[str]) -> bool:
 
 
 def _claimed_by(clause: str, what: str) -> CheckFn:
+    """A check that the requests under `clause`'s suspicion changed nothing. Every suspect
+    takes part in the split: an entry another clause's suspect could equally have made
+    (names alike) is nobody's, not this clause's."""
+
     def claimed_change(ctx: Context) -> list[Failure] | None:
-        suspects = [s for s in ctx.facts.get("suspects", []) if s.clause == clause]
-        if not suspects:
+        suspects = ctx.facts.get("suspects", [])
+        if not any(s.clause == clause for s in suspects):
             return None
         before, after = ctx.facts["before"], ctx.facts["after"]
         claimed, _ = split_change(_unasked(ctx), before, after, suspects)

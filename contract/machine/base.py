@@ -123,6 +123,9 @@ class Tracked:
     # this operation's region could be either's doing.
     others_ran: bool = False
     result_name: str | None = None  # a Completed copy's new entry, once seen
+    # Polls that saw it ended (several at once in a race): every one after the first may
+    # have had a side effect by the time the end is settled (STA-6).
+    ended_polls: int = 0
 
 
 class MachineBase(RuleBasedStateMachine):

@@ -253,6 +253,7 @@ class LifecycleRules(MachineBase):
             prior = next(iter(before.possible)) if len(before.possible) == 1 else None
             self.run.recorder.reached(prior, state)
         tracked = self.tracked[token]
+        self._count_ended_poll(token, obs)
         if isinstance(obs, Seen) and obs.status in ENDED and not tracked.settled:
             self._settle(token, ex)
         elif tracked.result_name is not None:
@@ -264,6 +265,10 @@ class LifecycleRules(MachineBase):
             )
         self._lost_sight(token, obs)
         return ex
+
+    def _count_ended_poll(self, token: str, obs: Observation | None) -> None:
+        if isinstance(obs, Seen) and obs.status in ENDED:
+            self.tracked[token].ended_polls += 1
 
     def _lost_sight(self, token: str, obs: Observation | None) -> None:
         """A token gone before its end was seen: its effects can't be checked any more."""
@@ -286,6 +291,9 @@ class LifecycleRules(MachineBase):
             return
         if result is not None and result in after.nodes:
             tracked.result_name = after.nodes[result].name
+            if tracked.ended_polls > 1:  # polls sent together saw the end: all but one
+                names = frozenset({name_key(tracked.result_name)})  # are suspects
+                area.suspects.append(Suspect("STA-6", "poll", names))
         if not area.entangled:
             self.judge(
                 "settled",
@@ -511,12 +519,21 @@ class LifecycleRules(MachineBase):
     @precondition(lambda self: self.conn.clock.virtual and self._ttl_windows())
     @rule(data=st.data(), fraction=st.floats(0.0, 1.0))
     def probe_ttl_origin(self, data: st.DataObject, fraction: float) -> None:
-        """Poll a token after a TTL counted from its start, before one counted from its end."""
+        """Poll a token just before a TTL counted from its start would be over, and again
+        just after (still inside one counted from its end): seen, then gone, there and only
+        there tells a TTL counted from the start (EXP-3) from one merely short (EXP-1)."""
         token = data.draw(st.sampled_from(self._ttl_windows()), label="token")
         op, t = self.model.ops[token], self.model.timing
-        low = max(self.conn.clock.now, op.requested + t.ttl + t.tolerance)
-        high = op.running_until + t.ttl - t.tolerance
-        when = low + (high - low) * fraction * 0.99
+        from_start = op.requested + t.ttl
+        before = from_start - 1.5 * t.tolerance
+        if self.conn.clock.now <= before:
+            self.advance(before - self.conn.clock.now)
+            self._poll(token)
+            if self.model.ops[token].possible == {Status.EXPIRED}:
+                return
+        low = max(self.conn.clock.now, from_start + t.tolerance)
+        high = min(op.running_until + t.ttl - t.tolerance, from_start + 2 * t.tolerance)
+        when = low + max(0.0, high - low) * fraction * 0.99
         if when > self.conn.clock.now:
             self.advance(when - self.conn.clock.now)
         self._poll(token)

@@ -186,6 +186,7 @@ class ParallelRules(LifecycleRules):
         for ex in exchanges:
             if ex.action == "poll":
                 obs = poll_observation(ex, self.conn.profile, token)
+                self._count_ended_poll(token, obs)
                 facts = {"operation_types": dict(self.op_types)}
                 answers.append(Answer("poll", ex, obs, token, intent, facts))
             elif ex.action == "cancel":
