@@ -244,7 +244,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     state = config.stash.get(PARALLEL_KEY, None)
     if state is not None and state.collected:
-        config.stash[GATE_KEY] = merged_gate(config.stash[OPTIONS_KEY], state)
+        interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        config.stash[GATE_KEY] = merged_gate(config.stash[OPTIONS_KEY], state, interrupted)
     gate = config.stash.get(GATE_KEY, None)
     if gate is None or not gate.ran:
         return
@@ -369,11 +370,14 @@ def _send_shards(config: pytest.Config) -> None:
     config.workeroutput[SHARDS_OUTPUT] = pickle.dumps(results)  # type: ignore[attr-defined]
 
 
-def merged_gate(options: Options, state: Parallel) -> Gate:
-    """The run the controller reports: the shards' results merged (`shards.merge`)."""
+def merged_gate(options: Options, state: Parallel, interrupted: bool = False) -> Gate:
+    """The run the controller reports: the shards' results merged (`shards.merge`). After
+    a Ctrl-C the workers' results may never arrive; the reason is the interruption (each
+    worker's example in progress cleaned up after itself, as in one process)."""
     run = shards.plan(options, state.workers)
     merged = shards.merge(run, state.results, state.lost)
-    gate = Gate(options, merged.recorder, ran=True, harness_error=merged.harness_error)
+    error = INTERRUPTED if interrupted else merged.harness_error
+    gate = Gate(options, merged.recorder, ran=True, harness_error=error)
     gate.target = merged.target
     gate.started = time.monotonic() - (time.time() - (merged.started or time.time()))
     gate.finished = gate.started + merged.seconds

@@ -88,21 +88,33 @@ def test_emulator_server_refuses_bad_options_clearly():
         assert says in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("wall", [False, True], ids=["virtual-clock", "wall-clock"])
-def test_ctrl_c_leaves_nothing_behind(tmp_path, wall):
+XDIST_TOKENS = ("alice", "bob", "carol", "dave")  # two per worker
+
+
+@pytest.mark.parametrize(
+    ("wall", "workers"),
+    [(False, None), (True, None), (False, "2")],
+    ids=["virtual-clock", "wall-clock", "xdist-workers"],
+)
+def test_ctrl_c_leaves_nothing_behind(tmp_path, wall, workers):
+    import os
     import signal
     import time
 
     out_file, err_file = tmp_path / "out", tmp_path / "err"
     speed = ("--clock", "wall", "--step-seconds", "0.05") if wall else ("--step-seconds", "5")
+    tokens = XDIST_TOKENS if workers else ("alice", "bob")
+    more = [a for t in tokens[2:] for a in ("--session-token", t)]
     with (
-        emulator_server(*speed) as base,
+        emulator_server(*speed, *more) as base,
         out_file.open("w") as out,
         err_file.open("w") as err,
     ):
         # Files, not pipes: a child that fills an unread pipe blocks.
-        command = gate_command(base, wall=wall)
-        proc = subprocess.Popen(command, stdout=out, stderr=err, text=True, cwd=tmp_path)
+        command = gate_command(base, tokens, wall=wall) + (["-n", workers] if workers else [])
+        proc = subprocess.Popen(
+            command, stdout=out, stderr=err, text=True, cwd=tmp_path, start_new_session=True
+        )
         deadline = time.monotonic() + 120
         under_way = False
         while not under_way and proc.poll() is None and time.monotonic() < deadline:
@@ -110,7 +122,7 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path, wall):
             time.sleep(0.02)  # wait until an example has built its sandbox
         assert proc.poll() is None, f"the run ended early: {err_file.read_text()}"
         assert under_way, "the run never built an example's sandbox"
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the workers get it too
         proc.wait(timeout=120)
         stderr = err_file.read_text()
         assert proc.returncode == 2, out_file.read_text() + stderr
