@@ -21,6 +21,7 @@ from typing import Any
 class _State:
     requested = False
     deferring = 0
+    watching = False  # a run is watching: outside one, nothing is raised again
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
@@ -45,8 +46,8 @@ def requested() -> bool:
 
 
 def checkpoint() -> None:
-    """Raise the pending Ctrl-C, unless a clean-up is running."""
-    if _State.requested and not _State.deferring:
+    """Raise the pending Ctrl-C, unless a clean-up is running or no run is watching."""
+    if _State.watching and _State.requested and not _State.deferring:
         raise KeyboardInterrupt
 
 
@@ -60,9 +61,11 @@ def watching() -> Iterator[None]:
     previous = signal.signal(signal.SIGINT, _on_sigint)
     previous_hook = sys.unraisablehook
     sys.unraisablehook = _quiet_unraisable(previous_hook)
+    _State.watching = True
     try:
         yield
     finally:
+        _State.watching = False  # `requested()` still tells the caller what happened
         sys.unraisablehook = previous_hook
         signal.signal(signal.SIGINT, previous)
 

@@ -59,3 +59,12 @@ def test_a_ctrl_c_during_clean_up_is_raised_when_it_is_done():
         os.kill(os.getpid(), signal.SIGINT)
         done.append("clean-up finished")
     assert done == ["clean-up finished"]
+
+
+def test_a_ctrl_c_of_a_finished_run_does_not_stop_the_next_one():
+    """What one run was told is its own: requests made after it (another run in the same
+    process, as under pytest-xdist) are not interrupted by it."""
+    with interrupts.watching(), pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+    assert interrupts.requested()  # the caller can still tell the run was interrupted
+    interrupts.checkpoint()  # no run is watching: nothing is raised

@@ -9,6 +9,7 @@ violation separately. The rules live in `lifecycle.py` and `strangers.py`.
 
 from __future__ import annotations
 
+import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -123,9 +124,12 @@ class Tracked:
     # this operation's region could be either's doing.
     others_ran: bool = False
     result_name: str | None = None  # a Completed copy's new entry, once seen
-    # Polls that saw it ended (several at once in a race): every one after the first may
-    # have had a side effect by the time the end is settled (STA-6).
+    # Polls that saw it ended (several at once in a race, or again before its effects
+    # were checked): every one after the first may have had a side effect (STA-6).
     ended_polls: int = 0
+    # The poll that first showed its end, while its effects wait to be checked (they are
+    # checked before the next request that needs its session's area, or at the end).
+    unchecked: Exchange | None = None
 
 
 class MachineBase(RuleBasedStateMachine):
@@ -307,7 +311,9 @@ class MachineBase(RuleBasedStateMachine):
         return area
 
     def area_of(self, session: Session) -> Area:
-        """The session's area, made with its first tree on the session's first use."""
+        """The session's area, made with its first tree on the session's first use. Every
+        ended operation's effects are checked first: what uses an area sees it as it is."""
+        self.check_ended()
         area = self.areas.get(session.label)
         if area is None:
             area = self._make_area(session, self.first_trees[session.label])
@@ -320,6 +326,9 @@ class MachineBase(RuleBasedStateMachine):
     def _poll(self, token: str) -> Exchange:
         """Poll a tracked token in its owner's session and judge the answer (lifecycle.py)."""
         raise NotImplementedError
+
+    def check_ended(self) -> None:
+        """Check the effects of the operations seen ended since the last look (lifecycle.py)."""
 
     def advance(self, seconds: float) -> None:
         """Move the target's clock on (virtual: through its hook, judged; wall: wait)."""
@@ -347,8 +356,11 @@ class MachineBase(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         """On a shared (live) target: end this example's operations and remove its sandbox,
-        so the next example finds every session free and nothing left behind."""
+        so the next example finds every session free and nothing left behind. An example
+        that ended without a failure first checks the effects still unchecked."""
         try:
+            if sys.exc_info()[0] is None:  # called from Hypothesis' `finally`: no failure
+                self.check_ended()
             if self.conn.shared and self.sandbox_name is not None:
                 began = self.conn.clock.now
                 with interrupts.deferred():

@@ -100,6 +100,7 @@ class ExpiryProbe:
         tokens = [t for t in (self._start(i) for i in range(len(m.conn.sessions))) if t]
         for token in tokens:
             self._until_ended(token)
+        m.check_ended()
         probes = schedule(m, [t for t in tokens if t not in self.broken])
         self.done_at = probes[-1].when if probes else None
         if probes and self._clear_fits(tokens, probes[0].when):

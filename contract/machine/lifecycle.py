@@ -278,21 +278,44 @@ class LifecycleRules(MachineBase):
             self.areas[tracked.intent.session].entangled = True
 
     def _settle(self, token: str, poll: Exchange) -> None:
-        """First sight of an operation's end: follow its result and check its effects."""
+        """First sight of an operation's end: what the end alone decides is judged now, so
+        its evidence ends with this poll. Its result and effects are checked later
+        (`check_ended`): before anything uses its session's area, or when the example ends.
+        A counterexample about the token itself then holds no listings."""
         tracked = self.tracked[token]
         tracked.settled = True
         intent, status = tracked.intent, self.model.ops[token].terminal
-        area = self.areas[intent.session]
-        # What the end alone decides is judged now, so its evidence ends with this poll.
         self.judge("ended", poll, token=token, intent=intent, status=status)
+        if not self._superseded(token):
+            tracked.unchecked = poll
+
+    def _superseded(self, token: str) -> bool:
+        """Another operation of its session was accepted after it, before its end was seen:
+        that one may already have moved or removed what this one made, so its result and
+        effects can't be told apart any more (the area is entangled anyway)."""
+        session = self.tracked[token].intent.session
+        later = list(self.tracked)[list(self.tracked).index(token) + 1 :]
+        return any(self.tracked[t].intent.session == session for t in later)
+
+    def check_ended(self) -> None:
+        for token, tracked in list(self.tracked.items()):
+            if tracked.unchecked is not None:
+                poll, tracked.unchecked = tracked.unchecked, None
+                self._check_effects(token, poll)
+
+    def _check_effects(self, token: str, poll: Exchange) -> None:
+        """Follow an ended operation's result and compare its area with what it asked."""
+        tracked = self.tracked[token]
+        intent, status = tracked.intent, self.model.ops[token].terminal
+        area = self.areas[intent.session]
         result = self._follow_result(token, poll, intent) if status is Status.COMPLETED else None
         after = self._snapshot(area)
         if after is None:
             return
         if result is not None and result in after.nodes:
             tracked.result_name = after.nodes[result].name
-            if tracked.ended_polls > 1:  # polls sent together saw the end: all but one
-                names = frozenset({name_key(tracked.result_name)})  # are suspects
+            if tracked.ended_polls > 1:  # every poll that saw the end after the first
+                names = frozenset({name_key(tracked.result_name)})  # is a suspect
                 area.suspects.append(Suspect("STA-6", "poll", names))
         if not area.entangled:
             self.judge(
@@ -414,6 +437,7 @@ class LifecycleRules(MachineBase):
             self._verified(area, after)
 
     def _inspect(self, area: Area) -> Tree | None:
+        self.check_ended()
         after = self._snapshot(area)
         if after is None:
             return None
