@@ -108,7 +108,10 @@ def location_leads_to_new_entry(ctx: Context) -> list[Failure] | None:
     if source is not None and body.get("entryType") != source.type:
         problems.append(f"entryType {body.get('entryType')!r} (source is {source.type})")
     name = body.get("name")
-    if not isinstance(name, str) or not _acceptable_name(intent, name, ctx.facts.get("now")):
+    unsure = bool(ctx.facts.get("unsure"))
+    if not isinstance(name, str) or not _acceptable_name(
+        intent, name, ctx.facts.get("now"), unsure
+    ):
         problems.append(
             f"name {name!r} (requested {intent.name!r}, autoRename={intent.auto_rename})"
         )
@@ -121,13 +124,17 @@ def location_leads_to_new_entry(ctx: Context) -> list[Failure] | None:
     return []
 
 
-def _acceptable_name(intent: Intent, name: str, now: Tree | None) -> bool:
+def _acceptable_name(intent: Intent, name: str, now: Tree | None, unsure: bool = False) -> bool:
     """The requested name, or with autoRename another one when the requested one was
     taken. What the destination held is known at the copy's start (`intent.before`)
     and at its end (`now`, the run's picture then); in between other operations may
     have removed or added a sibling, so a name counts as taken if it was held at
-    either moment, and as blocked only if it was held at both."""
+    either moment, and as blocked only if it was held at both. `unsure`: the area is
+    entangled (an operation of the session went unseen), so the picture may lack a
+    sibling that took the name: with autoRename any name will do."""
     assert intent.name is not None and intent.dest is not None
+    if unsure:
+        return bool(name.strip()) if intent.auto_rename else same_name(name, intent.name)
     before = [n.name for n in intent.before.children(intent.dest)]
     after = [n.name for n in now.children(intent.dest)] if now is not None else before
     if same_name(name, intent.name) and name_key(name) == name_key(intent.name):

@@ -347,6 +347,7 @@ class LifecycleRules(MachineBase):
             intent=intent,
             entry_id=found[1],
             now=self.areas[intent.session].tree,  # the destination as known at the end
+            unsure=self.areas[intent.session].entangled,  # ...which may miss what went unseen
         )
         return found[1]
 
