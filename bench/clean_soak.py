@@ -12,7 +12,7 @@ into docs/BENCHMARKS.md between the markers.
         # the figure to watch is the run's time as a multiple of the TTL (target <= 1.1)
     python bench/clean_soak.py --wall 20 --seeds 5 --step-seconds 0.05
         # the wall-clock false-positive soak: a short TTL and a quick server
-    python bench/clean_soak.py --wall 120 --seeds 20 --step-seconds 0.2 --sessions 3 \
+    python bench/clean_soak.py --wall 120 --seeds 20 --step-seconds 0.1 --sessions 3 \
         -- --fuzz-cases 0
         # the races on the wall clock: three sessions, the fuzz phase off, so the TTL
         # window goes to exploring (anything after `--` goes to every gate run)
@@ -149,6 +149,8 @@ def main() -> int:
         if args.sessions != 2 or gate:
             parser.error("--sessions and gate options are for --wall runs (a mock run has its own)")
         server = running(*tokens)
+    command += f" --sessions {args.sessions}" if args.sessions != 2 else ""
+    command += f" -- {' '.join(gate)}" if gate else ""
     with server if args.live or args.wall else nullcontext("") as base:
         extra = (
             gate_options(base, tuple(names[: args.sessions]), wall=bool(args.wall)) if base else []
@@ -171,8 +173,7 @@ def main() -> int:
         begin,
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, Python "
         f"{platform.python_version()}, {args.seeds} seed(s), default budget, one process each "
-        f"(`{command}{' --sessions ' + str(args.sessions) if args.sessions != 2 else ''}"
-        f"{' -- ' + ' '.join(gate) if gate else ''}`).",
+        f"(`{command}`).",
         "",
         "| figure | value |",
         "|---|---|",
