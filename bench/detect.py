@@ -85,8 +85,9 @@ def run_gate(fault: str | None, seed: int, max_examples: int) -> GateRun:
 
 
 def fixtures(exchanges: list[Exchange]) -> int:
-    """How many exchanges lead the counterexample by creating folders: the sandbox, one
-    area per session and the trees in them, before anything long-running happens."""
+    """How many exchanges lead the counterexample by creating folders: the sandbox (the
+    first session's area), the other sessions' areas it uses and the trees in them,
+    before anything long-running happens."""
     count = 0
     for exchange in exchanges:
         if exchange.action != "create-folder":

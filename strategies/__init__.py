@@ -5,12 +5,13 @@ so that shrinking makes counterexamples small and readable.
 """
 
 from .inputs import malformed_starts, malformed_tokens, unknown_tokens
-from .names import entry_names
-from .timing import clock_steps, expiry_offsets, first_waits
+from .names import AREA_PREFIX, entry_names
+from .timing import clock_steps, expiry_offsets, first_waits, poll_spacings
 from .trees import Shape, tree_shapes
 from .weights import mostly
 
 __all__ = [
+    "AREA_PREFIX",
     "Shape",
     "clock_steps",
     "entry_names",
@@ -19,6 +20,7 @@ __all__ = [
     "malformed_starts",
     "malformed_tokens",
     "mostly",
+    "poll_spacings",
     "tree_shapes",
     "unknown_tokens",
 ]

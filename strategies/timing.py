@@ -14,6 +14,12 @@ def clock_steps() -> st.SearchStrategy[float]:
     )
 
 
+def poll_spacings() -> st.SearchStrategy[float | None]:
+    """Seconds between the polls of a wait for an operation's end: mostly None (ever wider
+    steps), sometimes short even ones. None is first: shrinking goes there."""
+    return st.sampled_from([None, None, None, None, None, 0.5, 1.0, 0.25])
+
+
 def first_waits() -> st.SearchStrategy[float]:
     """Seconds to move the clock before the first poll of a wait for an operation's end:
     mostly none (watch it run, in growing steps), sometimes one long leap. The leap is

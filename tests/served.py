@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -23,10 +24,11 @@ def children(base: str, folder: int) -> list[dict]:
 
 
 def example_under_way(base: str) -> bool:
-    """A sandbox holding a session's area exists: an example is being explored (the
-    profile probe's sandbox, built and removed first, holds none)."""
+    """An example's sandbox (the first session's area) holds its first tree: an example is
+    being explored (the profile probe's and the fuzz phase's sandboxes, built and removed
+    first, are named otherwise)."""
     return any(
-        kid["name"].startswith("area-")
+        re.fullmatch(r"lro-conformance-[0-9a-f]{10}", sandbox["name"])
+        and children(base, sandbox["id"])
         for sandbox in root_children(base)
-        for kid in children(base, sandbox["id"])
     )

@@ -177,8 +177,10 @@ class MachineBase(RuleBasedStateMachine):
         """Judge the answers to a batch of requests sent together (`kind` names it in the
         run's figures): the model steps their observations in every order the server may
         have served them (`together.step_together`), and each answer is checked as `judge`
-        checks one, against what was known before the batch."""
-        self.run.recorder.together[kind] += 1
+        checks one, against what was known before the batch. A batch of one is not
+        counted: nothing went out with it."""
+        if len(answers) > 1:
+            self.run.recorder.together[kind] += 1
         before = self.model
         timed = [(a.obs, a.exchange.order) for a in answers if a.obs and a.exchange.status]
         result = step_together(self.model, timed) if timed else Outcome(self.model)
@@ -274,10 +276,11 @@ class MachineBase(RuleBasedStateMachine):
 
     @initialize(data=st.data())
     def make_sandbox(self, data: st.DataObject) -> None:
-        """A fresh sandbox folder with the first session's area and its first fixture tree.
-        Every session's first tree is drawn now, but the other areas are made on first use
-        (`area_of`): a counterexample that needs one session builds one area, and shrinking
-        a session choice does not shift the draws that follow it."""
+        """A fresh sandbox folder, which is the first session's area, with its first fixture
+        tree. Every session's first tree is drawn now, but the other areas (folders in the
+        sandbox) are made on first use (`area_of`): a counterexample that needs one session
+        builds one folder and its tree, and shrinking a session choice does not shift the
+        draws that follow it."""
         for session in self.conn.sessions:
             self.first_trees[session.label] = data.draw(gen.tree_shapes(), label="tree")
         first = self.conn.sessions[0]
@@ -300,9 +303,18 @@ class MachineBase(RuleBasedStateMachine):
         )
 
     def _make_area(self, session: Session, shape: gen.Shape) -> Area:
-        assert self.sandbox is not None
-        folder = self._create_fixture(session, self.sandbox, f"area-{session.label}")
-        root = Node(folder, self.sandbox, f"area-{session.label}", "Folder")
+        """The first session's area is the sandbox itself; another's is a folder in it, which
+        the first area's picture leaves out (`_snapshot`), and whose name no drawn entry
+        name takes (`strategies.names.AREA_PREFIX`)."""
+        assert self.sandbox is not None and self.sandbox_name is not None
+        if session is self.conn.sessions[0]:
+            root = Node(self.sandbox, self.conn.parent_id, self.sandbox_name, "Folder")
+        else:
+            name = f"{gen.AREA_PREFIX}{session.label}"
+            root = Node(
+                self._create_fixture(session, self.sandbox, name), self.sandbox, name, "Folder"
+            )
+        folder = root.id
         area = self.areas[session.label] = Area(session, Tree(folder, {folder: root}))
         # Like a listing taken now: an operation running elsewhere may be blamed for a
         # change in it (ISO-2), polls alone may not (STA-6).

@@ -362,7 +362,9 @@ class LifecycleRules(MachineBase):
             area.entangled = False
 
     def _snapshot(self, area: Area) -> Tree | None:
-        """List the area from the server; None when it could not be listed completely."""
+        """List the area from the server; None when it could not be listed completely. The
+        other sessions' areas (folders in the first one's, the sandbox) are not its own."""
+        others = {a.root for a in self.areas.values() if a is not area}
         nodes = {area.root: area.tree.nodes[area.root]}
         queue = [area.root]
         while queue and len(nodes) < 500:
@@ -382,6 +384,8 @@ class LifecycleRules(MachineBase):
                 for entry in body["value"]:
                     if not isinstance(entry, dict) or not isinstance(entry.get("id"), int):
                         return None
+                    if entry["id"] in others:
+                        continue
                     node = Node(
                         entry["id"], folder, str(entry.get("name")), str(entry.get("entryType"))
                     )
@@ -402,18 +406,23 @@ class LifecycleRules(MachineBase):
     @precondition(lambda self: self._running())
     @rule(data=st.data())
     def wait_for_end(self, data: st.DataObject) -> None:
-        """Poll a running operation, moving the clock on, until it ends (bounded)."""
+        """Poll a running operation, moving the clock on, until it ends (bounded): in ever
+        wider steps, or now and then in short even ones, as a progress bar does, which
+        sees more of a long run (progress going back, a token dropped while it runs).
+        Both shrink to one long leap and one poll, when that is all a failure needs."""
         token = data.draw(st.sampled_from(self._running()), label="token")
         leap = data.draw(gen.first_waits(), label="first wait")
+        even = data.draw(gen.poll_spacings(), label="even steps")
         if leap:
             self.advance(leap)
-        wait = 0.5
+        wait = even or 0.5
         for _ in range(24):
             self._poll(token)
             if not self.model.may_be_running(self.model.ops[token], self.now):
                 return
             self.advance(wait)
-            wait = min(wait * 1.5, 120.0)
+            if not even:
+                wait = min(wait * 1.5, 120.0)
 
     @precondition(lambda self: self.quiet() and any(t.settled for t in self.tracked.values()))
     @rule(data=st.data(), times=st.integers(1, 3))
