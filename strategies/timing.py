@@ -22,7 +22,7 @@ def poll_spacings() -> st.SearchStrategy[float | None]:
 
 def first_waits() -> st.SearchStrategy[float]:
     """Seconds to move the clock before the first poll of a wait for an operation's end:
-    mostly none (watch it run, in growing steps), sometimes one long leap. The leap is
+    mostly none (watch it run), sometimes one long leap. The leap is
     where shrinking goes, so a counterexample waits in one step, not many."""
     return st.sampled_from([60.0, 0.0, 0.0, 0.0, 0.0, 0.0])
 

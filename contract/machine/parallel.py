@@ -133,7 +133,8 @@ class ParallelRules(LifecycleRules):
             if isinstance(answer.obs, Started) and answer.intent is not None:
                 self._track(answer.obs, answer.intent)
             else:
-                self._refused(area, answer, "CON-4")
+                # Refused among simultaneous starts is CON-4's case; a lone start, CON-1's.
+                self._refused(area, answer, "CON-4" if count > 1 else "CON-1")
         if len(accepted) > 1:  # did they run at the same time? Look at once.
             for answer in accepted:
                 assert isinstance(answer.obs, Started)
