@@ -32,8 +32,10 @@ Endpoint = Callable[[World, Call], Response]
 ANONYMOUS = "anonymous"  # creator of what an unauthenticated request makes (a fault only)
 # racy-slot-check: how long a start's handler awaits between reading the session's slot and
 # registering the operation (a round trip to a store); long enough for requests sent
-# together over loopback to arrive within it.
-RACE_WINDOW = 0.1
+# together over loopback to arrive within it, also with four test workers on two cores
+# (every start pays it, so a longer one only slows the fault's runs: 0.1 s made a live
+# run of 20 examples take 45 s).
+RACE_WINDOW = 0.03
 
 
 def clock_now(world: World, call: Call) -> Response:

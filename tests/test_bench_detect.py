@@ -19,22 +19,24 @@ def test_detect_writes_the_table_for_the_faults_it_ran(tmp_path):
     before = doc.read_text()
     out = tmp_path / "BENCHMARKS.md"
     out.write_text("# Benchmarks\n\nkept\n")
-    command = [sys.executable, "bench/detect.py", "--faults", "start-202,cancel-ignored"]
+    command = [sys.executable, "bench/detect.py", "--faults", "start-202,entry-type-as-number"]
     command += ["--skip-schemathesis", "--max-examples", "10", "--output", str(out)]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     text = out.read_text()
     assert text.startswith("# Benchmarks\n\nkept\n"), "the rest of the file was not kept"
     rows = {line.split(" | ")[0]: line.split(" | ") for line in text.splitlines() if "| `" in line}
-    assert set(rows) == {"| `start-202`", "| `cancel-ignored`"}
+    assert set(rows) == {"| `start-202`", "| `entry-type-as-number`"}
     assert rows["| `start-202`"][1:4] == ["SUB-1", "killed", "SUB-1"]
-    assert rows["| `cancel-ignored`"][1:4] == ["CAN-1", "killed", "CAN-1"]
+    assert rows["| `entry-type-as-number`"][1:4] == ["SCH-1", "killed", "SCH-1"]
     for cells in rows.values():
         steps, seconds, shrunk = cells[4], cells[5], cells[6]
         assert int(steps) > 0 and float(seconds) > 0 and int(shrunk.split()[0]) > 0
     assert "| (clean, control) | – | quiet |" in text
     assert "| faults killed (kill rate) | 2 / 2 (100 %) |" in text
-    assert "`python bench/detect.py --faults start-202,cancel-ignored --max-examples 10" in text
+    assert (
+        "`python bench/detect.py --faults start-202,entry-type-as-number --max-examples 10" in text
+    )
     assert "| schemathesis |" not in text, "schemathesis was skipped: no column for it"
     assert doc.read_text() == before, "the smoke test must not rewrite docs/BENCHMARKS.md"
 
