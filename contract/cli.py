@@ -152,6 +152,18 @@ def replay_main(argv: list[str]) -> int:
     return 2 if out.stopped else 0
 
 
+def _storage() -> str | None:
+    """The gate's folder for Hypothesis' storage in the user's cache ($XDG_CACHE_HOME or
+    ~/.cache), made if need be; None when it cannot be."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = os.path.join(base, "lro-conformance", "hypothesis")
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError:
+        return None
+    return folder if os.access(folder, os.W_OK) else None
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["replay"]:
@@ -162,10 +174,11 @@ def main(argv: list[str] | None = None) -> int:
     outcome = _Outcome()
     if sys.stderr.isatty():  # pytest captures fd 2 during the run: keep a copy for progress
         outcome.terminal = os.fdopen(os.dup(sys.stderr.fileno()), "w", encoding="utf-8")
-    # Hypothesis caches what it learns about the code under a storage folder; the gate
-    # keeps it out of the user's working directory.
+    # Hypothesis keeps what it computes once (the Unicode tables fuzzing draws from, a
+    # second each time) under a storage folder: the gate keeps it in the user's cache,
+    # never in the working directory (a scratch folder when the cache cannot be made).
     with tempfile.TemporaryDirectory(prefix="lro-conformance-") as scratch:
-        os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", scratch)
+        os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", _storage() or scratch)
         try:
             code = pytest.main(pytest_args(args), plugins=[outcome])
         finally:

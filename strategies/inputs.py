@@ -5,6 +5,7 @@ from __future__ import annotations
 import string
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from hypothesis import strategies as st
@@ -37,6 +38,7 @@ def unknown_tokens(sample: str | None) -> st.SearchStrategy[str]:
     )
 
 
+@cache
 def malformed_tokens() -> st.SearchStrategy[str]:
     """Strings no server would issue as a token."""
     return st.one_of(

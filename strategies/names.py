@@ -8,6 +8,7 @@ NFC-normalised so a server that normalises returns the same string.
 from __future__ import annotations
 
 import unicodedata
+from functools import cache
 
 from hypothesis import strategies as st
 
@@ -47,6 +48,7 @@ def _allowed(name: str) -> bool:
     )
 
 
+@cache
 def entry_names() -> st.SearchStrategy[str]:
     """Valid, NFC-normalised entry names, mostly short and plain."""
     raw = mostly(_plain, st.one_of(_unicode, _long), odds=2)

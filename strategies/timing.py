@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from hypothesis import strategies as st
 
 
+@cache
 def clock_steps() -> st.SearchStrategy[float]:
     """Seconds to advance: mostly a few seconds, sometimes minutes."""
     return st.one_of(
@@ -14,12 +17,14 @@ def clock_steps() -> st.SearchStrategy[float]:
     )
 
 
+@cache
 def poll_spacings() -> st.SearchStrategy[float | None]:
     """Seconds between the polls of a wait for an operation's end: mostly None (ever wider
     steps), sometimes short even ones. None is first: shrinking goes there."""
     return st.sampled_from([None, None, None, None, None, 0.5, 1.0, 0.25])
 
 
+@cache
 def first_waits() -> st.SearchStrategy[float]:
     """Seconds to move the clock before the first poll of a wait for an operation's end:
     mostly none (watch it run), sometimes one long leap. The leap is
@@ -27,6 +32,7 @@ def first_waits() -> st.SearchStrategy[float]:
     return st.sampled_from([60.0, 0.0, 0.0, 0.0, 0.0, 0.0])
 
 
+@cache
 def expiry_offsets() -> st.SearchStrategy[float]:
     """Seconds past the edge of the uncertain window around a token's expiry."""
     return st.one_of(st.just(0.05), st.floats(0.01, 2.0), st.floats(2.0, 120.0))

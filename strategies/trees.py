@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from hypothesis import strategies as st
 
@@ -24,6 +25,7 @@ def _key(shape: Shape) -> str:
     return shape.name.casefold()
 
 
+@cache
 def tree_shapes(max_leaves: int = 6) -> st.SearchStrategy[Shape]:
     """A folder tree of 1 to about a dozen folders."""
     return st.recursive(

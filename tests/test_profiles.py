@@ -346,9 +346,9 @@ def test_in_guide_v1_seeded_faults_are_still_caught_by_their_clauses(fault):
 
 
 def test_live_auto_on_the_wall_clock_picks_guide_v1_and_passes(tmp_path):
-    speed = ("--clock", "wall", "--token-ttl", "10", "--step-seconds", "0.06")
+    speed = ("--clock", "wall", "--token-ttl", "4", "--step-seconds", "0.06")
     with running("--profile", "guide-v1", *speed, "--start-delay", "0.05") as base:
-        options = [*gate_options(base, wall=True), "--token-ttl", "10", "--ttl-tolerance", "0.5"]
+        options = [*gate_options(base, wall=True), "--token-ttl", "4", "--ttl-tolerance", "0.5"]
         result = cli(*options, "--profile", "auto", cwd=tmp_path)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "note: profile guide-v1 picked by --profile auto: " in result.stdout

@@ -12,7 +12,7 @@ from served import ROOT, root_children
 from emulator import FAULTS
 from emulator.server import gate_options, running
 
-TTL = "10"  # seconds: long enough for a few examples, short enough for CI
+TTL = "4"  # seconds: long enough for the expiry probe and an example, short enough for CI
 SPEED = ("--step-seconds", "0.06", "--start-delay", "0.05")
 
 
