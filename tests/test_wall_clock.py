@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from served import ROOT, root_children
 
 from emulator import FAULTS
@@ -38,25 +38,39 @@ def verdict(stdout: str, clause: str) -> str:
     return line.split()[1]
 
 
-def test_the_clean_server_passes_every_expiry_clause_by_waiting():
-    with running("--clock", "wall", "--token-ttl", TTL, *SPEED) as base:
-        result = wall_gate(base)
-        assert result.returncode == 0, result.stdout + result.stderr
-        for clause in ("EXP-1", "EXP-2", "EXP-3", "CAN-4"):
-            assert verdict(result.stdout, clause) == "pass", (clause, result.stdout)
-        assert "(openapi-v1, wall clock)" in result.stdout
-        assert "exploring stopped when the expiry probe was done" in result.stdout
-        assert root_children(base) == [], "a sandbox folder was left behind"
+WRONG_TTLS = ("ttl-short", "no-expiry", "ttl-from-start")
 
 
-@pytest.mark.parametrize("fault", ["ttl-short", "no-expiry", "ttl-from-start"])
-def test_a_wrong_ttl_is_caught_on_the_wall_clock(fault):
-    with running("--clock", "wall", "--token-ttl", TTL, *SPEED, "--fault", fault) as base:
-        result = wall_gate(base, "--max-examples", "1")
-        assert result.returncode == 1, result.stdout + result.stderr
+def wall_run(fault: str | None) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
+    """The gate on the wall clock against a server of its own (with `fault`): its output,
+    and what it left in the server's root folder."""
+    faults = ("--fault", fault) if fault else ()
+    with running("--clock", "wall", "--token-ttl", TTL, *SPEED, *faults) as base:
+        result = wall_gate(base, *(("--max-examples", "1") if fault else ()))
+        return result, root_children(base)
+
+
+def test_expiry_is_judged_by_waiting_clean_server_passes_and_each_wrong_ttl_is_caught():
+    """The clean server and each wrong TTL, each against a server of its own, all at once:
+    a wall-clock run mostly waits for its TTL, and four waits in turn took a minute."""
+    with ThreadPoolExecutor(max_workers=1 + len(WRONG_TTLS)) as pool:
+        names = (None, *WRONG_TTLS)
+        runs = dict(zip(names, pool.map(wall_run, names), strict=True))
+
+    clean, left = runs[None]
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    for clause in ("EXP-1", "EXP-2", "EXP-3", "CAN-4"):
+        assert verdict(clean.stdout, clause) == "pass", (clause, clean.stdout)
+    assert "(openapi-v1, wall clock)" in clean.stdout
+    assert "exploring stopped when the expiry probe was done" in clean.stdout
+    assert left == [], "a sandbox folder was left behind"
+
+    for fault in WRONG_TTLS:
+        result, left = runs[fault]
+        assert result.returncode == 1, (fault, result.stdout + result.stderr)
         failed = {c for c in FAULTS[fault].clauses if verdict(result.stdout, c) == "FAIL"}
         assert failed, f"{fault} breaks {FAULTS[fault].clauses}; the gate said:\n{result.stdout}"
-        assert root_children(base) == [], "a sandbox folder was left behind"
+        assert left == [], f"{fault}: a sandbox folder was left behind"
 
 
 def test_wall_clock_needs_a_live_target():
