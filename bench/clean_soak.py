@@ -32,14 +32,11 @@ import time
 from contextlib import nullcontext
 from pathlib import Path
 
+from sections import DOC, markers, write_section
+
 from emulator.server import gate_options, running
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "BENCHMARKS.md"
-
-
-def markers(name: str) -> tuple[str, str]:
-    return f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
 
 
 def run(seed: int, extra: list[str], logs: Path) -> dict:
@@ -189,12 +186,7 @@ def main() -> int:
         *_together(rows),
         end,
     ]
-    text = DOC.read_text()
-    if begin not in text:
-        text += f"\n{begin}\n{end}\n"
-    head, _, rest = text.partition(begin)
-    _, _, tail = rest.partition(end)
-    DOC.write_text(head + "\n".join(lines) + tail)
+    write_section(name, "\n".join(lines))
     print(f"wrote {DOC.relative_to(ROOT)}")
     return 0 if all(r["exit"] == 0 for r in rows) else 1
 

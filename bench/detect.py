@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import versus_schemathesis as st
+from sections import write_section
 
 from contract.client import Exchange
 from contract.machine import ClauseViolation
@@ -302,17 +303,6 @@ def regenerate(args: argparse.Namespace) -> str:
     return " ".join(parts)
 
 
-def write(path: Path, text: str) -> None:
-    """Put the section between its markers in `path` (appended if they are missing)."""
-    begin, end = f"<!-- {NAME}:begin -->", f"<!-- {NAME}:end -->"
-    old = path.read_text() if path.exists() else ""
-    if begin not in old:
-        old += f"\n{begin}\n{end}\n" if old else f"{begin}\n{end}\n"
-    head, _, rest = old.partition(begin)
-    _, _, tail = rest.partition(end)
-    path.write_text(head + text + tail)
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--faults", default="", help="comma-separated fault names (default: all)")
@@ -339,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-detect-") as scratch:
         os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", scratch)
         bench = measure(faults, args.seed, args.max_examples, not args.skip_schemathesis)
-    write(args.output, section(bench, args))
+    write_section(NAME, section(bench, args), args.output)
     print(f"wrote {args.output} in {time.monotonic() - started:.0f} s")
     return 0
 

@@ -49,9 +49,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from sections import DOC, markers, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "BENCHMARKS.md"
 REPO = "/v1/Repositories/r1"
 ROOT_FOLDER = 1
 TICK = 0.25  # virtual seconds per clock advance: also the emulator's start delay and step
@@ -501,13 +501,8 @@ def summary(
 
 
 def write(lines: list[str]) -> None:
-    begin, end = "<!-- load:begin -->", "<!-- load:end -->"
-    text = DOC.read_text()
-    if begin not in text:
-        text += f"\n{begin}\n{end}\n"
-    head, _, rest = text.partition(begin)
-    _, _, tail = rest.partition(end)
-    DOC.write_text(head + "\n".join([begin, *lines, end]) + tail)
+    begin, end = markers("load")
+    write_section("load", "\n".join([begin, *lines, end]))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,12 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 import versus_schemathesis as st  # noqa: E402
 
 
+@pytest.mark.slow
 def test_detect_writes_the_table_for_the_faults_it_ran(tmp_path):
     doc = ROOT / "docs" / "BENCHMARKS.md"
     before = doc.read_text()
@@ -65,6 +68,7 @@ def test_schemathesis_failures_become_signatures():
     assert list(st.signatures(log)) == [(st.Signature("POST /a", "ST103", 202), 100.0)]
 
 
+@pytest.mark.slow
 def test_schemathesis_sees_a_fault_the_clean_emulator_does_not_show():
     """One short real run each way: the installed schemathesis takes the options we pass."""
     clean = st.run(None, 0, 5)

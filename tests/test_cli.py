@@ -7,6 +7,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from contract.clauses import CLAUSES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +26,7 @@ def gate(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
         )
 
 
+@pytest.mark.slow
 def test_clean_emulator_is_conformant_and_every_clause_has_a_verdict(tmp_path):
     result = gate("--seed", "3", "--max-examples", "30", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -36,6 +39,7 @@ def test_clean_emulator_is_conformant_and_every_clause_has_a_verdict(tmp_path):
     assert left == ["reports"], f"the gate left more than its reports behind: {left}"
 
 
+@pytest.mark.slow
 def test_a_seeded_fault_fails_the_gate_with_its_evidence():
     result = gate("--seed", "1", "--max-examples", "20", "--fault", "start-202")
     assert result.returncode == 1, result.stdout + result.stderr
@@ -71,6 +75,7 @@ def test_list_faults_names_each_fault_with_its_clauses():
     assert "start-202" in result.stdout and "SUB-1" in result.stdout
 
 
+@pytest.mark.slow
 def test_pytest_in_a_checkout_runs_the_conformance_suite(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "--lro-seed", "2", "--lro-max-examples", "5", "-q"]
@@ -88,6 +93,7 @@ def test_pytest_in_a_checkout_runs_the_conformance_suite(tmp_path):
     assert (tmp_path / "junit.xml").is_file() and (tmp_path / "conformance.json").is_file()
 
 
+@pytest.mark.slow
 def test_every_violated_clause_is_reported_not_just_the_first():
     faults = ("--fault", "start-202", "--fault", "cancel-ignored")
     result = gate("--seed", "4", "--max-examples", "40", "--no-shrink", *faults)

@@ -155,6 +155,7 @@ def _live_gate(base: str, *args: str) -> subprocess.CompletedProcess[str]:
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", [None, "racy-slot-check"])
 def test_live_gate_with_three_sessions_judges_con4_over_loopback(fault):
     tokens = ["--session-token", "alice", "--session-token", "bob", "--session-token", "carol"]

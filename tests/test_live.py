@@ -32,6 +32,7 @@ def gate(
         return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=scratch)
 
 
+@pytest.mark.slow
 def test_live_gate_passes_the_clean_server_and_leaves_nothing_behind():
     with emulator_server() as base:
         result = gate(base, "--max-examples", "25")
@@ -42,6 +43,7 @@ def test_live_gate_passes_the_clean_server_and_leaves_nothing_behind():
         assert f"Bearer {secret}" not in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_live_gate_fails_a_faulty_server_and_shrinks_its_counterexample():
     """Shrinking over HTTP (a live target's answers may differ on a replay). A fault seen
     at the first start shrinks in seconds; lifecycle faults over loopback are judged in
@@ -97,6 +99,7 @@ def test_emulator_server_refuses_bad_options_clearly():
 XDIST_TOKENS = ("alice", "bob", "carol", "dave")  # two per worker
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("wall", "workers"),
     [(False, None), (True, None), (False, "2")],
@@ -140,6 +143,7 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path, wall, workers):
     assert outcome["exit_code"] == 2 and "interrupted" in outcome["reason"], outcome
 
 
+@pytest.mark.slow
 def test_tls_is_verified_and_a_ca_bundle_is_trusted(tmp_path):
     import trustme
 

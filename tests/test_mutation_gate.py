@@ -20,6 +20,8 @@ SEEDS = 5
 # made fire is looked for in whole runs (every phase) of the first SEEDS + MORE_SEEDS seeds.
 MORE_SEEDS = 8
 
+pytestmark = pytest.mark.slow  # the gate against every fault, and against the clean emulator
+
 
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory, worker_id) -> FaultRuns:

@@ -186,6 +186,7 @@ def test_the_clean_emulator_s_guide_bodies_validate():
 # --- the gate in each profile, mock mode ---------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(PROFILES))
 def test_the_gate_passes_the_clean_emulator_in_each_profile(name):
     exercised: set[str] = set()
@@ -268,6 +269,7 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=cwd, env=env)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("serves", sorted(PROFILES))
 def test_live_each_profile_passes_the_other_is_named_and_auto_picks_right(serves, tmp_path):
     other = next(name for name in PROFILES if name != serves)
@@ -296,6 +298,7 @@ def test_live_each_profile_passes_the_other_is_named_and_auto_picks_right(serves
     assert report["options"]["profile"] == {"value": "auto", "source": "command line"}
 
 
+@pytest.mark.slow
 def test_mock_mode_speaks_the_named_profile_and_auto_says_what_it_picked(tmp_path):
     guide = cli("--profile", "guide-v1", "--max-examples", "5", cwd=tmp_path)
     assert guide.returncode == 0, guide.stdout + guide.stderr
@@ -345,6 +348,7 @@ def test_in_guide_v1_seeded_faults_are_still_caught_by_their_clauses(fault):
     assert found & set(FAULTS[fault].clauses), (fault, found)
 
 
+@pytest.mark.slow
 def test_live_auto_on_the_wall_clock_picks_guide_v1_and_passes(tmp_path):
     speed = ("--clock", "wall", "--token-ttl", "4", "--step-seconds", "0.06")
     with running("--profile", "guide-v1", *speed, "--start-delay", "0.05") as base:

@@ -50,6 +50,7 @@ def on_a_terminal(*args: str, tmp: Path) -> tuple[int, str]:
     return proc.returncode, b"".join(got).decode("utf-8", "replace")
 
 
+@pytest.mark.slow
 def test_a_terminal_sees_the_progress_line_and_quiet_silences_it(tmp_path):
     code, terminal = on_a_terminal(tmp=tmp_path / "a")
     assert code == 0

@@ -122,6 +122,7 @@ def test_a_script_without_its_token_says_which_variable_to_set(start_202):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("way", ["option", "environment", "config file"])
 def test_no_bearer_token_in_any_file_or_the_console_whichever_way_it_came(tmp_path, way):
     tokens = ("s3cret-alpha-" + way[:3], "s3cret-bravo-" + way[:3])

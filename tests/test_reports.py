@@ -272,6 +272,7 @@ def assert_no_secret(run: GateRun, secrets: tuple[str, ...]) -> None:
         assert not LEAKED_BEARER.search(text), f"an unmasked bearer token in {where}"
 
 
+@pytest.mark.slow
 def test_live_mode_reports_hold_no_bearer_token(tmp_path):
     tokens = ("s3cret-alpha", "s3cret-bravo")
     args = [f"--session-token={t}" for t in tokens]

@@ -130,6 +130,7 @@ def test_the_command_prints_each_source_and_a_bad_variable_is_exit_2(tmp_path):
     assert "Traceback" not in bad.stderr
 
 
+@pytest.mark.slow
 def test_pytest_with_the_plugin_reads_the_same_sources(tmp_path):
     pyproject(tmp_path, "max-examples = 3")
     suite = ROOT / "contract" / "suite"

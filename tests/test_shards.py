@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from contract.checks import Failure
 from contract.settings import Options
 from contract.shards import ShardResult, merge, plan, shard_seed
@@ -110,6 +112,7 @@ def verdicts(folder: Path) -> dict[str, str]:
     return {cid: c["verdict"] for cid, c in report["clauses"].items()}
 
 
+@pytest.mark.slow
 def test_two_workers_and_the_plain_run_give_the_same_verdicts_in_one_report(tmp_path):
     plain = pytest_run("--lro-seed", "3", f"--lro-report-dir={tmp_path / 'plain'}")
     assert plain.returncode == 0, plain.stdout + plain.stderr
@@ -126,6 +129,7 @@ def test_two_workers_and_the_plain_run_give_the_same_verdicts_in_one_report(tmp_
     ]
 
 
+@pytest.mark.slow
 def test_a_seeded_fault_fails_under_two_workers_too(tmp_path):
     args = ["-n", "2", "--lro-seed", "1", "--lro-max-examples", "20", "--lro-fuzz-cases", "0"]
     run = pytest_run(*args, "--lro-fault", "start-202", f"--lro-report-dir={tmp_path}")
@@ -135,6 +139,7 @@ def test_a_seeded_fault_fails_under_two_workers_too(tmp_path):
     assert (tmp_path / "repro" / "SUB-1.py").is_file()
 
 
+@pytest.mark.slow
 def test_a_run_the_workers_could_not_judge_is_exit_2_with_the_reason(tmp_path):
     live_args = ["--lro-base-url", "http://127.0.0.1:9", "--lro-repo-id", "r1"]
     live_args += ["--lro-parent-id", "1", "--lro-wall-clock"]
@@ -145,6 +150,7 @@ def test_a_run_the_workers_could_not_judge_is_exit_2_with_the_reason(tmp_path):
     assert "1 of the 2 workers ran the gate" in (tmp_path / "report.html").read_text()
 
 
+@pytest.mark.slow
 def test_live_shards_on_the_wall_clock_use_their_own_sessions_and_judge_a_correct_server_right(
     tmp_path,
 ):

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from served import ROOT, root_children
 
 from emulator import FAULTS
@@ -14,6 +15,8 @@ from emulator.server import gate_options, running
 
 TTL = "4"  # seconds: long enough for the expiry probe and an example, short enough for CI
 SPEED = ("--step-seconds", "0.06", "--start-delay", "0.05")
+
+pytestmark = pytest.mark.slow  # the gate waiting TTLs on the wall clock
 
 
 def wall_gate(base: str, *args: str) -> subprocess.CompletedProcess[str]:
