@@ -3,8 +3,9 @@
 Tests marked `slow` run the gate end to end (a subprocess, a served emulator, the wall
 clock, the mutation gate): `pytest tests -m "not slow"` leaves them out for a quick
 look while iterating; the README's command runs them all. They are collected first,
-so that pytest-xdist hands the long ones out early and the workers finish together
-instead of one of them ending the run alone on a long test it took last.
+and under `-n` a worker that has run out of tests takes half of what another still has
+queued (xdist's work-stealing scheduler, which `--dist` may override): the workers end
+together instead of one of them running the last long tests alone.
 """
 
 import sys
@@ -23,3 +24,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)  # stable
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):  # type: ignore[no-untyped-def]
+    if config.getvalue("dist") != "load":  # the default of -n; another --dist is obeyed
+        return None
+    from xdist.scheduler import WorkStealingScheduling
+
+    return WorkStealingScheduling(config, log)

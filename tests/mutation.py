@@ -20,7 +20,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from contract.fuzz import fuzz
 from contract.machine import ClauseViolation
@@ -57,8 +57,8 @@ PHASES = ("first slice", "fuzzing", "the rest")
 def run_with_fault(
     fault: str | None, *, seed: int = 0, max_examples: int = EXAMPLES, only: str | None = None
 ) -> FaultRun:
-    """The fault's run, stopped when a clause it breaks has failed (the clean emulator's
-    goes through every phase); `only`: that phase alone, not stopped."""
+    """The fault's run, stopped when a clause it breaks has failed; `only`: that phase
+    alone, not stopped. The clean emulator's run explores, then fuzzes, as the gate does."""
     recorder = Recorder()
     options = Options(
         seed=seed,
@@ -69,13 +69,17 @@ def run_with_fault(
         fuzz_cases=0,
     )
     tied = set(FAULTS[fault].clauses) if fault and only is None else set()
-    slice_ = min(FIRST_SLICE, max_examples)
+    slice_ = min(FIRST_SLICE, max_examples - 1)
     done: list[str] = []
 
     def explore_part(part: Options) -> None:
         with contextlib.suppress(ClauseViolation, ExceptionGroup):
             explore(part, recorder)
 
+    if fault is None:  # the clean emulator: the gate's phases as it runs them
+        explore_part(options)
+        fuzz(make_target(options), recorder, FUZZ_CASES, seed)
+        return FaultRun("clean", set(recorder.failures), set(recorder.fired), set(), ["all"])
     for phase in PHASES:
         if only not in (None, phase) or tied & set(recorder.failures):
             continue
@@ -88,7 +92,7 @@ def run_with_fault(
             explore_part(replace(options, seed=seed + 7_919, max_examples=max_examples - slice_))
     checks = set(recorder.fired)  # not only the kept (shortest) failure's check per clause
     model = {f.clause for f in recorder.failures.values() if f.check == "lifecycle_is_consistent"}
-    return FaultRun(fault or "clean", set(recorder.failures), checks, model, done)
+    return FaultRun(fault, set(recorder.failures), checks, model, done)
 
 
 class FaultRuns:
@@ -101,27 +105,39 @@ class FaultRuns:
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
 
-    def get(self, fault: str, seed: int, *, upto: str | None = None) -> FaultRun:
+    def get(
+        self, fault: str, seed: int, *, upto: str | None = None, wait: bool = True
+    ) -> FaultRun | None:
         """The seed's run, stopped at the fault's clause; with `upto`, and every phase up
-        to that one which the stopped run left out."""
-        run = self._made(fault, seed, None)
+        to that one which the stopped run left out. None, unless `wait`, when another
+        worker is making it."""
+        run = self._made(fault, seed, None, wait)
         for phase in PHASES[: PHASES.index(upto) + 1] if upto else ():
-            if phase not in run.phases:
-                run = run | self._made(fault, seed, phase)
+            if run is not None and phase not in run.phases:
+                more = self._made(fault, seed, phase, wait)
+                run = None if more is None else run | more
         return run
 
-    def _made(self, fault: str, seed: int, phase: str | None) -> FaultRun:
+    def _made(self, fault: str, seed: int, phase: str | None, wait: bool) -> FaultRun | None:
         key = (fault, seed, phase)
         if key not in self.made:
-            self.made[key] = self._shared(fault, seed, phase)
+            run = self._shared(fault, seed, phase, wait)
+            if run is None:
+                return None
+            self.made[key] = run
         return self.made[key]
 
-    def _shared(self, fault: str, seed: int, phase: str | None) -> FaultRun:
+    def _shared(self, fault: str, seed: int, phase: str | None, wait: bool) -> FaultRun | None:
         if self.folder is None:
             return run_with_fault(fault, seed=seed, only=phase)
         name = f"{fault}-{seed}" + (f"-{phase.replace(' ', '-')}" if phase else "")
         path = self.folder / f"{name}.json"
-        with FileLock(str(path) + ".lock"):
+        lock = FileLock(str(path) + ".lock")
+        try:
+            lock.acquire(timeout=-1 if wait else 0)
+        except Timeout:
+            return None
+        try:
             if path.exists():
                 data = json.loads(path.read_text())
                 sets = (set(data[k]) for k in ("clauses", "checks", "model_clauses"))
@@ -130,3 +146,5 @@ class FaultRuns:
             data = {k: sorted(v) if isinstance(v, set) else v for k, v in asdict(run).items()}
             path.write_text(json.dumps(data))
             return run
+        finally:
+            lock.release()

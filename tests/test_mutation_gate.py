@@ -31,18 +31,27 @@ def runs(tmp_path_factory, worker_id) -> FaultRuns:
     return FaultRuns(shared / "mutation-runs" if shared else None)
 
 
-def fault_run(runs: FaultRuns, name: str) -> FaultRun:
-    """The first of up to SEEDS runs that reports a clause the fault breaks (else the last)."""
+def fault_run(runs: FaultRuns, name: str, *, wait: bool = True) -> FaultRun | None:
+    """The first of up to SEEDS runs that reports a clause the fault breaks (else the last);
+    None, unless `wait`, when another worker is making one of them."""
     for seed in range(SEEDS):
-        run = runs.get(name, seed)
-        if run.clauses & set(FAULTS[name].clauses):
+        run = runs.get(name, seed, wait=wait)
+        if run is None or run.clauses & set(FAULTS[name].clauses):
             break
     return run
+
+
+def every_fault_run(runs: FaultRuns) -> list[FaultRun]:
+    """Each fault's run: first those no other worker is making (from the end of the list,
+    which the per-fault tests reach last), then, waiting, the others."""
+    ready = {name: fault_run(runs, name, wait=False) for name in sorted(FAULTS, reverse=True)}
+    return [ready[name] or fault_run(runs, name) for name in sorted(FAULTS)]  # type: ignore[misc]
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_fault_is_caught_by_its_clause(runs, fault):
     run = fault_run(runs, fault)
+    assert run is not None
     expected = set(FAULTS[fault].clauses)
     assert run.clauses & expected, (
         f"fault {fault!r} breaks {sorted(expected)} but the gate reported {sorted(run.clauses) or 'nothing'}"
@@ -56,7 +65,7 @@ def test_every_clause_has_a_judge():
 
 
 def test_the_model_cites_each_of_its_clauses_against_some_fault(runs):
-    cited = set().union(*(fault_run(runs, name).model_clauses for name in FAULTS))
+    cited = set().union(*(run.model_clauses for run in every_fault_run(runs)))
     for clause in sorted(JUDGES - cited):
         cited |= more_runs(runs, clause, clause, lambda run: run.model_clauses)
     assert cited >= JUDGES, f"model clauses no fault shows: {sorted(JUDGES - cited)}"
@@ -72,14 +81,14 @@ def more_runs(runs: FaultRuns, clause: str, want: str, what) -> set[str]:  # typ
     for seed in range(SEEDS + MORE_SEEDS):
         for phase in PHASES[1:]:  # the cheaper phase first, for every tied fault
             for name in tied:
-                found |= what(runs.get(name, seed, upto=phase))
+                found |= what(runs.get(name, seed, upto=phase))  # waits: never None
             if want in found:
                 return found
     return found
 
 
 def test_every_check_fires_against_some_fault(runs):
-    fired = set().union(*(fault_run(runs, name).checks for name in FAULTS))
+    fired = set().union(*(run.checks for run in every_fault_run(runs)))
     for check in REGISTRY:
         if check.name not in fired:
             fired |= more_runs(runs, check.clause, check.name, lambda run: run.checks)
