@@ -49,7 +49,7 @@ def test_live_gate_fails_a_faulty_server_and_shrinks_its_counterexample():
     at the first start shrinks in seconds; lifecycle faults over loopback are judged in
     the no-secret tests (cancel-ignored, test_reports.py and test_report_html.py)."""
     with emulator_server("--fault", "start-202") as base:
-        result = gate(base, "--max-examples", "40")
+        result = gate(base, "--max-examples", "15")
         assert result.returncode == 1, result.stdout + result.stderr
         assert "SUB-1 violated" in result.stdout
         shrunk = re.search(r"shortest reproduction \((\d+) HTTP exchanges\)", result.stdout)

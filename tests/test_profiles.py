@@ -348,13 +348,4 @@ def test_in_guide_v1_seeded_faults_are_still_caught_by_their_clauses(fault):
     assert found & set(FAULTS[fault].clauses), (fault, found)
 
 
-@pytest.mark.slow
-def test_live_auto_on_the_wall_clock_picks_guide_v1_and_passes(tmp_path):
-    speed = ("--clock", "wall", "--token-ttl", "4", "--step-seconds", "0.06")
-    with running("--profile", "guide-v1", *speed, "--start-delay", "0.05") as base:
-        options = [*gate_options(base, wall=True), "--token-ttl", "4", "--ttl-tolerance", "0.5"]
-        result = cli(*options, "--profile", "auto", cwd=tmp_path)
-        assert result.returncode == 0, result.stdout + result.stderr
-        assert "note: profile guide-v1 picked by --profile auto: " in result.stdout
-        assert "(guide-v1, wall clock)" in result.stdout
-        assert root_children(base) == [], "a sandbox folder was left behind"
+# --profile auto on the wall clock: tests/test_wall_clock.py (its runs wait at once).

@@ -42,25 +42,29 @@ def verdict(stdout: str, clause: str) -> str:
 
 
 WRONG_TTLS = ("ttl-short", "no-expiry", "ttl-from-start")
+#: name -> (lro-emulator options, gate options) of each run
+RUNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "clean": ((), ()),
+    **{fault: (("--fault", fault), ("--max-examples", "1")) for fault in WRONG_TTLS},
+    "auto, guide-v1": (("--profile", "guide-v1"), ("--profile", "auto")),
+}
 
 
-def wall_run(fault: str | None) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
-    """The gate on the wall clock against a server of its own (with `fault`): its output,
+def wall_run(name: str) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
+    """One of RUNS: the gate on the wall clock against a server of its own; its output,
     and what it left in the server's root folder."""
-    faults = ("--fault", fault) if fault else ()
-    with running("--clock", "wall", "--token-ttl", TTL, *SPEED, *faults) as base:
-        result = wall_gate(base, *(("--max-examples", "1") if fault else ()))
-        return result, root_children(base)
+    server, gate = RUNS[name]
+    with running("--clock", "wall", "--token-ttl", TTL, *SPEED, *server) as base:
+        return wall_gate(base, *gate), root_children(base)
 
 
-def test_expiry_is_judged_by_waiting_clean_server_passes_and_each_wrong_ttl_is_caught():
-    """The clean server and each wrong TTL, each against a server of its own, all at once:
-    a wall-clock run mostly waits for its TTL, and four waits in turn took a minute."""
-    with ThreadPoolExecutor(max_workers=1 + len(WRONG_TTLS)) as pool:
-        names = (None, *WRONG_TTLS)
-        runs = dict(zip(names, pool.map(wall_run, names), strict=True))
+def test_expiry_is_judged_by_waiting_each_wrong_ttl_is_caught_and_auto_picks_the_dialect():
+    """Every run against a server of its own, all at once: a wall-clock run mostly waits
+    for its TTL, and five waits in turn took a worker 80 s."""
+    with ThreadPoolExecutor(max_workers=len(RUNS)) as pool:
+        runs = dict(zip(RUNS, pool.map(wall_run, RUNS), strict=True))
 
-    clean, left = runs[None]
+    clean, left = runs["clean"]
     assert clean.returncode == 0, clean.stdout + clean.stderr
     for clause in ("EXP-1", "EXP-2", "EXP-3", "CAN-4"):
         assert verdict(clean.stdout, clause) == "pass", (clause, clean.stdout)
@@ -74,6 +78,13 @@ def test_expiry_is_judged_by_waiting_clean_server_passes_and_each_wrong_ttl_is_c
         failed = {c for c in FAULTS[fault].clauses if verdict(result.stdout, c) == "FAIL"}
         assert failed, f"{fault} breaks {FAULTS[fault].clauses}; the gate said:\n{result.stdout}"
         assert left == [], f"{fault}: a sandbox folder was left behind"
+
+    # --profile auto on the wall clock (the profile probe's copy ends on its own time)
+    auto, left = runs["auto, guide-v1"]
+    assert auto.returncode == 0, auto.stdout + auto.stderr
+    assert "note: profile guide-v1 picked by --profile auto: " in auto.stdout
+    assert "(guide-v1, wall clock)" in auto.stdout
+    assert left == [], "auto: a sandbox folder was left behind"
 
 
 def test_wall_clock_needs_a_live_target():
