@@ -29,7 +29,7 @@ from sections import markers, write_section
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "selftests"
 COMMAND = ["pytest", "tests", "-n", "auto"]
-DURATION = re.compile(r"^(\d+\.\d+)s (call|setup|teardown)\s+(\S+)")
+DURATION = re.compile(r"^(\d+\.\d+)s (call|setup|teardown)\s+(.+?)\s*$")
 SUMMARY = re.compile(r"^=*\s*(.*?\d+ passed.*?) in ([\d.]+)s")
 SLOWEST = 25
 
