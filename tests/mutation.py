@@ -69,7 +69,7 @@ def run_with_fault(
         fuzz_cases=0,
     )
     tied = set(FAULTS[fault].clauses) if fault and only is None else set()
-    slice_ = min(FIRST_SLICE, max_examples - 1)
+    slice_ = min(FIRST_SLICE, max_examples)
     done: list[str] = []
 
     def explore_part(part: Options) -> None:
@@ -83,6 +83,8 @@ def run_with_fault(
     for phase in PHASES:
         if only not in (None, phase) or tied & set(recorder.failures):
             continue
+        if phase == "the rest" and max_examples == slice_:
+            continue  # the slice was the whole budget
         done.append(phase)
         if phase == "first slice":
             explore_part(replace(options, max_examples=slice_))

@@ -31,7 +31,7 @@ def runs(tmp_path_factory, worker_id) -> FaultRuns:
     return FaultRuns(shared / "mutation-runs" if shared else None)
 
 
-def fault_run(runs: FaultRuns, name: str, *, wait: bool = True) -> FaultRun | None:
+def first_tied_run(runs: FaultRuns, name: str, *, wait: bool) -> FaultRun | None:
     """The first of up to SEEDS runs that reports a clause the fault breaks (else the last);
     None, unless `wait`, when another worker is making one of them."""
     for seed in range(SEEDS):
@@ -41,17 +41,22 @@ def fault_run(runs: FaultRuns, name: str, *, wait: bool = True) -> FaultRun | No
     return run
 
 
+def fault_run(runs: FaultRuns, name: str) -> FaultRun:
+    run = first_tied_run(runs, name, wait=True)
+    assert run is not None  # a waiting get always has a run
+    return run
+
+
 def every_fault_run(runs: FaultRuns) -> list[FaultRun]:
     """Each fault's run: first those no other worker is making (from the end of the list,
     which the per-fault tests reach last), then, waiting, the others."""
-    ready = {name: fault_run(runs, name, wait=False) for name in sorted(FAULTS, reverse=True)}
-    return [ready[name] or fault_run(runs, name) for name in sorted(FAULTS)]  # type: ignore[misc]
+    ready = {n: first_tied_run(runs, n, wait=False) for n in sorted(FAULTS, reverse=True)}
+    return [ready[name] or fault_run(runs, name) for name in sorted(FAULTS)]
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_fault_is_caught_by_its_clause(runs, fault):
     run = fault_run(runs, fault)
-    assert run is not None
     expected = set(FAULTS[fault].clauses)
     assert run.clauses & expected, (
         f"fault {fault!r} breaks {sorted(expected)} but the gate reported {sorted(run.clauses) or 'nothing'}"

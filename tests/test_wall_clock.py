@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -33,7 +34,9 @@ def wall_gate(base: str, *args: str) -> subprocess.CompletedProcess[str]:
         "1",
         *args,
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    # In a scratch folder: the run writes its reports there, not into the checkout.
+    with tempfile.TemporaryDirectory(prefix="lro-test-wall-") as scratch:
+        return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=scratch)
 
 
 def verdict(stdout: str, clause: str) -> str:
