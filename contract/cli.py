@@ -2,7 +2,8 @@
 
 Thin on purpose: it translates its options into the plugin's --lro-* options,
 runs the bundled suite with pytest, and maps the result to the exit codes of
-DESIGN §6: 0 conformant, 1 at least one violation, 2 usage or configuration error.
+DESIGN §6: 0 conformant, 1 at least one violation, 2 usage or configuration error (the
+gate could not judge), 3 incomplete (a clause that applies was not tested).
 """
 
 from __future__ import annotations
@@ -190,11 +191,13 @@ def main(argv: list[str] | None = None) -> int:
                 outcome.terminal.close()
     from .plugin import gate_outcome, gate_report, gate_reports, settings_lines
     from .reporting.console import render_settings
+    from .verdicts import INCOMPLETE
 
     reports = gate_reports(outcome.config) if outcome.config is not None else None
     if code == pytest.ExitCode.USAGE_ERROR and reports is None:
         return 2  # pytest has printed the reason on one line
-    if outcome.config is None or code == pytest.ExitCode.INTERNAL_ERROR:
+    internal = code == pytest.ExitCode.INTERNAL_ERROR  # also the gate's 3 (incomplete)
+    if outcome.config is None or (internal and gate_outcome(outcome.config)[0] != INCOMPLETE):
         print(
             f"lro-conformance: error: the run could not start (pytest exit {int(code)})",
             file=sys.stderr,

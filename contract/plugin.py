@@ -22,6 +22,7 @@ import pytest
 from . import interrupts, shards
 from .api import GuardRefusal
 from .machine import ClauseViolation
+from .profiles import PROFILES
 from .reporting.console import render
 from .reporting.folder import ReportFolder, ReportFolderError
 from .reporting.progress import Progress
@@ -29,7 +30,7 @@ from .reporting.run import FinishedRun
 from .runner import explore, make_target
 from .settings import CONFIG, SETTINGS, Options, SettingError, resolve
 from .targets import HarnessError
-from .verdicts import Recorder, Verdict, conformant
+from .verdicts import INCOMPLETE, NO_VERDICT, Recorder, Verdict, configuration_skips, decide
 
 GATE_KEY = pytest.StashKey["Gate"]()
 
@@ -51,15 +52,9 @@ class Gate:
     wall_started: float = 0.0  # time.time() when it began
 
     def outcome(self) -> tuple[int, str]:
-        """(exit code, reason): 0 conformant, 1 violation, 2 the gate could not judge."""
-        if self.harness_error:
-            return 2, self.harness_error
-        if not any(v.outcome in ("pass", "fail") for v in self.verdicts):
-            return 2, "nothing was tested: no clause was exercised"
-        if not conformant(self.verdicts):
-            failed = [v.clause.id for v in self.verdicts if v.outcome == "fail"]
-            return 1, f"violations of {', '.join(failed)}"
-        return 0, "conformant"
+        """(exit code, reason), as `verdicts.decide` gives them: 0 conformant, 1 violation,
+        2 the gate could not judge, 3 incomplete."""
+        return decide(self.verdicts, self.harness_error, self.options.allow_untested)
 
     def explore(self) -> None:
         self.ran, self.started, self.wall_started = True, time.monotonic(), time.time()
@@ -91,10 +86,19 @@ class Gate:
             raise
         finally:
             self.finished = time.monotonic()
-            self.verdicts = self.recorder.verdicts(self.options.skip_clauses)
+            self.verdicts = verdicts_of(self.options, self.recorder)
 
 
 INTERRUPTED = "interrupted; the example in progress cleaned up after itself"
+
+
+def verdicts_of(options: Options, recorder: Recorder) -> list[Verdict]:
+    """The run's verdicts: what it recorded, with the clauses skipped on request and
+    those its configuration gives nothing to judge (`verdicts.configuration_skips`)."""
+    judged_in = PROFILES.get(recorder.profile or options.profile)
+    sessions = len(options.session_tokens) if options.base_url else None
+    skipped = configuration_skips(judged_in, sessions) if judged_in is not None else {}
+    return recorder.verdicts({**skipped, **options.skip_clauses})
 
 
 def only_violations(exc: BaseException) -> bool:
@@ -180,6 +184,7 @@ def gate_report(config: pytest.Config) -> str | None:
         seed=gate.options.seed,
         seconds=gate.finished - gate.started,
         settings=gate.options.settings_lines(),
+        outcome=gate.outcome(),
     )
 
 
@@ -201,7 +206,8 @@ def settings_lines(config: pytest.Config) -> list[str]:
 
 
 def gate_outcome(config: pytest.Config) -> tuple[int, str]:
-    """(exit code, one-line reason) for the CLI: 0 conformant, 1 violation, 2 cannot judge."""
+    """(exit code, one-line reason) for the CLI: 0 conformant, 1 violation, 2 cannot judge,
+    3 incomplete."""
     gate = config.stash.get(GATE_KEY, None)
     if gate is None or not gate.ran:
         return 2, "the conformance suite did not run"
@@ -256,8 +262,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         reports.error = f"error: {exc}"
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
         return
-    if gate.outcome()[0] == 2 and session.exitstatus in (0, 1):
+    code = gate.outcome()[0]
+    if code == NO_VERDICT and session.exitstatus in (0, 1):
         session.exitstatus = 2  # DESIGN §6: the gate could not judge (not a violation)
+    elif code == INCOMPLETE and session.exitstatus == 0:
+        session.exitstatus = INCOMPLETE  # a clause that applies was not tested
 
 
 def gate_reports(config: pytest.Config) -> Reports | None:
@@ -381,5 +390,5 @@ def merged_gate(options: Options, state: Parallel, interrupted: bool = False) ->
     gate.target = merged.target
     gate.started = time.monotonic() - (time.time() - (merged.started or time.time()))
     gate.finished = gate.started + merged.seconds
-    gate.verdicts = merged.recorder.verdicts(options.skip_clauses)
+    gate.verdicts = verdicts_of(options, merged.recorder)
     return gate

@@ -50,6 +50,9 @@ class Profile:
     # call made (see `call_of`) and the status. An answer not listed is not judged.
     schema_document: str = ""
     response_schemas: Mapping[tuple[str, int], str] = field(default_factory=dict, hash=False)
+    # Clauses this dialect gives nothing to judge: clause id -> why. A run in this profile
+    # reports them skipped with the reason (not "not tested", which would ask for more).
+    inapplicable: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def calls(self) -> tuple[tuple[str, str, str], ...]:
         """(method, path template, call name) of every request the gate makes."""
@@ -152,6 +155,10 @@ GUIDE_V1 = Profile(
         ("poll", 200): "OperationProgress",  # an ended operation other than a copy's result
         ("get-entry", 200): "Entry",  # following Location
         # The 302 carries no body; the guide shows no folder creation or listing.
+    },
+    inapplicable={
+        "RED-3": "a completed copy answers 302 with no body: there is no redirectUri or "
+        "entryId to compare with Location",
     },
 )
 

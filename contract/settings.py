@@ -59,6 +59,7 @@ class Options:
     wall_clock: bool = False
     ca_bundle: str | None = None
     fuzz_cases: int = 200  # requests schemathesis generates after exploring; 0: no fuzzing
+    allow_untested: bool = False  # a clause left not tested still gives exit 0, not 3
     rounds: int = 6  # explore again, muting what was found, until nothing new (at most this)
     # option name -> where its value came from ("command line", "environment LRO_SEED", ...)
     sources: dict[str, str] = field(default_factory=dict, compare=False)
@@ -259,6 +260,12 @@ SETTINGS: tuple[Setting, ...] = (
         kind=int,
         metavar="N",
         convert=_not_negative,
+    ),
+    Setting(
+        "allow-untested",
+        "exit 0 even when a clause that applies was not tested (an exploratory run; "
+        "without it such a run is incomplete, exit 3)",
+        kind=bool,
     ),
     Setting(
         "report-dir",

@@ -6,7 +6,12 @@ clauses some check exercised and every failure. A clause's verdict is
 * fail       — at least one failure (the shortest reproduction is kept);
 * pass       — exercised at least once and never failed;
 * not tested — nothing in the run exercised it (never reported as pass);
-* skipped    — opted out with --skip-clause (the reason is kept).
+* skipped    — opted out with --skip-clause, or given nothing to judge by the run's
+               configuration (one session token; a dialect without the answer the
+               clause is about): the reason is kept.
+
+`decide` turns the verdicts into the run's outcome (exit code and reason): a clause
+that applies and that nothing exercised leaves the run incomplete, never green.
 
 It also notes when each clause was first seen failing (`first_failures`), so a
 benchmark can tell how long a run took to find a bug.
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 from .checks import Failure
 from .clauses import CLAUSES, Clause
 from .model import Status
+from .profiles import Profile
 
 
 @dataclass
@@ -132,3 +138,69 @@ class Recorder:
 
 def conformant(verdicts: list[Verdict]) -> bool:
     return not any(v.outcome == "fail" for v in verdicts)
+
+
+#: Exit codes: the gate's outcome, as the CLI, the pytest plugin and every report give it.
+CONFORMANT, VIOLATION, NO_VERDICT, INCOMPLETE = 0, 1, 2, 3
+
+#: Clauses about two sessions: a run with one session has nothing to judge them by.
+TWO_SESSIONS = {
+    "CON-3": "needs two sessions: give --session-token twice (one per user session)",
+    "ISO-1": "needs two sessions: give --session-token twice (one per user session)",
+}
+
+
+def configuration_skips(profile: Profile, sessions: int | None) -> dict[str, str]:
+    """Clauses the run's configuration gives nothing to judge, with why: the dialect's
+    own (`Profile.inapplicable`) and, with one session token (`sessions`, None in mock
+    mode, which has several), the clauses about two sessions."""
+    skips = dict(profile.inapplicable)
+    if sessions is not None and sessions < 2:
+        skips.update(TWO_SESSIONS)
+    return skips
+
+
+#: What would exercise a clause a run left untested, for the ones a bigger budget alone
+#: does not explain best; every other clause: `MORE_EXAMPLES`.
+MORE_EXAMPLES = "a larger --max-examples or another --seed"
+WHAT_EXERCISES = {
+    **dict.fromkeys(
+        ("EXP-1", "EXP-2", "EXP-3"),
+        "tokens that age past the TTL: a larger --max-examples, or on the wall clock a "
+        "run that lasts one --token-ttl",
+    ),
+    **dict.fromkeys(
+        ("SUB-3", "ERR-1", "ERR-2", "ERR-3", "AUT-1"),
+        "fuzzing (--fuzz-cases, 0 turns it off) or a larger --max-examples",
+    ),
+}
+
+
+def what_exercises(clause_id: str) -> str:
+    return WHAT_EXERCISES.get(clause_id, MORE_EXAMPLES)
+
+
+def decide(
+    verdicts: list[Verdict], harness_error: str | None = None, allow_untested: bool = False
+) -> tuple[int, str]:
+    """(exit code, reason): 0 conformant, 1 a violation, 2 the gate could not judge,
+    3 incomplete (a clause that applies was not tested; `allow_untested` accepts that)."""
+    if harness_error:
+        return NO_VERDICT, harness_error
+    if not any(v.outcome in ("pass", "fail") for v in verdicts):
+        return NO_VERDICT, "nothing was tested: no clause was exercised"
+    if not conformant(verdicts):
+        failed = [v.clause.id for v in verdicts if v.outcome == "fail"]
+        return VIOLATION, f"violations of {', '.join(failed)}"
+    untested = [v.clause.id for v in verdicts if v.outcome == "not tested"]
+    if untested and not allow_untested:
+        return INCOMPLETE, f"not tested: {untested_reason(untested)}"
+    return CONFORMANT, "conformant"
+
+
+def untested_reason(clause_ids: list[str]) -> str:
+    """The clauses, grouped by what would exercise them: "EXP-2, EXP-3 (tokens ...)"."""
+    by_hint: dict[str, list[str]] = {}
+    for cid in clause_ids:
+        by_hint.setdefault(what_exercises(cid), []).append(cid)
+    return "; ".join(f"{', '.join(ids)} ({hint})" for hint, ids in by_hint.items())

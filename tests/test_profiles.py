@@ -300,10 +300,11 @@ def test_live_each_profile_passes_the_other_is_named_and_auto_picks_right(serves
 
 @pytest.mark.slow
 def test_mock_mode_speaks_the_named_profile_and_auto_says_what_it_picked(tmp_path):
-    guide = cli("--profile", "guide-v1", "--max-examples", "5", cwd=tmp_path)
+    small = ("--max-examples", "5", "--allow-untested")
+    guide = cli("--profile", "guide-v1", *small, cwd=tmp_path)
     assert guide.returncode == 0, guide.stdout + guide.stderr
     assert guide.stdout.startswith("Long-operation conformance: embedded emulator (guide-v1)")
-    auto = cli("--profile", "auto", "--max-examples", "5", cwd=tmp_path)
+    auto = cli("--profile", "auto", *small, cwd=tmp_path)
     assert auto.returncode == 0, auto.stdout + auto.stderr
     assert "note: profile openapi-v1 picked by --profile auto: " in auto.stdout
 

@@ -118,7 +118,9 @@ def run(args: list[str], tmp_path: Path, env: dict[str, str]) -> subprocess.Comp
 def test_the_command_prints_each_source_and_a_bad_variable_is_exit_2(tmp_path):
     pyproject(tmp_path, "max-examples = 3")
     result = run(
-        [sys.executable, "-m", "contract.cli", "--steps", "5"], tmp_path, {"LRO_SEED": "4"}
+        [sys.executable, "-m", "contract.cli", "--steps", "5"],
+        tmp_path,
+        {"LRO_SEED": "4", "LRO_ALLOW_UNTESTED": "1"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "seed = 4 (environment LRO_SEED)" in result.stdout
@@ -137,7 +139,7 @@ def test_pytest_with_the_plugin_reads_the_same_sources(tmp_path):
     result = run(
         [sys.executable, "-m", "pytest", str(suite), "-p", "no:cacheprovider", "--lro-steps", "5"],
         tmp_path,
-        {"LRO_SEED": "4"},
+        {"LRO_SEED": "4", "LRO_ALLOW_UNTESTED": "1"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "seed = 4 (environment LRO_SEED)" in result.stdout

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from ..checks import Failure
 from ..client import Exchange
 from ..model import Status
-from ..verdicts import Recorder, Verdict
+from ..verdicts import INCOMPLETE, Recorder, Verdict
 
 MARK = {"pass": "pass", "fail": "FAIL", "not tested": "not tested", "skipped": "skipped"}
 
@@ -22,7 +22,10 @@ def render(
     seed: int | None,
     seconds: float,
     settings: list[str] | None = None,
+    outcome: tuple[int, str] = (0, ""),
 ) -> str:
+    """The report; its last line is the run's outcome (exit code and reason, decided by
+    `verdicts.decide`) with the count of each verdict."""
     lines = [
         f"Long-operation conformance: {target}",
         *render_settings(settings or []),
@@ -45,8 +48,16 @@ def render(
         lines += ["", *render_failure(v.failure, v.occurrences)]  # type: ignore[arg-type]
     counts = {k: sum(1 for v in verdicts if v.outcome == k) for k in MARK}
     summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-    verdict = "NOT CONFORMANT" if failed else "CONFORMANT"
-    lines += ["", f"{verdict}: {summary}"]
+    code, reason = outcome
+    if code == INCOMPLETE:
+        lines += [
+            "",
+            f"INCOMPLETE: {summary}",
+            f"{reason} (--allow-untested accepts an incomplete run)",
+        ]
+    else:
+        verdict = "NOT CONFORMANT" if failed else "CONFORMANT"
+        lines += ["", f"{verdict}: {summary}"]
     return "\n".join(lines)
 
 

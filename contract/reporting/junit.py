@@ -3,10 +3,11 @@ GitLab's JUnit reports, Jenkins).
 
 One test case per clause of the catalogue: classname is the clause group (`SUB`),
 name is the clause id and text. A failed clause carries a <failure> with the clause
-text, expected vs actual and the shortest reproduction; a skipped clause and a clause
-nothing exercised are both <skipped>, with messages that tell them apart. A run that
-could not judge (exit code 2: interrupted, harness error, nothing tested) gets one
-more test case, in error, so that no viewer shows it green.
+text, expected vs actual and the shortest reproduction; a skipped clause is <skipped>
+with its reason; a clause nothing exercised is in <error> when that made the run incomplete
+(exit code 3: no viewer may show it green), else <skipped> (a run that failed or
+could not judge anyway, or was told to accept it with --allow-untested). A run that could not judge (exit code 2: interrupted, harness
+error, nothing tested) gets one more test case, in error, for the same reason.
 
 Only renders: verdicts, exit code and reason arrive decided (see `run.FinishedRun`).
 The XML is built with ElementTree; text a server sent is made XML-safe first.
@@ -18,7 +19,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-from ..verdicts import Verdict
+from ..verdicts import INCOMPLETE, Verdict, what_exercises
 from .console import render_failure
 from .run import FinishedRun, versions
 
@@ -57,22 +58,25 @@ def tree(run: FinishedRun) -> ET.Element:
     )
     suite.append(_properties(run, text))
     for verdict in run.verdicts:
-        suite.append(testcase(verdict, text))
+        suite.append(testcase(verdict, text, run.exit_code == INCOMPLETE))
     if run.exit_code == 2:
         suite.append(_run_error(run, text))
     ET.indent(root)
     return root
 
 
-def testcase(verdict: Verdict, text: Callable[[str], str]) -> ET.Element:
+def testcase(verdict: Verdict, text: Callable[[str], str], incomplete: bool = False) -> ET.Element:
     clause = verdict.clause
     case = ET.Element("testcase", classname=clause.group, name=text(f"{clause.id}: {clause.text}"))
     if verdict.outcome == "fail":
         case.append(_failure(verdict, text))
     elif verdict.outcome == "skipped":
         ET.SubElement(case, "skipped", message=text(f"skipped: {verdict.reason}"))
-    elif verdict.outcome == "not tested":
+    elif verdict.outcome == "not tested" and not incomplete:
         ET.SubElement(case, "skipped", message=NOT_TESTED)
+    elif verdict.outcome == "not tested":
+        error = ET.SubElement(case, "error", type="not tested", message=NOT_TESTED)
+        error.text = f"would be exercised by {what_exercises(verdict.clause.id)}"
     ET.SubElement(case, "system-out").text = f"checked {verdict.exercised} times"
     return case
 
@@ -117,12 +121,14 @@ def _properties(run: FinishedRun, text: Callable[[str], str]) -> ET.Element:
 
 def _counts(run: FinishedRun) -> dict[str, int]:
     outcomes = [v.outcome for v in run.verdicts]
-    errors = 1 if run.exit_code == 2 else 0
+    run_error = 1 if run.exit_code == 2 else 0
+    untested = outcomes.count("not tested")
+    incomplete = run.exit_code == INCOMPLETE
     return {
-        "tests": len(outcomes) + errors,
+        "tests": len(outcomes) + run_error,
         "failures": outcomes.count("fail"),
-        "errors": errors,
-        "skipped": outcomes.count("skipped") + outcomes.count("not tested"),
+        "errors": run_error + (untested if incomplete else 0),
+        "skipped": outcomes.count("skipped") + (0 if incomplete else untested),
     }
 
 

@@ -24,7 +24,7 @@ DISTRIBUTION = "lro-conformance"
 #: The dependencies whose versions a report names: they shape what a run does.
 DEPENDENCIES = ("hypothesis", "schemathesis", "httpx", "pytest")
 #: Outcome labels, by the exit code the plugin decided.
-OUTCOME_LABELS = {0: "conformant", 1: "not conformant", 2: "no verdict"}
+OUTCOME_LABELS = {0: "conformant", 1: "not conformant", 2: "no verdict", 3: "incomplete"}
 
 
 @dataclass(frozen=True)
