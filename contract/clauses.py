@@ -138,7 +138,11 @@ _CATALOGUE = [
         "An operation never touches entries outside its source and destination subtrees.",
         "P",
     ),
-    ("SCH-1", "Every 2xx body validates against the profile's schema.", "O"),
+    (
+        "SCH-1",
+        "Every 2xx body validates against the profile's schema (properties it does not declare are allowed).",
+        "O",
+    ),
 ]
 
 CLAUSES: dict[str, Clause] = {cid: Clause(cid, text, src) for cid, text, src in _CATALOGUE}

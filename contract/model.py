@@ -165,6 +165,20 @@ class Gone:
 
 
 @dataclass(frozen=True)
+class Unplaced:
+    """A poll or cancel of `token` answered with a status no situation of the lifecycle
+    allows (`answer`: "410", "403", "200", ...; `allowed`: what the profile
+    lists for a poll or a cancel). The model does not set it aside: it is a violation of
+    the clause of the situation the operation was in (see `_unplaced`)."""
+
+    token: str
+    at: Interval
+    via: Literal["poll", "cancel"]
+    answer: str
+    allowed: str
+
+
+@dataclass(frozen=True)
 class CancelAccepted:
     token: str
     at: Interval
@@ -186,7 +200,9 @@ class ForeignCancel:
     at: Interval
 
 
-Observation = Started | Rejected | Seen | Gone | CancelAccepted | CancelRefused | ForeignCancel
+Observation = (
+    Started | Rejected | Seen | Gone | Unplaced | CancelAccepted | CancelRefused | ForeignCancel
+)
 
 
 @dataclass(frozen=True)
@@ -468,6 +484,26 @@ def _gone(model: Model, obs: Gone) -> Outcome | Violation:
     )
 
 
+def _unplaced(model: Model, obs: Unplaced) -> Violation:
+    """An answer no situation allows is wrong whatever the operation's state; it is
+    charged to the clause of the state it may be in. A token that may have expired:
+    EXP-2 (a poll) or CAN-4 (a cancel), which say gone is 404 — a server answers such
+    a status for tokens it has let go (410 Gone) far more often than for live ones.
+    A token surely retrievable: STA-1 (a poll answers its status), CAN-1 (a cancel
+    of a running operation answers 204) or CAN-3 (of an ended one, 400)."""
+    op = model.ops[obs.token]
+    states = possible_at(op, obs.at, model.timing)
+    title = f"a {obs.via} answered {obs.answer}"
+    if S.EXPIRED in states:
+        clause = "EXP-2" if obs.via == "poll" else "CAN-4"
+        may = "has" if states == {S.EXPIRED} else "may have"
+        return Violation(clause, f"{title} for a token that {may} expired", "404", obs.answer)
+    clause = "STA-1" if obs.via == "poll" else "CAN-1" if states & RUNNING else "CAN-3"
+    return Violation(
+        clause, title, f"{obs.allowed} (the operation may be {_names(states)})", obs.answer
+    )
+
+
 def _expired_at_start_ttl(op: Operation, at: Interval, timing: Timing) -> bool:
     """The token vanished right where a TTL counted from its start ends, inside the TTL
     counted from its end: seen retrievable within two tolerances before that moment and
@@ -537,6 +573,7 @@ _HANDLERS = {
     Rejected: _rejected,
     Seen: _seen,
     Gone: _gone,
+    Unplaced: _unplaced,
     CancelAccepted: _cancel_accepted,
     CancelRefused: _cancel_refused,
     ForeignCancel: _foreign_cancel,

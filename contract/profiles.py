@@ -78,6 +78,13 @@ class Profile:
         return None
 
     @property
+    def unavailable(self) -> frozenset[int]:
+        """Answers to a poll or cancel that say nothing about the operation: a gateway's
+        or an overloaded tenant's 502/503/504, and a rate limit's 429 (the outcome of
+        the request is unknown: neither pass nor fail)."""
+        return frozenset({self.busy, 502, 503, 504})
+
+    @property
     def completion_redirects(self) -> bool:
         """A Completed copy is answered with a redirect to its result, not a status body."""
         return 300 <= self.poll_completed_copy < 400

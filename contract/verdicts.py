@@ -67,6 +67,9 @@ class Recorder:
     harness_errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # facts about the run a reader should know
     profile: str | None = None  # the dialect judged in, when --profile auto picked it
+    # Properties valid 2xx bodies carried that their schema does not declare, by schema
+    # (allowed: compatible evolution; `all_notes` names them once per schema).
+    undeclared: dict[str, set[str]] = field(default_factory=dict)
 
     def merge(self, other: Recorder) -> None:
         """Add what another part of the same run (the expiry probe) recorded."""
@@ -81,6 +84,7 @@ class Recorder:
         self.exchanges += other.exchanges
         self.harness_errors += other.harness_errors
         self.notes += other.notes
+        self.see_undeclared(other.undeclared)
         for failure in other.failures.values():
             self._keep_shortest(failure)
         for clause, seen in other.first_failures.items():
@@ -90,6 +94,18 @@ class Recorder:
 
     def exercise(self, clauses: set[str] | frozenset[str]) -> None:
         self.exercised.update(clauses)
+
+    def see_undeclared(self, found: dict[str, set[str]]) -> None:
+        for schema, names in found.items():
+            self.undeclared.setdefault(schema, set()).update(names)
+
+    def all_notes(self) -> list[str]:
+        """The run's notes, then one per schema whose bodies carried undeclared properties."""
+        return self.notes + [
+            f"SCH-1: {schema} bodies carried properties the document does not declare "
+            f"(allowed, compatible evolution): {', '.join(sorted(names))}"
+            for schema, names in sorted(self.undeclared.items())
+        ]
 
     def fail(self, failure: Failure) -> None:
         self.occurrences[failure.clause] += 1

@@ -228,6 +228,16 @@ _CATALOGUE: tuple[Fault, ...] = (
         "its name.",
     ),
     Fault(
+        "expired-410",
+        ("EXP-2", "CAN-4"),
+        "An expired token's poll and cancel answer 410 Gone (a problem document) instead of 404.",
+    ),
+    Fault(
+        "cancel-200",
+        ("CAN-1",),
+        "A cancel of a running operation answers 200 with its status body instead of 204.",
+    ),
+    Fault(
         "timestamps-as-numbers",
         ("SCH-1",),
         'Polls answer "startTimestamp" and "statusTimestamp" as epoch seconds (numbers), not '

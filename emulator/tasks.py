@@ -201,6 +201,8 @@ def cancel(world: World, call: Call) -> Response:
     world.engine.cancel(op, call.now)
     if world.faults.has("cancel-leaks-outside") and op.order.kind == COPY:
         _leave_partial_beside_source(world, op, call.now)
+    if world.faults.has("cancel-200"):  # the bug: the status body, as if it were a poll
+        return json_response(200, progress_of(op, call.now).body())
     return Response(world.dialect.cancel_accepted)
 
 
@@ -236,5 +238,7 @@ def _visible_operation(world: World, call: Call, cancelling: bool) -> Operation:
     if world.engine.is_expired(op, call.now):
         if cancelling and world.faults.has("cancel-expired-400"):
             raise Problem(400, ENDED_TITLE, "The operation ended and its token expired.")
+        if world.faults.has("expired-410"):
+            raise Problem(410, "Gone", f"Operation '{token}' expired.")
         raise Problem(404, "Request operationToken not found.", f"Operation '{token}' expired.")
     return op

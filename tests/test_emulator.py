@@ -697,6 +697,19 @@ def _cancel_after_expiry(d: Driver) -> int:
     return d.cancel(token).status
 
 
+def _poll_and_cancel_after_expiry(d: Driver) -> tuple[int, int]:
+    token = d.start(d.delete(d.folder(1, "A")))
+    d.run_to_end(token)
+    d.advance(901)
+    return d.poll(token).status, d.cancel(token).status
+
+
+def _cancel_running(d: Driver) -> tuple[int, Any]:
+    token = d.start(d.delete(d.folder(1, "A")))
+    answer = d.cancel(token)
+    return answer.status, answer.json()["status"] if answer.body else answer.body
+
+
 def _poll_after(seconds: float) -> Any:
     def scenario(d: Driver) -> int:
         token = d.start(d.delete(d.folder(1, "A")))
@@ -884,6 +897,8 @@ FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
     ),
     "cancel-ended-204": (_cancel_after_end, (400, "Completed"), (204, "Cancelled")),
     "cancel-expired-400": (_cancel_after_expiry, 404, 400),
+    "expired-410": (_poll_and_cancel_after_expiry, (404, 404), (410, 410)),
+    "cancel-200": (_cancel_running, (204, b""), (200, "Cancelled")),
     "ttl-short": (_poll_after(700), 200, 404),
     "no-expiry": (_poll_after(900), 404, 200),
     "ttl-from-start": (_poll_after(899), 200, 404),

@@ -21,6 +21,7 @@ from contract.model import (
     Started,
     Status,
     Timing,
+    Unplaced,
     Violation,
     closure,
     step,
@@ -194,3 +195,31 @@ def test_cancellation_rules():
 def test_a_foreign_cancel_must_not_cancel():
     result = run(start(), ForeignCancel("t1", at(1.0)), seen(S.CANCELLED, 2.0))
     assert isinstance(result, Violation) and result.clause == "ISO-1"
+
+
+# --- answers no situation allows are charged, never set aside --------------------------
+
+
+def unplaced(t: float, via: str = "poll", answer: str = "410") -> Unplaced:
+    return Unplaced("t1", at(t), via, answer, "what the profile lists")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("before", "via", "t", "clause"),
+    [
+        # Ended at 2, expired surely after 902.5: a 410 is a wrong "gone".
+        ([seen(S.COMPLETED, 2.0)], "poll", 1000.0, "EXP-2"),
+        ([seen(S.COMPLETED, 2.0)], "cancel", 1000.0, "CAN-4"),
+        # Might have expired (the end is somewhere after 2, not seen): still the expiry's.
+        ([seen(S.IN_PROGRESS, 2.0)], "poll", 1000.0, "EXP-2"),
+        # Surely retrievable: a poll answers its status, a cancel 204 or 400.
+        ([seen(S.IN_PROGRESS, 2.0)], "poll", 3.0, "STA-1"),
+        ([seen(S.IN_PROGRESS, 2.0)], "cancel", 3.0, "CAN-1"),
+        ([seen(S.FAILED, 2.0)], "cancel", 3.0, "CAN-3"),
+        ([seen(S.FAILED, 2.0)], "poll", 3.0, "STA-1"),
+    ],
+)
+def test_an_answer_no_situation_allows_is_charged_to_the_situation_s_clause(before, via, t, clause):
+    result = run(start(), *before, unplaced(t, via))
+    assert isinstance(result, Violation), result
+    assert result.clause == clause and result.actual == "410", result

@@ -88,7 +88,9 @@ def test_the_raw_document_rejects_real_bodies_and_the_patched_one_accepts_them(m
         assert "'entry Type' is a required property" in schemas.body_problem(
             DOC, "Entry", GUIDE_ENTRY
         )
-        assert schemas.body_problem(DOC, "ODataValueContextOfIListOfEntry", {"value": []})
+        # NSwag's allOf parts forbid each other's properties: a listing's `value` would be
+        # "undeclared" (allowed now, but the note would name what the document declares).
+        assert schemas.undeclared(DOC, "ODataValueContextOfIListOfEntry", {"value": []})
     finally:
         schemas.validator.cache_clear()
 
@@ -208,12 +210,50 @@ def test_a_body_that_is_not_json_fails():
     assert (failure.title, failure.actual) == ("a 200 answer to poll is not JSON", "an empty body")
 
 
-def test_extra_fields_pass_unless_the_document_forbids_them():
+def judged_with_notes(method: str, url: str, status: int, body: Any) -> tuple[Any, dict]:
+    text = json.dumps(body)
+    exchange = Exchange(1, "test", "s1", method, url, {}, None, 0.0, 0.0, status=status)
+    exchange.response_body = text
+    ctx = Context("test", exchange, OPENAPI_V1, "r1", ORIGIN)
+    return body_matches_schema(ctx), ctx.undeclared
+
+
+def test_undeclared_properties_pass_as_compatible_evolution_and_are_named():
+    """Laserfiche's service and any newer build add fields (`@odata.context`, `_links`, a
+    version): even where the document closes an object, they pass; the run notes them."""
     entry = GUIDE_ENTRY | {"@odata.context": "https://x/$metadata#Entries/$entity"}
     assert judge("GET", f"{BASE}/Entries/1", 200, entry) == []
-    # OperationProgress declares additionalProperties: false, and the patch keeps it.
-    (failure,) = judge("GET", f"{BASE}/Tasks/t", 202, GUIDE_PROGRESS | {"debug": 1})
-    assert "Additional properties are not allowed ('debug' was unexpected)" in failure.actual
+    progress = GUIDE_PROGRESS | {"_links": {"self": "/x"}, "version": 2}
+    progress["errors"] = [{"objectId": 1, "errorMessage": "m", "extra": True}]
+    verdict, notes = judged_with_notes("GET", f"{BASE}/Tasks/t", 202, progress)
+    assert verdict == []
+    assert notes == {f"OperationProgress ({DOC})": {"$._links", "$.version", "$.errors[0].extra"}}
+    accepted, notes = judged_with_notes(
+        "POST", f"{BASE}/Entries/1/{FOLDER_API}/CopyAsync", 201, {"token": "t", "v": 1}
+    )
+    assert accepted == [] and notes == {f"AcceptedOperation ({DOC})": {"$.v"}}
+
+
+def test_everything_but_undeclared_properties_stays_strict():
+    for bad, says in (
+        (GUIDE_PROGRESS | {"percentComplete": "50"}, "'50' is not of type 'integer'"),
+        (GUIDE_PROGRESS | {"status": "Paused"}, "'Paused' is not one of"),
+        (GUIDE_PROGRESS | {"errors": "none", "x": 1}, "'none' is not of type 'array'"),
+    ):
+        verdict, notes = judged_with_notes("GET", f"{BASE}/Tasks/t", 202, bad)
+        (failure,) = verdict
+        assert says in failure.actual, failure.actual
+        assert notes == {}  # an invalid body fails; it is not also a note
+
+
+def test_undeclared_properties_are_one_note_per_schema_in_the_report():
+    from contract.verdicts import Recorder
+
+    recorder = Recorder()
+    recorder.see_undeclared({"OperationProgress (d)": {"$._links"}})
+    recorder.see_undeclared({"OperationProgress (d)": {"$.version"}, "Entry (d)": {"$.x"}})
+    notes = recorder.all_notes()
+    assert len(notes) == 2 and "$._links, $.version" in notes[1], notes
 
 
 @pytest.mark.parametrize(

@@ -61,6 +61,9 @@ class Context:
     op: Operation | None = None
     intent: Intent | None = None
     facts: dict[str, Any] = field(default_factory=dict)
+    # Filled by the checks: properties a valid body carries that its schema does not
+    # declare, by schema (allowed; the run notes them once per schema).
+    undeclared: dict[str, set[str]] = field(default_factory=dict)
 
     def body(self) -> Any:
         return self.exchange.json()

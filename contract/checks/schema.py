@@ -2,7 +2,8 @@
 
 The profile names, per call and 2xx status, the schema of the vendor document (patched,
 see contract/schemas/) that the body must validate against; an answer the document does
-not describe (another status, no content) is not judged here.
+not describe (another status, no content) is not judged here. Properties the schema
+does not declare are allowed (compatible evolution) and named in the run's notes.
 """
 
 from __future__ import annotations
@@ -37,14 +38,17 @@ SCHEMA_ACTIONS = (
 
 
 @lru_cache(maxsize=1024)
-def _problem(document: str, schema: str, text: str) -> str | None:
-    """Why a body does not validate (None: it does; "" when it is not JSON at all).
-    Cached by text: a run lists the same unchanged folders over and over."""
+def _problem(document: str, schema: str, text: str) -> tuple[str | None, tuple[str, ...]]:
+    """Why a body does not validate (None: it does; "" when it is not JSON at all), and
+    the properties it carries that the schema does not declare (allowed: compatible
+    evolution). Cached by text: a run lists the same unchanged folders over and over."""
     try:
         body = json.loads(text)
     except ValueError:
-        return ""
-    return schemas.body_problem(document, schema, body)
+        return "", ()
+    problem = schemas.body_problem(document, schema, body)
+    extra = () if problem is not None else tuple(schemas.undeclared(document, schema, body))
+    return problem, extra
 
 
 @check("SCH-1", *SCHEMA_ACTIONS)
@@ -56,8 +60,10 @@ def body_matches_schema(ctx: Context) -> list[Failure] | None:
     if name is None or not profile.schema_document:
         return None
     expected = f"a body valid against {name} ({profile.name})"
-    problem = _problem(profile.schema_document, name, ex.response_body)
+    problem, extra = _problem(profile.schema_document, name, ex.response_body)
     if problem is None:
+        if extra:  # a note, not a failure: a newer build may add fields
+            ctx.undeclared.setdefault(f"{name} ({profile.schema_document})", set()).update(extra)
         return []
     if not problem:
         return fail(

@@ -264,6 +264,7 @@ class FuzzPhase:
         ctx = Context(action, exchanges[-1], conn.profile, conn.repo_id, conn.base_url, facts=facts)
         failures, exercised = run_checks(ctx)
         self.recorder.exercise(exercised)
+        self.recorder.see_undeclared(ctx.undeclared)
         for failure in failures:
             failure.exchanges = [conn.client.redacted(e) for e in exchanges]
             self.recorder.fail(failure)

@@ -226,6 +226,7 @@ class MachineBase(RuleBasedStateMachine):
         )
         found, exercised = run_checks(ctx)
         self.run.recorder.exercise(exercised)
+        self.run.recorder.see_undeclared(ctx.undeclared)
         return found
 
     def _conclude(self, failures: list[Failure]) -> None:

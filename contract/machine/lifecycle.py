@@ -21,6 +21,7 @@ from ..model import (
     Seen,
     Started,
     Status,
+    Unplaced,
     definitely_expired,
 )
 from ..profiles import Profile
@@ -45,7 +46,9 @@ def start_observation(
 
 
 def poll_observation(ex: Exchange, profile: Profile, token: str) -> Observation | None:
-    """A poll's answer: the state seen, the token gone, or nothing the model tracks."""
+    """A poll's answer: the state seen, the token gone, a status no situation allows
+    (`Unplaced`: the model charges it to a clause), or nothing the model tracks (no
+    answer, a 2xx or 3xx the checks judge, a gateway's or rate limit's answer)."""
     body = ex.json()
     wire = profile.poll_reports(ex.status, body, ex.header("location"))
     if wire in {s.value for s in Status}:
@@ -55,16 +58,31 @@ def poll_observation(ex: Exchange, profile: Profile, token: str) -> Observation 
         return Seen(token, Status(wire), ex.at, pct, ex.order)
     if ex.status == profile.not_found:
         return Gone(token, ex.at, "poll")
+    if ex.status is not None and ex.status >= 400 and ex.status not in profile.unavailable:
+        allowed = f"{profile.poll_running} or {profile.poll_ended} with a status body"
+        if profile.completion_redirects:
+            allowed += f", {profile.poll_completed_copy} for a Completed copy"
+        return Unplaced(token, ex.at, "poll", str(ex.status), f"{allowed}; 404 once expired")
     return None
 
 
 def cancel_observation(ex: Exchange, profile: Profile, token: str) -> Observation | None:
-    """A cancel's answer: accepted, refused (the operation had ended), or the token gone."""
-    return {
+    """A cancel's answer: accepted, refused (the operation had ended), the token gone, a
+    status no situation allows (`Unplaced`), or nothing (no answer, a gateway's)."""
+    placed = {
         profile.cancel_accepted: CancelAccepted(token, ex.at),
         profile.cancel_ended: CancelRefused(token, ex.at),
         profile.not_found: Gone(token, ex.at, "cancel"),
-    }.get(ex.status or 0)
+    }
+    if ex.status is None or ex.status in profile.unavailable:
+        return None
+    if ex.status in placed:
+        return placed[ex.status]
+    allowed = (
+        f"{profile.cancel_accepted} while running, {profile.cancel_ended} once ended, "
+        f"{profile.not_found} once expired"
+    )
+    return Unplaced(token, ex.at, "cancel", str(ex.status), allowed)
 
 
 class LifecycleRules(MachineBase):

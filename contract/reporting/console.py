@@ -33,7 +33,7 @@ def render(
         f"{recorder.steps} steps · {recorder.exchanges} HTTP exchanges · {seconds:.1f} s",
         "states reached: " + _states(recorder),
         *_together(recorder),
-        *(f"note: {note}" for note in recorder.notes),
+        *(f"note: {note}" for note in recorder.all_notes()),
         *_unreached(recorder),
         "",
         f"{'clause':<7} {'verdict':<11} {'checked':>7}  clause text",

@@ -49,7 +49,7 @@ def document(run: FinishedRun) -> dict[str, Any]:
             ],
             "together": dict(sorted(recorder.together.items())),
         },
-        "notes": list(recorder.notes),
+        "notes": recorder.all_notes(),
         "options": option_values(run.options),
         "outcome": {"exit_code": run.exit_code, "label": run.label, "reason": run.reason},
         "summary": {k: sum(1 for v in run.verdicts if v.outcome == k) for k in OUTCOMES},

@@ -13,6 +13,11 @@ A document written here rather than copied has no patch file.
 Bodies are validated with openapi-schema-validator's OpenAPI 3.0 read validator
 (`nullable`, `format: int32` and friends as OpenAPI 3.0 defines them), resolving
 `#/components/schemas/...` through a `referencing` registry that holds the document.
+
+Compatible evolution passes: a body may carry properties its schema does not declare
+(`body_problem` validates against the document with every `additionalProperties: false`
+lifted; `undeclared` names those properties, for a note). Everything else stays strict:
+types, required properties, enums, nullability, formats. NOTICE.md says why.
 """
 
 from __future__ import annotations
@@ -28,7 +33,15 @@ from openapi_schema_validator import OAS30ReadValidator, oas30_format_checker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-__all__ = ["PatchError", "apply_patch", "body_problem", "document", "original", "validator"]
+__all__ = [
+    "PatchError",
+    "apply_patch",
+    "body_problem",
+    "document",
+    "original",
+    "undeclared",
+    "validator",
+]
 
 
 class PatchError(ValueError):
@@ -101,13 +114,26 @@ def apply_patch(doc: Any, operations: list[dict[str, Any]]) -> Any:
     return patched
 
 
+def _open(node: Any) -> Any:
+    """`node` with every `additionalProperties: false` left out, at any depth."""
+    if isinstance(node, dict):
+        return {
+            k: _open(v) for k, v in node.items() if not (k == "additionalProperties" and v is False)
+        }
+    if isinstance(node, list):
+        return [_open(v) for v in node]
+    return node
+
+
 @cache
-def validator(name: str, schema: str) -> Any:
-    """A validator of bodies against `#/components/schemas/<schema>` of document `name`."""
-    doc = document(name)
+def validator(name: str, schema: str, strict: bool = False) -> Any:
+    """A validator of bodies against `#/components/schemas/<schema>` of document `name`:
+    undeclared properties allowed (compatible evolution), or, `strict`, as the
+    document's `additionalProperties` say (to name the undeclared ones)."""
+    doc = document(name) if strict else _open(document(name))
     if schema not in doc.get("components", {}).get("schemas", {}):
         raise KeyError(f"document {name!r} has no schema {schema!r}")
-    uri = f"urn:lro-conformance:{name}"
+    uri = f"urn:lro-conformance:{name}:{'strict' if strict else 'open'}"
     registry = Registry().with_resource(
         uri, Resource.from_contents(doc, default_specification=DRAFT4)
     )
@@ -139,3 +165,20 @@ def body_problem(name: str, schema: str, body: Any) -> str | None:
     error = _most_specific(found)
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return f"{error.json_path}: {error.message}{more}"
+
+
+def undeclared(name: str, schema: str, body: Any) -> list[str]:
+    """The properties of `body` (a valid one) that `schema` does not declare where the
+    document closes an object with `additionalProperties: false`, as JSON paths
+    (`$._links`, `$.errors[0].code`), sorted."""
+    found: set[str] = set()
+    pending = list(validator(name, schema, strict=True).iter_errors(body))
+    while pending:
+        error = pending.pop()
+        pending += error.context or []
+        if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+            continue
+        schema_here = error.schema if isinstance(error.schema, dict) else {}
+        declared = schema_here.get("properties", {})
+        found.update(f"{error.json_path}.{key}" for key in error.instance if key not in declared)
+    return sorted(found)
