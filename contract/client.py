@@ -154,7 +154,7 @@ class Client:
         try:
             asyncio.get_running_loop()
         except RuntimeError:
-            return asyncio.run(self._together(calls))
+            return self._run_together(calls)
         # Called from inside an event loop (a pytest-asyncio test, a notebook): the batch
         # gets a loop of its own in a thread, so this call stays synchronous.
         result: list[list[Exchange]] = []
@@ -162,7 +162,7 @@ class Client:
 
         def run() -> None:
             try:
-                result.append(asyncio.run(self._together(calls)))
+                result.append(self._run_together(calls))
             except BaseException as exc:  # handed to the caller's thread
                 failure.append(exc)
 
@@ -172,6 +172,14 @@ class Client:
         if failure:
             raise failure[0]
         return result[0]
+
+    def _run_together(self, calls: Sequence[Call]) -> list[Exchange]:
+        """`_together` on an event loop of its own that keeps quiet about a Ctrl-C: a task
+        it interrupted holds the KeyboardInterrupt the caller already handles, and asyncio
+        would print it as "Task exception was never retrieved", with a traceback."""
+        with asyncio.Runner() as runner:
+            runner.get_loop().set_exception_handler(_quiet_about_interrupts)
+            return runner.run(self._together(calls))
 
     async def send_async(self, http: httpx.AsyncClient, call: Call) -> Exchange:
         """Send one request of a batch through `http`, recorded in the transcript."""
@@ -271,3 +279,9 @@ class Client:
 
 def _mask_authorization(headers: dict[str, str]) -> dict[str, str]:
     return {k: (f"Bearer {REDACTED}" if k == "authorization" else v) for k, v in headers.items()}
+
+
+def _quiet_about_interrupts(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    if isinstance(context.get("exception"), KeyboardInterrupt | asyncio.CancelledError):
+        return
+    loop.default_exception_handler(context)

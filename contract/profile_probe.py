@@ -29,11 +29,21 @@ from dataclasses import dataclass, field
 
 from . import interrupts
 from .api import RepositoryApi
+from .checks import Failure
 from .client import Exchange, Session
-from .machine.cleanup import find_folder, pauses, raise_harness, remove_folder, wait
-from .model import ENDED, RUNNING
+from .machine.cleanup import (
+    Blocked,
+    find_folder,
+    pauses,
+    raise_harness,
+    remove_folder,
+    wait,
+    wait_for_end,
+)
+from .model import ENDED, RUNNING, Timing
 from .profiles import PROFILES, Profile
 from .targets import Connection, HarnessError, Target
+from .verdicts import Leftover
 
 AUTO = "auto"
 _RUNNING = {s.value for s in RUNNING}
@@ -146,6 +156,7 @@ def probe(
     session = conn.sessions[0]
     name = f"lro-conformance-profile-{uuid.uuid4().hex[:10]}"
     sandbox: int | None = None
+    held = False
     try:
         sandbox = _make_folder(conn.api, session, conn.parent_id, name)
         source = _make_folder(conn.api, session, sandbox, "probe-source")
@@ -157,10 +168,14 @@ def probe(
             if stop_at_fit is not None and trials[-1].fits(stop_at_fit):
                 break
         return trials
+    except Blocked as exc:  # its session is held: the sandbox stays, named
+        exc.leftover, held = Leftover(sandbox, name, conn.parent_id), True
+        raise
     finally:
         with interrupts.deferred():
             try:
-                _remove(conn, session, sandbox, name)
+                if not held:
+                    _remove(conn, session, sandbox, name)
             finally:
                 conn.close()
 
@@ -204,13 +219,47 @@ def _copy(conn: Connection, api: RepositoryApi, session: Session, dest: int, sou
         else:
             return trial  # gone, refused, unreadable: nothing more to learn from it
         wait(conn.clock, pause)
-    raise_harness(f"the profile probe's copy {token!r} did not end")
-    return trial
+    # Still running after half an hour of looks: cancel it; one that runs on breaks STA-7.
+    api.cancel(session, token, action="profile-probe")
+    timeout = Timing().operation_timeout
+    if wait_for_end(api, conn.clock, session, token, conn.clock.now + timeout):
+        return trial
+    failure = Failure(
+        "STA-7",
+        "the profile probe's copy never ended, not even when cancelled",
+        f"an end within {timeout:g}s of its start",
+        f"{token!r} still running",
+        [conn.client.redacted(e) for e in conn.client.transcript],
+        check="clean-up",
+    )
+    raise Blocked("the profile probe's copy never ended", failure)
 
 
 def _remove(conn: Connection, session: Session, sandbox: int | None, name: str) -> None:
     api = conn.api
     if sandbox is None:  # interrupted while asking for it, or refused: look for it by name
         sandbox = find_folder(api, session, conn.parent_id, name)
-    if sandbox is not None:
-        remove_folder(api, conn.clock, session, sandbox)
+    if sandbox is None:
+        return
+    timeout = Timing().operation_timeout
+    refused = remove_folder(api, conn.clock, session, sandbox, timeout)
+    if refused is None:
+        return
+    left = Leftover(sandbox, name, conn.parent_id)
+    evidence = [conn.client.redacted(e) for e in conn.client.transcript]
+    if refused.status == api.profile.busy:
+        clause, title = "CON-2", "the session's slot never freed after the probe's copy ended"
+        expected = "a start accepted once every operation of the session had ended"
+    elif refused.started:
+        clause, title = "STA-7", "the delete of the probe's sandbox never ended"
+        expected = f"an end within {timeout:g}s of its start"
+    else:
+        raise_harness(
+            f"could not remove the profile probe's folder: {refused.describe()} "
+            f"(left behind: {left.describe()})"
+        )
+        return
+    failure = Failure(clause, title, expected, refused.describe(), evidence, check="clean-up")
+    raise Blocked(
+        f"the profile probe's clean-up: {title}; left behind: {left.describe()}", failure, left
+    )

@@ -25,6 +25,7 @@ import json
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from .api import GuardRefusal
@@ -38,6 +39,7 @@ from .reporting.reproduction import SENT_TOGETHER, Plan, build, fill, pick
 from .runner import make_target, tolerance
 from .settings import Options
 from .targets import MOCK_BASE_URL, Connection, HarnessError
+from .verdicts import Recorder
 
 
 class ReplayError(Exception):
@@ -349,7 +351,10 @@ class _Judge:
         if not self.conn.shared:
             return
         leftovers = _Leftovers(self, sandbox_name)
-        cleanup.clean_up(leftovers)  # type: ignore[arg-type]
+        try:
+            cleanup.clean_up(leftovers)  # type: ignore[arg-type]
+        except cleanup.Blocked as exc:  # a replay reports its one clause; this names the rest
+            raise HarnessError(f"clean-up blocked by the server: {exc}") from None
 
 
 class _Leftovers:
@@ -360,6 +365,7 @@ class _Leftovers:
         self.conn, self.api, self.model = judge.conn, judge.conn.api, judge.model
         self.tracked = {t: s for t, s in judge.owners.items() if t in judge.model.ops}
         self.sandbox, self.sandbox_name = judge.sandbox, sandbox_name
+        self.run = SimpleNamespace(recorder=Recorder())  # what a blocked clean-up records
 
     @property
     def now(self) -> tuple[float, float]:

@@ -16,6 +16,7 @@ from hypothesis.stateful import run_state_machine_as_test
 
 from .fuzz import fuzz
 from .machine import ClauseViolation, LongOperationMachine, Run, TimeUp, violation_type
+from .machine.cleanup import Blocked
 from .machine.expiry import ExpiryProbe
 from .model import Timing
 from .profile_probe import AUTO, settle
@@ -119,7 +120,19 @@ def explore(
     target (`fuzz/`, unless --fuzz-cases is 0) after exploring, or on the wall clock
     before it."""
     target = target or make_target(options)
-    picked = settle(options.profile, target)
+    try:
+        picked = settle(options.profile, target)
+    except Blocked as exc:  # the probe's clean-up: the server broke a clause, a verdict
+        if exc.failure is not None:
+            recorder.fail(exc.failure)
+            recorder.exercise({exc.failure.clause})
+        if exc.leftover is not None:
+            recorder.leftovers.append(exc.leftover)
+        recorder.notes.append(f"clean-up blocked by the server: {exc}; nothing more was sent")
+        failure = exc.failure
+        if failure is None:
+            raise HarnessError(str(exc)) from None
+        raise violation_type(failure.clause)(f"{failure.clause} {failure.title}") from None
     if picked is not None:
         recorder.notes.append(picked)
         recorder.profile = target.profile.name
@@ -136,8 +149,11 @@ def explore(
         # tokens only age, so that its time is spent inside the TTL the run waits anyway.
         if probe is not None:
             _fuzz(options, target, recorder)
-        first_error = _rounds(options, recorder, target, timing, deadline)
-        if probe is None:
+        # A clean-up the server blocked leaves its sessions busy: nothing more is started.
+        first_error = (
+            None if recorder.leftovers else _rounds(options, recorder, target, timing, deadline)
+        )
+        if probe is None and not recorder.leftovers:  # fuzzing needs free sessions
             _fuzz(options, target, recorder)
     except BaseException:
         if probe is not None:
@@ -165,7 +181,7 @@ def _fuzz_violation(recorder: Recorder, options: Options) -> BaseException | Non
 def _fuzz(options: Options, target: Target, recorder: Recorder) -> None:
     if options.fuzz_cases:
         with _seed_alone():
-            fuzz(target, recorder, options.fuzz_cases, options.seed)
+            fuzz(target, recorder, options.fuzz_cases, options.seed, options.operation_timeout)
 
 
 def tolerance(options: Options, target: Target) -> float:
@@ -186,6 +202,11 @@ def _rounds(
         run = Run(target, recorder, timing, muted, deadline, reserve)
         try:
             _explore_once(options, run, diverged)
+        except Blocked as exc:
+            # The server kept the clean-up from ending (recorded as its clause's failure):
+            # the sessions are not free, so nothing more is started on them.
+            recorder.notes.append(f"clean-up blocked by the server: {exc}")
+            break
         except TimeUp:
             recorder.notes.append(
                 "wall clock: exploring stopped when the expiry probe was done, after "

@@ -49,6 +49,20 @@ class Sighting:
     exchanges: int  # HTTP exchanges sent, the failing one included
 
 
+@dataclass(frozen=True)
+class Leftover:
+    """A folder the run made and could not remove: the server refused (its clean-up was
+    blocked) or the run was stopped first."""
+
+    id: int | None  # None: its creation was asked for, its id never seen
+    name: str
+    parent: int
+
+    def describe(self) -> str:
+        which = f"folder #{self.id}" if self.id is not None else "a folder"
+        return f"{which} {self.name!r} in folder #{self.parent}"
+
+
 @dataclass
 class Recorder:
     exercised: Counter[str] = field(default_factory=Counter)
@@ -70,6 +84,7 @@ class Recorder:
     # Properties valid 2xx bodies carried that their schema does not declare, by schema
     # (allowed: compatible evolution; `all_notes` names them once per schema).
     undeclared: dict[str, set[str]] = field(default_factory=dict)
+    leftovers: list[Leftover] = field(default_factory=list)  # folders it could not remove
 
     def merge(self, other: Recorder) -> None:
         """Add what another part of the same run (the expiry probe) recorded."""
@@ -85,6 +100,7 @@ class Recorder:
         self.harness_errors += other.harness_errors
         self.notes += other.notes
         self.see_undeclared(other.undeclared)
+        self.leftovers += other.leftovers
         for failure in other.failures.values():
             self._keep_shortest(failure)
         for clause, seen in other.first_failures.items():

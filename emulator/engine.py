@@ -102,7 +102,8 @@ class Engine:
         """stalls-before-end: a worker that waits forever before an operation's last step
         (of three or more)."""
         last = len(op.order.plan) - 1
-        return self._faults.has("stalls-before-end") and last >= 2 and op.steps_done == last
+        stalls = self._faults.has("stalls-before-end") or self._faults.has("stalls-uncancellable")
+        return stalls and last >= 2 and op.steps_done == last
 
     def _echo_completion(self, op: Operation) -> None:
         """completion-echo-to-other-session: a worker reusing another session's job context."""
@@ -154,6 +155,11 @@ class Engine:
         if self._faults.has("global-operation-limit") and self._running:
             return True
         if any(op.session == session.index for op in self._running):
+            return True
+        if self._faults.has("slot-never-frees") and any(
+            op.session == session.index and op.cancelled_before_start
+            for op in self._operations.values()
+        ):
             return True
         if self._faults.has("slot-leak-after-cancel"):
             return any(

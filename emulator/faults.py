@@ -118,6 +118,12 @@ _CATALOGUE: tuple[Fault, ...] = (
         "A session whose operation was cancelled stays busy (429) until that token expires.",
     ),
     Fault(
+        "slot-never-frees",
+        ("CON-2",),
+        "A session stays busy (429) forever once one of its operations was cancelled while "
+        "NotStarted; a live run's clean-up cannot remove its sandbox.",
+    ),
+    Fault(
         "racy-slot-check",
         ("CON-4",),
         "A start's handler reads the session's slot, then awaits before registering the "
@@ -128,6 +134,12 @@ _CATALOGUE: tuple[Fault, ...] = (
         "global-operation-limit",
         ("CON-3",),
         "A running operation in any session makes every start 429.",
+    ),
+    Fault(
+        "stalls-uncancellable",
+        ("STA-7",),
+        "Like stalls-before-end, but a cancel of the stalled operation is answered 204 and "
+        "changes nothing: it runs forever, and a live run's clean-up cannot end it.",
     ),
     Fault(
         "stalls-before-end",

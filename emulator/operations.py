@@ -77,6 +77,15 @@ class Operation:
     stalled: bool = False  # stalls-before-end: it will never take another step
 
     @property
+    def cancelled_before_start(self) -> bool:
+        """Cancelled while still NotStarted (slot-never-frees acts on it)."""
+        return (
+            self.outcome is Status.CANCELLED
+            and self.ended_at is not None
+            and self.ended_at < self.started_at
+        )
+
+    @property
     def ended(self) -> bool:
         return self.outcome in ENDED
 

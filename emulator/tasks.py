@@ -198,6 +198,8 @@ def cancel(world: World, call: Call) -> Response:
         raise Problem(400, ENDED_TITLE, f"The operation ended as {op.status_at(call.now).value}.")
     if world.faults.has("cancel-ignored"):
         return Response(world.dialect.cancel_accepted)  # the bug: acknowledged, then forgotten
+    if world.faults.has("stalls-uncancellable") and op.stalled:
+        return Response(world.dialect.cancel_accepted)  # the bug: the hung worker never hears it
     world.engine.cancel(op, call.now)
     if world.faults.has("cancel-leaks-outside") and op.order.kind == COPY:
         _leave_partial_beside_source(world, op, call.now)

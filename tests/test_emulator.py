@@ -653,6 +653,25 @@ def _start_after_cancel(d: Driver) -> int:
     return d.delete(d.folder(1, "T")).status
 
 
+def _starts_after_a_cancel_before_the_start(d: Driver) -> tuple[int, int]:
+    token = d.start(d.copy(1, d.folder(1, "S"), "S2"))  # NotStarted for the first second
+    assert d.cancel(token).status == 204
+    first = d.delete(d.folder(1, "T"))
+    if first.status == 201:
+        d.run_to_end(first.json()["token"])
+    d.advance(2000)
+    return first.status, d.delete(d.folder(1, "U")).status
+
+
+def _stuck_copy_after_cancel(d: Driver) -> tuple[int, str]:
+    source, dest = d.sample_tree()
+    token = d.start(d.copy(dest, source, "S2"))
+    d.advance(600)
+    answer = d.cancel(token).status
+    d.advance(1)
+    return answer, str(d.poll(token).json()["status"])
+
+
 def _other_session_start(d: Driver) -> int:
     d.start(d.copy(1, d.folder(1, "S"), "S2"))
     return d.delete(d.folder(1, "T", user="bob"), user="bob").status
@@ -889,6 +908,8 @@ FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
         ([201, 201, 201], [201, 429, 429]),
     ),
     "stalls-before-end": (_stuck_copy, ("Completed", 201), ("InProgress", 429)),
+    "stalls-uncancellable": (_stuck_copy_after_cancel, (400, "Completed"), (204, "InProgress")),
+    "slot-never-frees": (_starts_after_a_cancel_before_the_start, (201, 201), (429, 429)),
     "cancel-ignored": (_status_after_cancel, "Cancelled", "Completed"),
     "cancel-leaks-outside": (
         _names_beside_source_after_cancel,

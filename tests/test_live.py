@@ -56,6 +56,43 @@ def test_live_gate_fails_a_faulty_server_and_shrinks_its_counterexample():
         assert shrunk and int(shrunk[1]) <= 6, result.stdout  # the sandbox, a tree, the start
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("fault", "clause"), [("slot-never-frees", "CON-2"), ("stalls-uncancellable", "STA-7")]
+)
+def test_a_server_that_blocks_the_clean_up_gets_a_verdict_that_names_what_was_left(
+    tmp_path, fault, clause
+):
+    """A slot that never frees (the clean-up's delete answers 429 for ever) or an operation
+    no cancel ends: the server broke a clause, so the run says which (exit 1, not 2) and
+    names every folder it could not remove, in the console and the reports."""
+    with emulator_server("--fault", fault) as base:
+        result = gate(base, "--max-examples", "20", "--report-dir", str(tmp_path))
+        left = root_children(base)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{clause}   FAIL" in result.stdout, result.stdout
+    assert left, "the fault should have kept the gate from removing its sandbox"
+    report = json.loads((tmp_path / "conformance.json").read_text())
+    assert report["clauses"][clause]["verdict"] == "fail"
+    named = {(item["id"], item["name"]) for item in report["leftovers"]}
+    assert {(entry["id"], entry["name"]) for entry in left} <= named, (left, named)
+    for entry in left:
+        assert f"LEFT BEHIND on the server: folder #{entry['id']} {entry['name']!r}" in (
+            result.stdout
+        )
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_one_session_token_skips_the_clauses_about_two_sessions_with_the_reason():
+    with emulator_server() as base:
+        result = gate(base, "--max-examples", "10", "--allow-untested", tokens=("alice",))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for clause in ("CON-3", "ISO-1"):
+        assert f"{clause}   skipped" in result.stdout
+    assert "skipped: needs two sessions: give --session-token twice" in result.stdout
+
+
 @pytest.mark.parametrize(
     "args, tokens, says",
     [

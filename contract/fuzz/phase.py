@@ -32,11 +32,12 @@ from hypothesis import seed as hypothesis_seed
 from schemathesis.generation import GenerationMode
 
 from .. import interrupts
-from ..checks import Context, run_checks
+from ..checks import Context, Failure, run_checks
 from ..client import Auth, Exchange, Session
+from ..machine import cleanup
 from ..model import RUNNING
 from ..targets import Connection, HarnessError, Target
-from ..verdicts import Recorder
+from ..verdicts import Leftover, Recorder
 from . import inputs
 from .chains import chains
 from .document import (
@@ -70,6 +71,7 @@ class Sandbox:
     child: int
     dest: int
     victim: int
+    name: str = ""
 
     @property
     def folders(self) -> list[int]:
@@ -95,6 +97,8 @@ class FuzzPhase:
     probes: int = 0
     chains_run: int = 0  # linked sequences schemathesis ran (`chains.py`)
     stopped: str = ""  # why fuzzing stopped early, if it did
+    operation_timeout: float = 900.0  # how long its clean-up's delete may take (STA-7)
+    blocked: bool = False  # the server kept the session busy: CON-2 recorded
 
     @property
     def session(self) -> Session:
@@ -108,7 +112,7 @@ class FuzzPhase:
         source = self._folder(root, "source")
         child = self._folder(source, "child")
         return Sandbox(
-            root, source, child, self._folder(root, "dest"), self._folder(root, "victim")
+            root, source, child, self._folder(root, "dest"), self._folder(root, "victim"), name
         )
 
     def _folder(self, parent: int, name: str) -> int:
@@ -278,6 +282,12 @@ class FuzzPhase:
         slot, answer = self.slot_is_free(sandbox)
         self.probes += 1
         probe = self.conn.client.transcript[mark : mark + 1]
+        if slot is False and not self.frees_later(sandbox):
+            # Busy for longer than any operation may run: not an operation the refused
+            # request started (it would have ended), but a slot the server never freed
+            # after the fuzzer's own operations ended (CON-2).
+            self.slot_stuck(answer)
+            slot = None
         self.judge(
             "fuzz-aftermath",
             [refused, *probe],
@@ -324,6 +334,37 @@ class FuzzPhase:
             return True, ex.describe()
         return (False if ex.status == self.conn.profile.busy else None), ex.describe()
 
+    def frees_later(self, sandbox: Sandbox) -> bool:
+        """Whether the session's slot frees within an operation's time (`--operation-
+        timeout`): probed again at growing pauses."""
+        clock = self.conn.clock
+        until = clock.now + self.operation_timeout
+        for pause in cleanup.pauses(clock, until):
+            cleanup.wait(clock, pause)
+            free, _ = self.slot_is_free(sandbox)
+            if free is not False:
+                return True
+            if clock.now > until:
+                return False
+        return False
+
+    def slot_stuck(self, answer: str) -> None:
+        conn = self.conn
+        self.recorder.fail(
+            Failure(
+                "CON-2",
+                "the session's slot never freed (the fuzzer's starts answered 429 throughout)",
+                "a start accepted once every operation of the session had ended",
+                f"{answer}, for longer than {self.operation_timeout:g}s; every operation "
+                "the fuzzer started was seen ended",
+                [conn.client.redacted(e) for e in conn.client.transcript],
+                check="clean-up",
+                sound=False,
+            )
+        )
+        self.blocked = True
+        self.stop("the server kept the session busy (CON-2)")
+
     # --- operations the fuzzer started ---------------------------------------------
 
     def _token(self, ex: Exchange) -> str | None:
@@ -365,10 +406,41 @@ class FuzzPhase:
             self.recorder.notes.append(f"fuzzing stopped early: {why}")
 
     def remove(self, sandbox: Sandbox) -> None:
-        ex = self.conn.api.start_delete(self.session, sandbox.root, action="fuzz-cleanup")
-        token = self._token(ex)
-        if token is None or not self.wait_for_end(token):
-            raise HarnessError(f"fuzzing: could not remove its sandbox: {ex.describe()}")
+        """Remove the fuzzer's sandbox. A delete refused with 429 throughout, once every
+        operation the fuzzer started was seen ended, is the server's CON-2 (the slot never
+        freed): recorded, the folder named, and the run goes on to a verdict. Anything
+        else that keeps the folder is a harness error that names it."""
+        conn = self.conn
+        refused = cleanup.remove_folder(
+            conn.api, conn.clock, self.session, sandbox.root, self.operation_timeout
+        )
+        if refused is None:
+            return
+        left = Leftover(sandbox.root, sandbox.name, conn.parent_id)
+        if refused.status == conn.profile.busy and self.blocked:
+            self.recorder.leftovers.append(left)
+            self.recorder.notes.append(f"fuzzing: clean-up blocked; left behind: {left.describe()}")
+            return
+        if refused.status == conn.profile.busy and not self.stopped:
+            evidence = [conn.client.redacted(e) for e in conn.client.transcript]
+            self.recorder.fail(
+                Failure(
+                    "CON-2",
+                    "the session's slot never freed (the fuzzer's clean-up answered 429)",
+                    "a start accepted once every operation of the session had ended",
+                    f"{refused.describe()}, every operation the fuzzer started seen ended",
+                    evidence,
+                    check="clean-up",
+                    sound=False,
+                )
+            )
+            self.recorder.leftovers.append(left)
+            self.recorder.notes.append(f"fuzzing: clean-up blocked; left behind: {left.describe()}")
+            return
+        raise HarnessError(
+            f"fuzzing: could not remove its sandbox: {refused.describe()} "
+            f"(left behind: {left.describe()})"
+        )
 
     def _safe(self, operation: str, path: dict[str, Any], body: Any, sandbox: Sandbox) -> bool:
         """On a shared target: may this request be sent (see the module's docstring)?"""
@@ -429,11 +501,17 @@ def _flat(params: dict[str, Any]) -> Iterator[tuple[str, str]]:
             yield str(key), item if isinstance(item, str) else json.dumps(item)
 
 
-def fuzz(target: Target, recorder: Recorder, budget: int, seed: int | None) -> None:
+def fuzz(
+    target: Target,
+    recorder: Recorder,
+    budget: int,
+    seed: int | None,
+    operation_timeout: float = 900.0,
+) -> None:
     """Run the fuzzing phase: `budget` generated requests against the target."""
     conn = target.connect()
     try:
-        FuzzPhase(conn, recorder, budget, seed).run()
+        FuzzPhase(conn, recorder, budget, seed, operation_timeout=operation_timeout).run()
     finally:
         recorder.exchanges += len(conn.client.transcript)
         conn.close()

@@ -1,10 +1,14 @@
 """Leaving a shared target as it was found: end the example's operations, remove its sandbox.
 
-Plain requests, judged by nothing: the example is over. What cannot be ended
-within the budget is a harness error (the next example could not trust its
-sessions to be free), never a verdict. The helpers below take the API and the
-clock, not a machine, so the profile probe (`contract/profile_probe.py`) leaves
-the target the same way.
+Plain requests: the example is over. When the server's own misbehaviour stops the
+clean-up, that is a verdict, not a harness error: an operation still running past
+`--operation-timeout` breaks STA-7; a session whose operations all ended but whose
+delete keeps answering 429 breaks CON-2. The failure is recorded with the example's
+exchanges, the folder left behind is named (`Recorder.leftovers`), and `Blocked`
+stops exploring (the next example could not trust its sessions to be free). Anything
+else that stops it (a refusal the contract does not explain) stays a harness error,
+naming the folder too. The helpers below take the API and the clock, not a machine,
+so the profile probe (`contract/profile_probe.py`) leaves the target the same way.
 """
 
 from __future__ import annotations
@@ -13,11 +17,13 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from ..checks import Failure
 from ..model import RUNNING
+from ..verdicts import Leftover
 
 if TYPE_CHECKING:
     from ..api import RepositoryApi
-    from ..client import Session
+    from ..client import Exchange, Session
     from ..targets import Clock
     from .base import MachineBase
 
@@ -26,24 +32,138 @@ WALL_BUDGET = 300.0  # seconds a clean-up waits for an operation to end on the w
 _RUNNING = {s.value for s in RUNNING}
 
 
+class Blocked(BaseException):  # noqa: N818 - a signal, not an error
+    """The server's misbehaviour stopped a clean-up; the clause it broke is recorded and
+    the folder left behind named (by the machine; a caller without one, the profile
+    probe, hands them over in `failure` and `leftover` for the runner to record). A
+    BaseException, like `TimeUp`: Hypothesis stops at once instead of shrinking."""
+
+    def __init__(
+        self, message: str, failure: Failure | None = None, leftover: Leftover | None = None
+    ) -> None:
+        super().__init__(message)
+        self.failure, self.leftover = failure, leftover
+
+
 def clean_up(machine: MachineBase) -> None:
-    api, clock = machine.api, machine.conn.clock
+    api, clock, timeout = machine.api, machine.conn.clock, machine.model.timing.operation_timeout
     for token in machine.tracked:
         if _may_run(machine, token):
             api.cancel(machine.owner(token), token, action="cleanup")
-    for token in machine.tracked:
-        wait_for_end(api, clock, machine.owner(token), token)
+    stuck = [
+        token
+        for token in machine.tracked
+        if not wait_for_end(
+            api, clock, machine.owner(token), token, machine.model.ops[token].accepted + timeout
+        )
+    ]
     first = machine.conn.sessions[0]
     sandbox = machine.sandbox
     if sandbox is None and machine.sandbox_name is not None:
         sandbox = find_folder(api, first, machine.conn.parent_id, machine.sandbox_name)
+    if stuck:
+        _charge(
+            machine,
+            "STA-7",
+            "an operation never ended (clean-up could not end it either)",
+            f"an end within {timeout:g}s of its start; a cancel ends it",
+            f"{', '.join(map(repr, stuck))} still running after the cancel and "
+            f"{timeout:g}s and more",
+        )
+        _left(machine, sandbox, "an operation of the example never ended")
     if sandbox is None:
         return  # interrupted before the server created it
-    remove_folder(api, clock, first, sandbox)
+    # Every other session that ran an operation removes its own area first: its slot
+    # must be free for the next example (a session the server keeps busy would make the
+    # next example's starts there look like a fresh session's CON-4).
+    for area in getattr(machine, "areas", {}).values():
+        owner = area.session
+        if owner is first or not any(machine.owner(t) is owner for t in machine.tracked):
+            continue
+        _removed(machine, owner, area.root, sandbox, timeout)
+    _removed(machine, first, sandbox, sandbox, timeout)
 
 
-def remove_folder(api: RepositoryApi, clock: Clock, session: Session, folder: int) -> None:
-    """Delete a folder the run made and wait until the delete has ended."""
+def _removed(
+    machine: MachineBase, session: Session, folder: int, sandbox: int, timeout: float
+) -> None:
+    """Remove `folder` in `session`, or charge what kept it (see the module's docstring)."""
+    api, clock = machine.api, machine.conn.clock
+    refused = remove_folder(api, clock, session, folder, timeout)
+    if refused is None:
+        return
+    if refused.status == api.profile.busy and not _unanswered_start(machine, session):
+        _charge(
+            machine,
+            "CON-2",
+            "the session's slot never freed (clean-up's delete answered 429 throughout)",
+            "a start accepted once every operation of the session had ended",
+            f"{refused.describe()}, every operation of {session.label} seen ended",
+        )
+        _left(machine, sandbox, f"the server kept {session.label} busy")
+    if refused.status is not None and refused.started:
+        _charge(
+            machine,
+            "STA-7",
+            "the clean-up's delete never ended",
+            f"an end within {timeout:g}s of its start",
+            f"{refused.describe()} still running",
+        )
+        _left(machine, sandbox, "the clean-up's delete never ended")
+    raise_harness(
+        f"could not remove the sandbox folder #{sandbox}: {refused.describe()} "
+        f"(left behind: {_leftover(machine, sandbox).describe()})"
+    )
+
+
+def _charge(machine: MachineBase, clause: str, title: str, expected: str, actual: str) -> None:
+    """Record what the server broke, with the example's exchanges as evidence."""
+    client = machine.conn.client
+    evidence = [client.redacted(e) for e in client.transcript]
+    failure = Failure(clause, title, expected, actual, evidence, check="clean-up", sound=False)
+    machine.run.recorder.fail(failure)
+
+
+def _leftover(machine: MachineBase, sandbox: int | None) -> Leftover:
+    return Leftover(sandbox, machine.sandbox_name or "", machine.conn.parent_id)
+
+
+def _left(machine: MachineBase, sandbox: int | None, why: str) -> None:
+    leftover = _leftover(machine, sandbox)
+    machine.run.recorder.leftovers.append(leftover)
+    raise Blocked(f"{why}: exploring stopped; left behind: {leftover.describe()}")
+
+
+def _unanswered_start(machine: MachineBase, session: Session) -> bool:
+    """A start of `session` went unanswered (its outcome unknown): an operation the run
+    cannot see may hold the slot, so a 429 proves nothing about CON-2."""
+    starts = {"start-copy", "start-delete", "start-busy", "start-together"}
+    return any(
+        e.status is None and e.session == session.label and e.action in starts
+        for e in machine.conn.client.transcript
+    )
+
+
+class Refused:
+    """Why a folder could not be removed: the last answer, and whether a delete started."""
+
+    def __init__(self, exchange: Exchange, started: bool) -> None:
+        self.exchange, self.started = exchange, started
+
+    @property
+    def status(self) -> int | None:
+        return self.exchange.status
+
+    def describe(self) -> str:
+        return self.exchange.describe()
+
+
+def remove_folder(
+    api: RepositoryApi, clock: Clock, session: Session, folder: int, timeout: float | None = None
+) -> Refused | None:
+    """Delete a folder the run made and wait until the delete has ended (at least
+    `timeout` seconds, when given); None when it did, else the answer that stopped it
+    (a start refused throughout, or a delete that never ended: `Refused.started`)."""
     for pause in pauses(clock):
         ex = api.start_delete(session, folder, action="cleanup")
         if ex.status != api.profile.busy:
@@ -53,8 +173,18 @@ def remove_folder(api: RepositoryApi, clock: Clock, session: Session, folder: in
     body = ex.json()
     token = body.get("token") if isinstance(body, dict) else None
     if ex.status is None or not 200 <= ex.status < 300 or not isinstance(token, str) or not token:
-        raise_harness(f"could not remove the sandbox folder #{folder}: {ex.describe()}")
-    wait_for_end(api, clock, session, token)
+        return Refused(ex, started=False)
+    overdue = None if timeout is None else clock.now + timeout
+    if not wait_for_end(api, clock, session, token, overdue):
+        return Refused(ex, started=True)
+    return None
+
+
+def remove_or_raise(api: RepositoryApi, clock: Clock, session: Session, folder: int) -> None:
+    """`remove_folder`, where a folder that stays is a harness error naming it."""
+    refused = remove_folder(api, clock, session, folder)
+    if refused is not None:
+        raise_harness(f"could not remove the folder #{folder}: {refused.describe()}")
 
 
 def find_folder(api: RepositoryApi, session: Session, parent: int, name: str) -> int | None:
@@ -75,26 +205,35 @@ def _may_run(machine: MachineBase, token: str) -> bool:
     return machine.model.may_be_running(machine.model.ops[token], machine.now)
 
 
-def wait_for_end(api: RepositoryApi, clock: Clock, session: Session, token: str) -> None:
-    """Poll until the operation has ended (or its token is gone), moving the clock on."""
-    for pause in pauses(clock):
+def wait_for_end(
+    api: RepositoryApi, clock: Clock, session: Session, token: str, overdue: float | None = None
+) -> bool:
+    """Poll until the operation has ended (or its token is gone), moving the clock on;
+    False when it still ran after all the looks (on the wall clock, until the server's
+    time `overdue`, when given, if that is later than the usual budget)."""
+    for pause in pauses(clock, overdue):
         ex = api.poll(session, token, action="cleanup")
         body = ex.json()
         status = body.get("status") if isinstance(body, dict) else None
         if ex.status == api.profile.not_found or status not in _RUNNING:
-            return
+            return True
         wait(clock, pause)
-    raise_harness(f"operation {token!r} did not end during clean-up")
+    return False
 
 
-def pauses(clock: Clock) -> Iterator[float]:
+def pauses(clock: Clock, overdue: float | None = None) -> Iterator[float]:
     """How long to let pass between two looks, bounded in all: on a virtual clock 1 s
-    doubling to 60 s of server time, 40 times; on the wall clock 0.2 s growing to 1 s,
-    for at most WALL_BUDGET seconds."""
+    doubling to 60 s of server time, 40 times (over half an hour), then every 60 s until
+    the clock reads `overdue`; on the wall clock 0.2 s growing to 1 s, for WALL_BUDGET
+    seconds or until `overdue`, whichever is later."""
     if clock.virtual:
         yield from (min(2.0**i, 60.0) for i in range(POLLS))
+        while overdue is not None and clock.now <= overdue:
+            yield 60.0
         return
     deadline = time.monotonic() + WALL_BUDGET
+    if overdue is not None:
+        deadline = max(deadline, time.monotonic() + (overdue - clock.now))
     pause = 0.2
     while time.monotonic() < deadline:
         yield pause

@@ -36,6 +36,7 @@ from ..targets import HarnessError, Target, WallClock
 from ..verdicts import Recorder
 from . import LongOperationMachine, cleanup
 from .base import ClauseViolation, Run
+from .cleanup import Blocked
 
 #: A tree big enough that copying it takes a while: the longer an operation runs,
 #: the better a TTL counted from its start can be told from one counted from its end.
@@ -186,7 +187,12 @@ class ExpiryProbe:
             with interrupts.deferred():  # the thread may be mid-request: let it finish first
                 if self.thread is not None:
                     self.thread.join()
-                self.machine.teardown()
+                try:
+                    self.machine.teardown()
+                except Blocked as exc:
+                    self.error = self.error or exc
+                if isinstance(self.error, Blocked):  # its clause's failure is recorded
+                    self.recorder.notes.append(f"expiry probe: clean-up blocked: {self.error}")
                 into.merge(self.recorder)
-        if self.error is not None and not isinstance(self.error, KeyboardInterrupt):
+        if self.error is not None and not isinstance(self.error, KeyboardInterrupt | Blocked):
             raise HarnessError(f"the expiry probe stopped: {self.error!r}")

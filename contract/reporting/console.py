@@ -34,6 +34,7 @@ def render(
         "states reached: " + _states(recorder),
         *_together(recorder),
         *(f"note: {note}" for note in recorder.all_notes()),
+        *(f"LEFT BEHIND on the server: {left.describe()}" for left in recorder.leftovers),
         *_unreached(recorder),
         "",
         f"{'clause':<7} {'verdict':<11} {'checked':>7}  clause text",

@@ -50,6 +50,9 @@ def document(run: FinishedRun) -> dict[str, Any]:
             "together": dict(sorted(recorder.together.items())),
         },
         "notes": recorder.all_notes(),
+        "leftovers": [
+            {"id": left.id, "name": left.name, "parent": left.parent} for left in recorder.leftovers
+        ],
         "options": option_values(run.options),
         "outcome": {"exit_code": run.exit_code, "label": run.label, "reason": run.reason},
         "summary": {k: sum(1 for v in run.verdicts if v.outcome == k) for k in OUTCOMES},

@@ -111,6 +111,7 @@ def _properties(run: FinishedRun, text: Callable[[str], str]) -> ET.Element:
         "seed": "random" if run.options.seed is None else str(run.options.seed),
         "exit code": str(run.exit_code),
         "outcome": f"{run.label}: {run.reason}",
+        **{f"left behind {i}": left.describe() for i, left in enumerate(run.recorder.leftovers, 1)},
         **{f"version {name}": v or "not installed" for name, v in versions().items()},
     }
     properties = ET.Element("properties")
