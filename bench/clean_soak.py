@@ -7,6 +7,9 @@ into docs/BENCHMARKS.md between the markers.
 
     python bench/clean_soak.py            # 20 seeds, embedded emulator (mock mode)
     python bench/clean_soak.py --live     # the same against lro-emulator over loopback
+    python bench/clean_soak.py --variants --seeds 50
+        # correct servers that differ (emulator/variants.py): the seeds go round the clean
+        # emulator, each legitimate variant and all at once (with --live: a server with all)
     python bench/clean_soak.py --wall 900 --seeds 1
         # wall-clock mode: lro-emulator --clock wall with that TTL, no clock hooks;
         # the figure to watch is the run's time as a multiple of the TTL (target <= 1.1)
@@ -73,13 +76,17 @@ def run(seed: int, extra: list[str], logs: Path) -> dict:
     }
 
 
-def soak(seeds: int, extra: list[str], logs: Path) -> list[dict]:
+def soak(
+    seeds: int, extra: list[str], logs: Path, rotate: list[list[str]] | None = None
+) -> list[dict]:
     rows = []
     for seed in range(seeds):
-        row = run(seed, extra, logs)
+        more = rotate[seed % len(rotate)] if rotate else []
+        row = run(seed, [*extra, *more], logs)
+        row["variant"] = " ".join(more[1::2]) or "none"
         rows.append(row)
         print(
-            f"seed {seed:>3}: exit {row['exit']} {row['seconds']:5.1f}s "
+            f"seed {seed:>3}: exit {row['exit']} {row['seconds']:5.1f}s variant {row['variant']} "
             f"failed={row['failed']} states: {row['states']} together: {row['together']}",
             flush=True,
         )
@@ -111,6 +118,11 @@ def main() -> int:
         choices=range(2, 9),
         metavar="N",
         help="user sessions the server knows and the gate uses (2 to 8; default 2)",
+    )
+    parser.add_argument(
+        "--variants",
+        action="store_true",
+        help="legitimate variants: each seed another (mock), or a server with all (--live)",
     )
     parser.add_argument(
         "gate", nargs=argparse.REMAINDER, help="after `--`: options for every gate run"
@@ -145,7 +157,10 @@ def main() -> int:
         command = "python bench/clean_soak.py" + (" --live" if args.live else "")
         if args.sessions != 2 or gate:
             parser.error("--sessions and gate options are for --wall runs (a mock run has its own)")
-        server = running(*tokens)
+        if args.variants:
+            name += "-variants"
+            command += f" --variants --seeds {args.seeds}"
+        server = running(*tokens, *(["--variant", "all"] if args.variants else []))
     command += f" --sessions {args.sessions}" if args.sessions != 2 else ""
     command += f" -- {' '.join(gate)}" if gate else ""
     with server if args.live or args.wall else nullcontext("") as base:
@@ -155,7 +170,12 @@ def main() -> int:
         if args.wall:
             extra += ["--token-ttl", str(args.wall)]
         extra += gate
-        rows = soak(args.seeds, extra, logs)
+        rotate = None
+        if args.variants and not args.live and not args.wall:
+            from emulator.variants import VARIANTS
+
+            rotate = [[], *(["--variant", v] for v in VARIANTS), ["--variant", "all"]]
+        rows = soak(args.seeds, extra, logs, rotate)
     times = [r["seconds"] for r in rows]
     begin, end = markers(name)
     per_ttl = (
@@ -175,6 +195,7 @@ def main() -> int:
         "| figure | value |",
         "|---|---|",
         f"| runs with exit 0 | {sum(r['exit'] == 0 for r in rows)} / {len(rows)} |",
+        *_variants(rows),
         f"| runs reporting a violation (false positives) | {sum(bool(r['failed']) for r in rows)} |",
         f"| runs that missed a lifecycle state (expired included) | "
         f"{sum(r['missing_state'] for r in rows)} |",
@@ -189,6 +210,19 @@ def main() -> int:
     write_section(name, "\n".join(lines))
     print(f"wrote {DOC.relative_to(ROOT)}")
     return 0 if all(r["exit"] == 0 for r in rows) else 1
+
+
+def _variants(rows: list[dict]) -> list[str]:
+    """Runs by the emulator's legitimate variant, and how many of them passed."""
+    names = sorted({r["variant"] for r in rows})
+    if names == ["none"]:
+        return []
+    passed = ", ".join(
+        f"{n} {sum(r['exit'] == 0 for r in rows if r['variant'] == n)}/"
+        f"{sum(r['variant'] == n for r in rows)}"
+        for n in names
+    )
+    return [f"| runs with exit 0, by variant | {passed} |"]
 
 
 def _sometimes(rows: list[dict]) -> str:

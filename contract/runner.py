@@ -50,7 +50,12 @@ def make_target(options: Options) -> Target:
                     f"{', '.join(live_only or ['--session-token'])} needs --base-url "
                     "(without it the gate runs against the embedded emulator)"
                 )
-            return MockTarget(dialect, frozenset(options.faults), options.token_ttl)
+            return MockTarget(
+                dialect,
+                frozenset(options.faults),
+                options.token_ttl,
+                variants=frozenset(options.variants),
+            )
         return _live_target(options, dialect)
     except ValueError as exc:  # a bad profile, fault name, TTL or a missing partner option
         raise HarnessError(str(exc)) from None
@@ -70,6 +75,8 @@ def _profile(name: str) -> Profile:
 def _live_target(options: Options, dialect: Profile) -> Target:
     if options.faults:
         raise ValueError("--fault seeds the embedded emulator; a live target has its own bugs")
+    if options.variants:
+        raise ValueError("--variant shapes the embedded emulator; serve one with lro-emulator")
     missing = [
         name
         for name, value in (

@@ -46,6 +46,7 @@ class Options:
     operation_timeout: float = 900.0
     ttl_tolerance: float | None = None  # None: 0.5 s on a virtual clock, 2 s on the wall clock
     faults: tuple[str, ...] = ()
+    variants: tuple[str, ...] = ()  # legitimate behaviours of the embedded emulator
     skip_clauses: dict[str, str] = field(default_factory=dict)
     shrink: bool = True
     report_dir: str | None = None  # None: a fresh reports/<UTC timestamp>/ under the cwd
@@ -236,6 +237,15 @@ SETTINGS: tuple[Setting, ...] = (
         many=True,
         metavar="NAME",
         to_field="faults",
+        convert=tuple,
+    ),
+    Setting(
+        "variant",
+        "build the embedded emulator with a behaviour a correct server may have "
+        "(repeatable, or all; see lro-emulator --list-variants)",
+        many=True,
+        metavar="NAME",
+        to_field="variants",
         convert=tuple,
     ),
     Setting(

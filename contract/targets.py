@@ -170,6 +170,7 @@ class MockTarget:
         ttl: float = 900.0,
         sessions: int = 2,
         serves: str | None = None,
+        variants: frozenset[str] = frozenset(),
     ) -> None:
         from emulator import Emulator, EmulatorConfig  # a mock-mode-only dependency
 
@@ -183,6 +184,7 @@ class MockTarget:
             session_tokens=self.tokens,
             token_ttl=ttl,
             faults=faults,
+            variants=variants,
         )
         Emulator(self.config)  # a bad fault name or TTL fails here, before the run
         self.serves: str | None = self.config.profile  # known: no need to probe it
@@ -194,6 +196,10 @@ class MockTarget:
         """Judge in `profile` from now on (what `--profile auto` picked)."""
         self.profile = profile
         extra = f", faults: {', '.join(sorted(self.faults))}" if self.faults else ""
+        if self.config.variants:
+            from emulator.variants import expand
+
+            extra += f", variants: {', '.join(sorted(expand(self.config.variants)))}"
         self.description = f"embedded emulator ({profile.name}{extra})"
         return self
 

@@ -25,6 +25,7 @@ from .messages import Request, Response
 from .problems import Problem, problem_response
 from .sessions import Session, authenticate, has_wrong_bearer
 from .tree import Tree
+from .variants import VariantSet
 from .world import Call, World
 
 Endpoint = Callable[[World, Call], Response]
@@ -74,12 +75,21 @@ class Emulator:
         check(config)  # ValueError naming the bad setting
         clock = make_clock(config.clock)
         faults = FaultSet(config.faults)
-        tree = Tree(clock.now(), creator="admin")
-        timing = Timing(config.start_delay, config.step_seconds, config.token_ttl)
+        variants = VariantSet(config.variants)
+        tree = Tree(
+            clock.now(),
+            creator="admin",
+            large_ids=variants.has("large-ids"),
+            copy_names=variants.has("copy-rename-scheme"),
+        )
+        start_delay = (
+            max(config.start_delay, 5.0) if variants.has("slow-start") else config.start_delay
+        )
+        timing = Timing(start_delay, config.step_seconds, config.token_ttl)
         self.config = config
         self._tokens = tuple(config.session_tokens)  # position = session index
-        engine = Engine(tree, faults, timing)
-        self.world = World(config, DIALECTS[config.profile], clock, faults, tree, engine)
+        engine = Engine(tree, faults, timing, opaque_tokens=variants.has("opaque-tokens"))
+        self.world = World(config, DIALECTS[config.profile], clock, faults, tree, engine, variants)
         # One request at a time: a threaded server must not interleave two starts
         # of one session (only one may win the slot) or half-applied steps.
         self._lock = threading.Lock()
@@ -87,7 +97,7 @@ class Emulator:
     def handle(self, request: Request) -> Response:
         """Serve one request. Never raises; bad input gets a 4xx problem document."""
         with self._lock:
-            return self._answer(request)
+            return self.world.variants.dress(self._answer(request))
 
     async def handle_async(self, request: Request) -> Response:
         """Serve one request from an event loop (the Starlette app, mock mode's requests
@@ -105,7 +115,7 @@ class Emulator:
         with self._lock:
             self.world.engine.slots_read = slots
             try:
-                return self._answer(request)
+                return self.world.variants.dress(self._answer(request))
             finally:
                 self.world.engine.slots_read = None
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .clock import CLOCK_MODES
 from .dialect import DIALECTS
 from .faults import FaultSet
+from .variants import expand
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class EmulatorConfig:
     start_delay: float = 1.0  # seconds an operation stays NotStarted
     step_seconds: float = 1.0  # seconds per step (one entry copied or deleted)
     faults: frozenset[str] = frozenset()  # names from FAULTS
+    variants: frozenset[str] = frozenset()  # names from variants.VARIANTS (or "all")
     profile: str = "openapi-v1"  # the dialect it speaks, a name in dialect.DIALECTS
 
 
@@ -45,6 +47,7 @@ def check(config: EmulatorConfig) -> None:
     if config.clock not in CLOCK_MODES:
         raise ValueError(f"clock {config.clock!r} is unknown; use one of {', '.join(CLOCK_MODES)}")
     _check_faults(config.faults)
+    expand(config.variants)  # a ValueError names an unknown one
 
 
 def _check_tokens(tokens: object) -> None:

@@ -12,6 +12,7 @@ busy (the one-long-operation-per-session limit), and has a token expired.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from dataclasses import dataclass
 
@@ -35,8 +36,11 @@ class Timing:
 class Engine:
     """Starts, runs, cancels and expires the operations of one repository."""
 
-    def __init__(self, tree: Tree, faults: FaultSet, timing: Timing) -> None:
+    def __init__(
+        self, tree: Tree, faults: FaultSet, timing: Timing, opaque_tokens: bool = False
+    ) -> None:
         self._tree = tree
+        self._opaque_tokens = opaque_tokens  # the opaque-tokens variant
         self._faults = faults
         self._timing = timing
         # Ended and expired records are kept: an expired token must still be told
@@ -72,7 +76,7 @@ class Engine:
                 # The bug: the old record is dropped and its token handed out again.
                 del self._operations[previous.token]
                 return previous.token
-        return str(uuid.uuid4())
+        return secrets.token_urlsafe(32) if self._opaque_tokens else str(uuid.uuid4())
 
     def _latest_of(self, session: int) -> Operation | None:
         # Dicts keep insertion order, so the last match is the newest operation.

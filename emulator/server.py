@@ -27,6 +27,7 @@ from .config import EmulatorConfig
 from .dialect import DIALECTS
 from .faults import print_catalogue
 from .messages import Request
+from .variants import print_catalogue as print_variants
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -92,6 +93,16 @@ def parser() -> argparse.ArgumentParser:
         help="seed a fault (repeatable; see --list-faults)",
     )
     p.add_argument("--list-faults", action="store_true", help="list the seeded faults and exit")
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a behaviour a correct server may have (repeatable, or all; see --list-variants)",
+    )
+    p.add_argument(
+        "--list-variants", action="store_true", help="list the legitimate variants and exit"
+    )
     p.add_argument("--tls-cert", metavar="PEM", help="serve https with this certificate chain")
     p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     return p
@@ -107,6 +118,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         start_delay=args.start_delay,
         step_seconds=args.step_seconds,
         faults=frozenset(args.fault),
+        variants=frozenset(args.variant),
     )
 
 
@@ -114,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.list_faults:
         return print_catalogue()
+    if args.list_variants:
+        return print_variants()
     try:
         emulator = Emulator(config_from(args))
     except ValueError as exc:

@@ -8,6 +8,8 @@ one is a short `if world.faults.has(...)` branch next to the clean behaviour.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from contract.model import RUNNING, Status
 
 from . import inputs
@@ -21,7 +23,7 @@ from .entries import existing_entry, existing_folder
 from .messages import Response
 from .operations import COPY, DELETE, Operation, Order
 from .problems import Problem
-from .tree import FOLDER, ROOT_ID
+from .tree import FOLDER, ROOT_ID, Entry
 from .world import Call, World
 
 BUSY_TITLE = "Operation limit or request limit reached."
@@ -50,6 +52,8 @@ def start_copy(world: World, call: Call) -> Response:
     )
     dest = existing_folder(world.tree, call.params["id"])
     source = world.tree.get(wanted.source_id)
+    if world.variants.has("eager-validation"):
+        _validate_copy_at_start(world, source, dest, wanted.name, rename)
     # A missing source is not refused here: the operation starts and fails at step 0.
     plan = world.tree.pre_order(source.id) if source else [wanted.source_id]
     name = wanted.name
@@ -64,6 +68,18 @@ def start_copy(world: World, call: Call) -> Response:
         auto_rename=rename,
     )
     return _accepted(world, world.engine.start(order, call.session, call.now))
+
+
+def _validate_copy_at_start(
+    world: World, source: Entry | None, dest: Entry, name: str | None, rename: bool
+) -> None:
+    """eager-validation: what would make the copy fail is refused before it starts."""
+    if source is None:
+        raise Problem(404, "Entry not found", "The source entry does not exist.")
+    if dest.id in world.tree.pre_order(source.id):
+        raise Problem(400, "Invalid destination", "A folder cannot be copied into itself.")
+    if name is not None and not rename and world.tree.find_child(dest.id, name) is not None:
+        raise Problem(409, "Conflict", f"An entry named {name!r} already exists.")
 
 
 def start_delete(world: World, call: Call) -> Response:
@@ -108,6 +124,8 @@ def poll(world: World, call: Call) -> Response:
     """GET .../Tasks/{token}: the operation's OperationProgress."""
     op = _visible_operation(world, call, cancelling=False)
     progress = progress_of(op, call.now)
+    if world.variants.has("coarse-progress"):
+        progress.percent = 0 if progress.percent < 50 else 50 if progress.percent < 100 else 100
     if op.order.kind == COPY and op.outcome is not None:
         op.ended_polls += 1
         _leave_lock(world, op, call)
@@ -128,6 +146,11 @@ def poll(world: World, call: Call) -> Response:
     if progress.location and dialect.copy_done_redirects:
         return Response(code, headers)  # a redirect: Location says it all (the guide)
     body = progress.body()
+    if world.variants.has("precise-timestamps"):
+        body |= {
+            "startTimestamp": _precise(progress.start_time),
+            "statusTimestamp": _precise(progress.status_time),
+        }
     if world.faults.has("timestamps-as-numbers"):
         # The bug: the clock's raw epoch seconds go out instead of date-time strings.
         body |= {"startTimestamp": progress.start_time, "statusTimestamp": progress.status_time}
@@ -140,7 +163,8 @@ def _link_result(world: World, op: Operation, call: Call, progress: Progress) ->
     if world.faults.has("location-points-to-source"):
         result = op.order.source_id
     repo = OTHER_REPO if world.faults.has("location-wrong-repo") else world.config.repo_id
-    progress.location = entry_location(call.origin, repo, result)
+    origin = "" if world.variants.has("relative-location") else call.origin
+    progress.location = entry_location(origin, repo, result)
     progress.entry_id = result
     if world.faults.has("entry-id-mismatch"):
         progress.entry_id = op.order.dest_id
@@ -208,6 +232,11 @@ def cancel(world: World, call: Call) -> Response:
     return Response(world.dialect.cancel_accepted)
 
 
+def _precise(t: float) -> str:
+    """precise-timestamps: microseconds and an explicit +00:00 offset."""
+    return datetime.fromtimestamp(t, tz=UTC).isoformat(timespec="microseconds")
+
+
 def _leave_partial_beside_source(world: World, op: Operation, now: float) -> None:
     """cancel-leaks-outside: a scratch folder left next to the source, outside the copy."""
     source = world.tree.get(op.order.source_id)
@@ -233,6 +262,8 @@ def _visible_operation(world: World, call: Call, cancelling: bool) -> Operation:
     if op.session != call.session.index and not world.faults.has("tasks-shared"):
         if cancelling and world.faults.has("foreign-cancel-acts") and not op.ended:
             world.engine.cancel(op, call.now)  # the bug: acts first, checks ownership after
+        if world.variants.has("forbidden-foreign"):
+            raise Problem(403, "Forbidden", "The operation belongs to another session.")
         # Same answer as an unknown token: another session's tokens must not leak.
         raise Problem(404, "Request operationToken not found.", f"No operation '{token}'.")
     if world.faults.has("running-token-forgotten") and _forgotten(op, call.now):

@@ -54,12 +54,16 @@ def name_problem(name: str) -> str | None:
 class Tree:
     """All entries of one repository, starting with the root folder (id 1)."""
 
-    def __init__(self, now: float, creator: str) -> None:
+    def __init__(
+        self, now: float, creator: str, large_ids: bool = False, copy_names: bool = False
+    ) -> None:
         root = Entry(ROOT_ID, "", None, FOLDER, creator, now, now)
         self._entries: dict[int, Entry] = {ROOT_ID: root}
         # folder id -> child ids; ids only grow, so appending keeps each list sorted.
         self._child_ids: dict[int, list[int]] = {ROOT_ID: []}
-        self._next_id = ROOT_ID + 1
+        self._next_id = 1_000_000_007 if large_ids else ROOT_ID + 1
+        self._large_ids = large_ids  # the large-ids variant: growing by uneven steps
+        self._copy_names = copy_names  # the copy-rename-scheme variant
 
     def get(self, entry_id: int) -> Entry | None:
         return self._entries.get(entry_id)
@@ -96,7 +100,10 @@ class Tree:
         candidate, n = name, 1
         while self.find_child(folder_id, candidate) is not None:
             n += 1
-            candidate = f"{name} ({n})"
+            if self._copy_names:  # "name - Copy", "name - Copy (2)", ...
+                candidate = f"{name} - Copy" + (f" ({n - 1})" if n > 2 else "")
+            else:
+                candidate = f"{name} ({n})"
         return candidate
 
     def add(
@@ -124,7 +131,7 @@ class Tree:
         self._entries[entry.id] = entry
         self._child_ids[entry.id] = []
         self._child_ids[parent_id].append(entry.id)
-        self._next_id += 1
+        self._next_id += 1 + (entry.id * 7919) % 9973 if self._large_ids else 1
         self._entries[parent_id].modified = now
         return entry
 

@@ -8,7 +8,7 @@ sees time move under it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .clock import VirtualClock, WallClock
 from .config import EmulatorConfig
@@ -18,6 +18,7 @@ from .faults import FaultSet
 from .messages import Request
 from .sessions import Session
 from .tree import Tree
+from .variants import VariantSet
 
 
 @dataclass
@@ -30,6 +31,7 @@ class World:
     faults: FaultSet
     tree: Tree
     engine: Engine
+    variants: VariantSet = field(default_factory=lambda: VariantSet(()))
 
 
 @dataclass(frozen=True)

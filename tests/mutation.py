@@ -55,15 +55,22 @@ PHASES = ("first slice", "fuzzing", "the rest")
 
 
 def run_with_fault(
-    fault: str | None, *, seed: int = 0, max_examples: int = EXAMPLES, only: str | None = None
+    fault: str | None,
+    *,
+    seed: int = 0,
+    max_examples: int = EXAMPLES,
+    only: str | None = None,
+    variants: tuple[str, ...] = (),
 ) -> FaultRun:
     """The fault's run, stopped when a clause it breaks has failed; `only`: that phase
-    alone, not stopped. The clean emulator's run explores, then fuzzes, as the gate does."""
+    alone, not stopped. The clean emulator's run (with `variants`, behaviours a correct
+    server may have) explores, then fuzzes, as the gate does."""
     recorder = Recorder()
     options = Options(
         seed=seed,
         max_examples=max_examples,
         faults=(fault,) if fault else (),
+        variants=variants,
         shrink=False,
         rounds=1,
         fuzz_cases=0,

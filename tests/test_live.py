@@ -33,8 +33,10 @@ def gate(
 
 
 @pytest.mark.slow
-def test_live_gate_passes_the_clean_server_and_leaves_nothing_behind():
-    with emulator_server() as base:
+def test_live_gate_passes_a_correct_server_and_leaves_nothing_behind():
+    """Served with every legitimate variant (`lro-emulator --variant all`): extra fields,
+    opaque tokens, 403 for a foreign token, Connection: close, eager refusals, ..."""
+    with emulator_server("--variant", "all") as base:
         result = gate(base, "--max-examples", "25")
         assert result.returncode == 0, result.stdout + result.stderr
         assert "CONFORMANT" in result.stdout

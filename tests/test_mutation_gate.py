@@ -10,6 +10,7 @@ from contract.checks import REGISTRY
 from contract.clauses import CLAUSES
 from contract.model import JUDGES
 from emulator import FAULTS
+from emulator.variants import VARIANTS
 
 # Detection is statistical: a fault must show under one of its clauses within five seeded
 # runs (a run stops at its first failure). A fault may first show under a clause that
@@ -103,9 +104,16 @@ def test_every_check_fires_against_some_fault(runs):
     assert not never, f"checks no seeded fault makes fire: {never}"
 
 
+#: The clean emulator as it is, with each legitimate variant, and with all of them: a
+#: correct server that is slower, names things differently or adds fields must pass.
+CORRECT_SERVERS: list[tuple[str, ...]] = [(), *((v,) for v in VARIANTS), ("all",)]
+
+
 @pytest.mark.parametrize("seed", range(20))
 def test_clean_emulator_passes(seed):
-    run = run_with_fault(None, seed=seed, max_examples=40)
+    variants = CORRECT_SERVERS[seed % len(CORRECT_SERVERS)]
+    run = run_with_fault(None, seed=seed, max_examples=40, variants=variants)
     assert not run.clauses, (
-        f"false positives against the clean emulator (seed {seed}): {run.clauses}"
+        f"false positives against the clean emulator (seed {seed}, variants "
+        f"{', '.join(variants) or 'none'}): {run.clauses}"
     )
