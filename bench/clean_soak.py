@@ -77,13 +77,19 @@ def run(seed: int, extra: list[str], logs: Path) -> dict:
 
 
 def soak(
-    seeds: int, extra: list[str], logs: Path, rotate: list[list[str]] | None = None
+    seeds: int,
+    extra: list[str],
+    logs: Path,
+    rotate: list[list[str]] | None = None,
+    served: str = "none",
 ) -> list[dict]:
+    """`rotate`: gate options for each seed in turn (mock mode's variants); `served`: the
+    variant of the one server every seed runs against (live)."""
     rows = []
     for seed in range(seeds):
         more = rotate[seed % len(rotate)] if rotate else []
         row = run(seed, [*extra, *more], logs)
-        row["variant"] = " ".join(more[1::2]) or "none"
+        row["variant"] = " ".join(more[1::2]) or served
         rows.append(row)
         print(
             f"seed {seed:>3}: exit {row['exit']} {row['seconds']:5.1f}s variant {row['variant']} "
@@ -175,7 +181,8 @@ def main() -> int:
             from emulator.variants import VARIANTS
 
             rotate = [[], *(["--variant", v] for v in VARIANTS), ["--variant", "all"]]
-        rows = soak(args.seeds, extra, logs, rotate)
+        served = "all (one server)" if args.variants and args.live else "none"
+        rows = soak(args.seeds, extra, logs, rotate, served)
     times = [r["seconds"] for r in rows]
     begin, end = markers(name)
     per_ttl = (

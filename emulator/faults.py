@@ -240,6 +240,12 @@ _CATALOGUE: tuple[Fault, ...] = (
         "its name.",
     ),
     Fault(
+        "delete-orphans-descendants",
+        ("RED-4",),
+        "A delete of a folder unlinks the folder only: the entries below it vanish from every "
+        "listing but still answer GET by id (200).",
+    ),
+    Fault(
         "expired-410",
         ("EXP-2", "CAN-4"),
         "An expired token's poll and cancel answer 410 Gone (a problem document) instead of 404.",

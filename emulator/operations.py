@@ -194,7 +194,13 @@ def _name_in(tree: Tree, folder_id: int, name: str, auto_rename: bool) -> str | 
 
 
 def _delete_step(op: Operation, tree: Tree, faults: FaultSet, at: float) -> OperationError | None:
-    tree.remove(op.next_entry_id(), at)  # an entry already gone is simply skipped
+    entry = op.next_entry_id()
+    if faults.has("delete-orphans-descendants") and entry != op.order.plan[-1]:
+        pass  # the bug: only the folder itself is unlinked, at the last step
+    elif faults.has("delete-orphans-descendants"):
+        tree.unlink(entry, at)
+    else:
+        tree.remove(entry, at)  # an entry already gone is simply skipped
     last = op.steps_done == len(op.order.plan) - 1
     if last and faults.has("delete-takes-sibling") and op.order.target_parent_id is not None:
         target_id = op.order.plan[-1]

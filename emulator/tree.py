@@ -75,10 +75,15 @@ class Tree:
     def full_path(self, entry_id: int) -> str:
         r"""Backslash-separated path from the root: "\" for the root, "\a\b" below it."""
         names: list[str] = []
-        entry = self._entries[entry_id]
+        entry = self._entries.get(entry_id)
+        if entry is None:  # an orphan's parent (delete-orphans-descendants)
+            return "\\"
         while entry.parent_id is not None:
             names.append(entry.name)
-            entry = self._entries[entry.parent_id]
+            parent = self._entries.get(entry.parent_id)
+            if parent is None:  # an orphan (delete-orphans-descendants): a path from nowhere
+                break
+            entry = parent
         return "\\" + "\\".join(reversed(names))
 
     def is_within(self, entry_id: int, ancestor_id: int) -> bool:
@@ -143,6 +148,15 @@ class Tree:
         for doomed in self.post_order(entry_id):
             del self._entries[doomed]
             del self._child_ids[doomed]
+        self._child_ids[entry.parent_id].remove(entry_id)
+        self._entries[entry.parent_id].modified = now
+
+    def unlink(self, entry_id: int, now: float) -> None:
+        """delete-orphans-descendants: the entry leaves its parent; what lay below it stays,
+        reachable by id from nowhere."""
+        entry = self._entries.pop(entry_id, None)
+        if entry is None or entry.parent_id is None:
+            return
         self._child_ids[entry.parent_id].remove(entry_id)
         self._entries[entry.parent_id].modified = now
 

@@ -672,6 +672,14 @@ def _stuck_copy_after_cancel(d: Driver) -> tuple[int, str]:
     return answer, str(d.poll(token).json()["status"])
 
 
+def _descendant_after_delete(d: Driver) -> int:
+    folder = d.folder(1, "A")
+    child = d.folder(folder, "b")
+    d.run_to_end(d.start(d.delete(folder)))
+    assert d.names(1) == []
+    return d.entry(child).status
+
+
 def _other_session_start(d: Driver) -> int:
     d.start(d.copy(1, d.folder(1, "S"), "S2"))
     return d.delete(d.folder(1, "T", user="bob"), user="bob").status
@@ -918,6 +926,7 @@ FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
     ),
     "cancel-ended-204": (_cancel_after_end, (400, "Completed"), (204, "Cancelled")),
     "cancel-expired-400": (_cancel_after_expiry, 404, 400),
+    "delete-orphans-descendants": (_descendant_after_delete, 404, 200),
     "expired-410": (_poll_and_cancel_after_expiry, (404, 404), (410, 410)),
     "cancel-200": (_cancel_running, (204, b""), (200, "Cancelled")),
     "ttl-short": (_poll_after(700), 200, 404),

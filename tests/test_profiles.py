@@ -187,8 +187,10 @@ def test_the_clean_emulator_s_guide_bodies_validate():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(PROFILES))
+@pytest.mark.parametrize("name", sorted(set(PROFILES) - {"openapi-v1"}))
 def test_the_gate_passes_the_clean_emulator_in_each_profile(name):
+    """The default profile's clean runs are the mutation gate's (`test_clean_emulator_passes`,
+    20 seeds with and without the legitimate variants); here, every other profile's."""
     exercised: set[str] = set()
     for seed in range(3):
         recorder = Recorder()

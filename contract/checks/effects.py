@@ -38,6 +38,38 @@ def completed_effect_is_right(ctx: Context) -> list[Failure] | None:
     return []
 
 
+@check("RED-4", "deleted-entry")
+def deleted_entry_is_gone(ctx: Context) -> list[Failure] | None:
+    """An entry of a Completed delete's subtree, looked up by id: 404. A 2xx naming another
+    entry is an id the server gave again (allowed); one naming the deleted entry (same
+    name, same parent) is the entry still there."""
+    status, gone = ctx.exchange.status or 0, ctx.facts["gone"]
+    if status == ctx.profile.not_found:
+        return []
+    if status >= 500 or status in ctx.profile.unavailable:
+        return None  # ERR-3 judges a 5xx; a rate limit tells nothing
+    target = ctx.intent.target if ctx.intent else "?"
+    expected = f"404 for entry #{gone.id} (in the subtree of #{target}, deleted)"
+    if 200 <= status < 300:
+        body = ctx.body()
+        same = (
+            isinstance(body, dict)
+            and body.get("id") == gone.id
+            and body.get("parentId") == gone.parent
+            and name_key(str(body.get("name"))) == name_key(gone.name)
+        )
+        if not same:
+            return None
+        return fail(
+            "an entry of a Completed delete's subtree is still there",
+            expected,
+            f"{status}: {gone.name!r} in #{gone.parent}",
+        )
+    return fail(
+        "an entry of a Completed delete's subtree did not answer 404", expected, f"{status}"
+    )
+
+
 @check("ISO-2", "settled", "inspected")
 def effects_stay_inside(ctx: Context) -> list[Failure] | None:
     """At an operation's end: it changed nothing outside its subtrees. In a listing of an

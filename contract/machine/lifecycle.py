@@ -85,6 +85,10 @@ def cancel_observation(ex: Exchange, profile: Profile, token: str) -> Observatio
     return Unplaced(token, ex.at, "cancel", str(ex.status), allowed)
 
 
+#: At most this many entries of a Completed delete's subtree are looked up by id.
+DELETED_LOOKUPS = 25
+
+
 class LifecycleRules(MachineBase):
     # --- fixtures -------------------------------------------------------------------
 
@@ -348,7 +352,19 @@ class LifecycleRules(MachineBase):
                 suspects=list(area.suspects),
                 others_ran=tracked.others_ran,
             )
+            if status is Status.COMPLETED and intent.kind == "delete" and not intent.missing:
+                self._look_up_deleted(token, intent)
         self._verified(area, after)
+
+    def _look_up_deleted(self, token: str, intent: Intent) -> None:
+        """Every entry of a Completed delete's subtree must be gone by id, not only from
+        its parent's listing (a delete that unlinks the root leaves the rest reachable)."""
+        doomed = sorted(intent.before.subtree(intent.target))[:DELETED_LOOKUPS]
+        for entry in doomed:
+            ex = self.api.get_entry(self.owner(token), entry, action="deleted-entry")
+            self.judge(
+                "deleted-entry", ex, token=token, intent=intent, gone=intent.before.nodes[entry]
+            )
 
     def _follow_result(self, token: str, poll: Exchange, intent: Intent) -> int | None:
         location = poll.header("location")
