@@ -64,6 +64,7 @@ JUDGES: frozenset[str] = frozenset(
         "EXP-2",
         "EXP-3",
         "ISO-1",
+        "AUT-1",
     }
 )
 
@@ -118,6 +119,7 @@ class Operation:
     percent: int | None = None
     cancel: CancelState = "none"
     foreign_cancel: bool = False
+    unauth_cancel: bool = False  # a cancel without valid credentials was sent
     # The event number at which the latest poll that saw it running was sent: it was
     # still running after everything answered before then.
     seen_running: int = 0
@@ -194,10 +196,12 @@ class CancelRefused:
 
 @dataclass(frozen=True)
 class ForeignCancel:
-    """Another session tried to cancel `token` (whatever it was answered)."""
+    """Another session (`via` "session"), or a request without valid credentials (`via`
+    "credentials"), tried to cancel `token` (whatever it was answered)."""
 
     token: str
     at: Interval
+    via: Literal["session", "credentials"] = "session"
 
 
 Observation = (
@@ -354,6 +358,8 @@ def _seen(model: Model, obs: Seen) -> Outcome | Violation:
         exercised.add("CAN-1")
     if op.foreign_cancel:
         exercised.add("ISO-1")
+    if op.unauth_cancel:
+        exercised.add("AUT-1")
     if _ttl_from_start_window(op, obs.at, model.timing):
         exercised.add("EXP-3")
     if obs.status in RUNNING:
@@ -376,13 +382,22 @@ def _seen(model: Model, obs: Seen) -> Outcome | Violation:
         )
     else:
         exercised.add("STA-7")
-        if obs.status is S.CANCELLED and op.cancel == "none" and op.foreign_cancel:
+        outsiders = op.cancel == "none" and obs.status is S.CANCELLED
+        if outsiders and op.foreign_cancel and not op.unauth_cancel:
             return Violation(
                 "ISO-1",
                 "another session cancelled this session's operation",
                 "the operation unaffected by another session's cancel",
                 "status Cancelled although its own session never cancelled it",
             )
+        if outsiders and op.unauth_cancel and not op.foreign_cancel:
+            return Violation(
+                "AUT-1",
+                "a cancel without valid credentials cancelled the operation",
+                "the operation unaffected by a cancel answered 401",
+                "status Cancelled although its own session never cancelled it",
+            )
+        # Both tried: either may have done it, so neither is blamed (the gate says less).
         ended_by = received if op.ended_by is None else min(op.ended_by, received)
         new = replace(op, possible=frozenset({obs.status}), terminal=obs.status, ended_by=ended_by)
     if obs.percent is not None:
@@ -561,6 +576,8 @@ def _cancel_refused(model: Model, obs: CancelRefused) -> Outcome | Violation:
 
 def _foreign_cancel(model: Model, obs: ForeignCancel) -> Outcome | Violation:
     op = model.ops[obs.token]
+    if obs.via == "credentials":
+        return Outcome(_with(model, replace(op, unauth_cancel=True)))
     return Outcome(_with(model, replace(op, foreign_cancel=True)))
 
 

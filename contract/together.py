@@ -104,6 +104,7 @@ def _join(models: list[Model]) -> Model:
             if "accepted" in cancels
             else ("refused" if "refused" in cancels else "none"),
             foreign_cancel=any(v.foreign_cancel for v in versions),
+            unauth_cancel=any(v.unauth_cancel for v in versions),
             seen_running=min(v.seen_running for v in versions),
         )
     return replace(first, ops=ops)

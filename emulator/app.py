@@ -158,6 +158,8 @@ class Emulator:
         params = {key: unquote(value) for key, value in route.params.items()}
         if route.name == "copy" and self.world.faults.has("unauthenticated-copy-runs"):
             self._copy_before_auth(request, params, now)
+        if route.name == "task" and request.method.upper() == "DELETE":
+            self._cancel_before_auth(request, params, now)
         session = self._session_of(request, is_hook=route.name in TEST_HOOK_ROUTES)
         if "repo" in params and params["repo"] != self.config.repo_id:
             raise Problem(404, "Repository not found.", f"No repository '{params['repo']}'.")
@@ -171,6 +173,16 @@ class Emulator:
             return
         if has_wrong_bearer(request.headers, self._tokens):
             tasks.leak_requested_folder(self.world, params["id"], request.body, ANONYMOUS, now)
+
+    def _cancel_before_auth(self, request: Request, params: dict[str, str], now: float) -> None:
+        """unauthenticated-cancel-acts: credentials are only checked after the cancel ran."""
+        if not self.world.faults.has("unauthenticated-cancel-acts"):
+            return
+        if authenticate(request.headers, self._tokens, self.world.faults) is not None:
+            return
+        op = self.world.engine.find(params.get("token", ""))
+        if op is not None and not op.ended:
+            self.world.engine.cancel(op, now)
 
     def _session_of(self, request: Request, is_hook: bool) -> Session:
         if is_hook:

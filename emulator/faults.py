@@ -246,6 +246,12 @@ _CATALOGUE: tuple[Fault, ...] = (
         "listing but still answer GET by id (200).",
     ),
     Fault(
+        "unauthenticated-cancel-acts",
+        ("AUT-1",),
+        "A cancel without a valid bearer token cancels the operation it names (credentials are "
+        "checked after the handler ran), then answers 401.",
+    ),
+    Fault(
         "expired-410",
         ("EXP-2", "CAN-4"),
         "An expired token's poll and cancel answer 410 Gone (a problem document) instead of 404.",

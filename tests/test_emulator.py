@@ -680,6 +680,13 @@ def _descendant_after_delete(d: Driver) -> int:
     return d.entry(child).status
 
 
+def _status_after_unauthenticated_cancels(d: Driver) -> tuple[int, int, str]:
+    token = d.start(d.delete(d.folder(1, "A")))
+    wrong = d.cancel(token, user="mallory").status
+    missing = d.call("DELETE", f"{API}/Tasks/{token}", user=None).status
+    return wrong, missing, str(d.poll(token).json()["status"])
+
+
 def _other_session_start(d: Driver) -> int:
     d.start(d.copy(1, d.folder(1, "S"), "S2"))
     return d.delete(d.folder(1, "T", user="bob"), user="bob").status
@@ -927,6 +934,11 @@ FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
     "cancel-ended-204": (_cancel_after_end, (400, "Completed"), (204, "Cancelled")),
     "cancel-expired-400": (_cancel_after_expiry, 404, 400),
     "delete-orphans-descendants": (_descendant_after_delete, 404, 200),
+    "unauthenticated-cancel-acts": (
+        _status_after_unauthenticated_cancels,
+        (401, 401, "NotStarted"),
+        (401, 401, "Cancelled"),
+    ),
     "expired-410": (_poll_and_cancel_after_expiry, (404, 404), (410, 410)),
     "cancel-200": (_cancel_running, (204, b""), (200, "Cancelled")),
     "ttl-short": (_poll_after(700), 200, 404),

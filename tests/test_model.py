@@ -223,3 +223,13 @@ def test_an_answer_no_situation_allows_is_charged_to_the_situation_s_clause(befo
     result = run(start(), *before, unplaced(t, via))
     assert isinstance(result, Violation), result
     assert result.clause == clause and result.actual == "410", result
+
+
+def test_a_cancel_without_credentials_that_acted_is_aut1_and_with_a_foreign_one_nobody_s():
+    credentials = ForeignCancel("t1", at(1.0), "credentials")
+    result = run(start(), credentials, seen(S.CANCELLED, 2.0))
+    assert isinstance(result, Violation) and result.clause == "AUT-1", result
+    assert run(start(), seen(S.IN_PROGRESS, 0.5), credentials, seen(S.IN_PROGRESS, 2.0)).ops
+    # Another session and a credential-less request both tried: either may have done it.
+    both = run(start(), credentials, ForeignCancel("t1", at(1.5)), seen(S.CANCELLED, 2.0))
+    assert not isinstance(both, Violation), both

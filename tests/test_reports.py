@@ -88,8 +88,9 @@ def clean(tmp_path_factory) -> GateRun:
     """The clean emulator, one clause skipped, reports in the default place."""
     cwd = tmp_path_factory.mktemp("clean")
     result = run_gate(
-        cwd, "--seed", "3", "--max-examples", "10", "--skip-clause", "SUB-2=vendor waiver 42"
-    )
+        cwd, "--seed", "3", "--max-examples", "10", "--skip-clause", "SUB-2=vendor waiver 42",
+        "--allow-untested",  # a small budget: what it leaves untested is shown, not failed
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     return GateRun(result, only_folder(cwd / "reports"))
 

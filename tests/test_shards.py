@@ -114,8 +114,8 @@ def verdicts(folder: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_two_workers_and_the_plain_run_give_the_same_verdicts_in_one_report(tmp_path):
-    # Seed 3 at 40 examples passes every clause in both (a run is reproducible from its seed).
-    budget = ("--lro-seed", "3", "--lro-max-examples", "40")
+    # Seed 1 at 40 examples passes every clause in both (a run is reproducible from its seed).
+    budget = ("--lro-seed", "1", "--lro-max-examples", "40")
     plain = pytest_run(*budget, f"--lro-report-dir={tmp_path / 'plain'}")
     assert plain.returncode == 0, plain.stdout + plain.stderr
     two = pytest_run("-n", "2", *budget, f"--lro-report-dir={tmp_path / 'two'}")

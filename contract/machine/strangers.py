@@ -56,14 +56,26 @@ class StrangerRules(MachineBase):
     @rule(
         data=st.data(),
         auth=st.sampled_from(["none", "invalid"]),
-        what=st.sampled_from(["poll", "start-copy", "start-delete", "list"]),
+        what=st.sampled_from(["poll", "start-copy", "start-delete", "list", "cancel"]),
     )
     def unauthenticated(self, data: st.DataObject, auth: str, what: str) -> None:
-        """A request without a valid bearer token: 401, and nothing changes."""
+        """A request without a valid bearer token: 401, and nothing changes (a cancel of a
+        running operation leaves it running: its owner looks at once)."""
         session = self.draw_session(data, self.conn.sessions)
         area = self.area_of(session)
         name = data.draw(gen.entry_names(), label="name")
-        if what == "poll" and self.tracked:
+        if what == "cancel" and self.tracked and not self.api.guarded:
+            token = data.draw(st.sampled_from(list(self.tracked)), label="token")
+            running = self.model.may_be_running(self.model.ops[token], self.now)
+            ex = self.api.cancel(session, token, auth=auth, action="unauthenticated")  # type: ignore[arg-type]
+            obs = ForeignCancel(token, ex.at, "credentials")
+            self.judge(
+                "unauthenticated", ex, obs=obs, auth="no" if auth == "none" else "an invalid"
+            )
+            if running:
+                self._poll(token)
+            return
+        if what in ("poll", "cancel") and self.tracked:
             token = data.draw(st.sampled_from(list(self.tracked)), label="token")
             ex = self.api.poll(session, token, auth=auth, action="unauthenticated")  # type: ignore[arg-type]
         elif what == "start-copy":
