@@ -252,6 +252,19 @@ _CATALOGUE: tuple[Fault, ...] = (
         "checked after the handler ran), then answers 401.",
     ),
     Fault(
+        "copy-depth-limit",
+        ("RED-4",),
+        "A copy stops descending four levels below its source (a recursion limit): deeper "
+        "entries are not copied, and the copy still ends Completed.",
+    ),
+    Fault(
+        "delete-first-ten",
+        ("RED-4",),
+        "A delete removes at most ten children of any folder (one page of a listing) and "
+        "then the folder itself only once it is empty: a wide folder stays, the delete "
+        "ends Completed.",
+    ),
+    Fault(
         "expired-410",
         ("EXP-2", "CAN-4"),
         "An expired token's poll and cancel answer 410 Gone (a problem document) instead of 404.",

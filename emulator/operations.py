@@ -75,6 +75,7 @@ class Operation:
     reported_progress: bool = False
     went_backwards: bool = False
     stalled: bool = False  # stalls-before-end: it will never take another step
+    removed_in: dict[int, int] = field(default_factory=dict)  # delete-first-ten: per folder
 
     @property
     def cancelled_before_start(self) -> bool:
@@ -149,6 +150,8 @@ def _copy_step(op: Operation, tree: Tree, faults: FaultSet, at: float) -> Operat
     source = tree.get(op.next_entry_id())
     if source is None:
         return OperationError(op.next_entry_id(), "The source entry no longer exists.")
+    if faults.has("copy-depth-limit") and tree.depth_below(source.id, op.order.source_id) > 4:
+        return None  # the bug: the recursion stops four levels down
     parent_copy = op.copies.get(source.parent_id) if source.parent_id is not None else None
     if parent_copy is None or tree.get(parent_copy) is None:
         return OperationError(source.id, "The copy of the entry's parent folder no longer exists.")
@@ -186,6 +189,18 @@ def _copy_root(op: Operation, tree: Tree, faults: FaultSet, at: float) -> Operat
     return None
 
 
+def _beyond_first_ten(op: Operation, tree: Tree, entry_id: int) -> bool:
+    """delete-first-ten: ten entries of its folder were removed already, or it is a folder
+    that still holds children (so it cannot be removed)."""
+    entry = tree.get(entry_id)
+    if entry is None or entry.parent_id is None:
+        return False
+    if tree.children(entry_id) or op.removed_in.get(entry.parent_id, 0) >= 10:
+        return True
+    op.removed_in[entry.parent_id] = op.removed_in.get(entry.parent_id, 0) + 1
+    return False
+
+
 def _name_in(tree: Tree, folder_id: int, name: str, auto_rename: bool) -> str | None:
     """The name a new entry gets in `folder_id`, or None when taken and renaming is off."""
     if tree.find_child(folder_id, name) is None:
@@ -195,6 +210,8 @@ def _name_in(tree: Tree, folder_id: int, name: str, auto_rename: bool) -> str | 
 
 def _delete_step(op: Operation, tree: Tree, faults: FaultSet, at: float) -> OperationError | None:
     entry = op.next_entry_id()
+    if faults.has("delete-first-ten") and _beyond_first_ten(op, tree, entry):
+        return None  # the bug: one page of children, and a folder that is not empty stays
     if faults.has("delete-orphans-descendants") and entry != op.order.plan[-1]:
         pass  # the bug: only the folder itself is unlinked, at the last step
     elif faults.has("delete-orphans-descendants"):

@@ -86,6 +86,16 @@ class Tree:
             entry = parent
         return "\\" + "\\".join(reversed(names))
 
+    def depth_below(self, entry_id: int, ancestor_id: int) -> int:
+        """How many levels `entry_id` lies below `ancestor_id` (0: itself; -1: not below)."""
+        depth, entry = 0, self._entries.get(entry_id)
+        while entry is not None:
+            if entry.id == ancestor_id:
+                return depth
+            depth += 1
+            entry = self._entries.get(entry.parent_id) if entry.parent_id is not None else None
+        return -1
+
     def is_within(self, entry_id: int, ancestor_id: int) -> bool:
         """True when `entry_id` is `ancestor_id` or lies somewhere below it."""
         entry = self._entries.get(entry_id)

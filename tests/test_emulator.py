@@ -687,6 +687,28 @@ def _status_after_unauthenticated_cancels(d: Driver) -> tuple[int, int, str]:
     return wrong, missing, str(d.poll(token).json()["status"])
 
 
+def _deep_copy_depth(d: Driver) -> int:
+    chain = [d.folder(1, "S")]
+    for level in range(6):
+        chain.append(d.folder(chain[-1], f"l{level}"))
+    token = d.start(d.copy(1, chain[0], "C"))
+    d.run_to_end(token)
+    copy = next(c["id"] for c in d.children(1) if c["name"] == "C")
+    depth = 0
+    while kids := d.children(copy):
+        copy, depth = kids[0]["id"], depth + 1
+    return depth
+
+
+def _children_left_after_wide_delete(d: Driver) -> tuple[list[str], int]:
+    wide = d.folder(1, "W")
+    for i in range(12):
+        d.folder(wide, f"c{i:02}")
+    d.run_to_end(d.start(d.delete(wide)))
+    left = d.children(wide) if d.entry(wide).status == 200 else []
+    return d.names(1), len(left)
+
+
 def _other_session_start(d: Driver) -> int:
     d.start(d.copy(1, d.folder(1, "S"), "S2"))
     return d.delete(d.folder(1, "T", user="bob"), user="bob").status
@@ -939,6 +961,8 @@ FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
         (401, 401, "NotStarted"),
         (401, 401, "Cancelled"),
     ),
+    "copy-depth-limit": (_deep_copy_depth, 6, 4),
+    "delete-first-ten": (_children_left_after_wide_delete, ([], 0), (["W"], 2)),
     "expired-410": (_poll_and_cancel_after_expiry, (404, 404), (410, 410)),
     "cancel-200": (_cancel_running, (204, b""), (200, "Cancelled")),
     "ttl-short": (_poll_after(700), 200, 404),

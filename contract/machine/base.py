@@ -42,6 +42,7 @@ from . import cleanup
 #: How much likelier an ordinary choice is than an unusual one (the area's root, a
 #: removed entry, a destination inside the source): most operations should succeed.
 COMMON = 6
+BIG_SUBTREE = 7  # entries in a subtree whose root is drawn as often as all the others
 
 
 UNORDERED_NOTE = (
@@ -411,7 +412,15 @@ class MachineBase(RuleBasedStateMachine):
         nodes = area.tree.folders() if folders else list(area.tree.nodes.values())
         inner = sorted(n.id for n in nodes if n.id != area.root)
         rare = sorted(self.gone) + ([area.root] if root else [])
+        # A deep or wide subtree (strategies/trees.py) is where depth- and size-dependent
+        # bugs show: its root is drawn about as often as all the other entries together.
+        sizes = {i: len(area.tree.subtree(i)) for i in inner}
+        big = [i for i in inner if sizes[i] >= BIG_SUBTREE]
         # A flat list with repeats gives real odds (st.one_of would not weigh them).
         return data.draw(
-            st.sampled_from(inner * COMMON + rare), label="folder" if folders else "entry"
+            st.sampled_from(
+                inner * COMMON + big * (COMMON * len(inner) // max(len(big), 1)) + rare
+                or [area.root]  # an area the server removed: its root, which answers gone
+            ),
+            label="folder" if folders else "entry",
         )

@@ -97,9 +97,10 @@ class LifecycleRules(MachineBase):
     def build_tree(self, data: st.DataObject, shape: gen.Shape) -> None:
         """Create a folder tree inside a free session's area (the documented create call)."""
         area = self.area_of(self.draw_session(data, self.free_sessions()))
-        parent = data.draw(
-            st.sampled_from(sorted(n.id for n in area.tree.folders())), label="parent"
-        )
+        # An area the server removed (a delete that took more than asked) has no folders
+        # left: its root then, and the create's answer says it is gone.
+        folders = sorted(n.id for n in area.tree.folders()) or [area.root]
+        parent = data.draw(st.sampled_from(folders), label="parent")
         self._build(area, parent, shape)
 
     # --- starting operations ----------------------------------------------------------
@@ -112,7 +113,9 @@ class LifecycleRules(MachineBase):
         folders = sorted(n.id for n in area.tree.folders())
         outside = [f for f in folders if f not in below]
         unusual = [f for f in folders if f in below] + sorted(self.gone)
-        dest = data.draw(st.sampled_from(outside * COMMON + unusual), label="destination")
+        dest = data.draw(
+            st.sampled_from(outside * COMMON + unusual or [area.root]), label="destination"
+        )
         taken = [n.name for n in area.tree.children(dest)] if dest in area.tree else []
         names = (
             gen.mostly(gen.entry_names(), st.sampled_from(taken)) if taken else gen.entry_names()
@@ -220,7 +223,9 @@ class LifecycleRules(MachineBase):
         if how == "delete":
             ex, intent = self._send_delete(session, "start-delete", gone)
         else:
-            inside = data.draw(st.sampled_from(sorted(area.tree.nodes)), label="entry")
+            inside = data.draw(
+                st.sampled_from(sorted(area.tree.nodes) or [area.root]), label="entry"
+            )
             source, dest = (gone, inside) if how == "copy from" else (inside, gone)
             name = data.draw(gen.entry_names(), label="name")
             auto = data.draw(st.booleans(), label="autoRename")
