@@ -109,8 +109,9 @@ def test_every_check_fires_against_some_fault(runs):
 CORRECT_SERVERS: list[tuple[str, ...]] = [(), *((v,) for v in VARIANTS), ("all",)]
 
 
-@pytest.mark.parametrize("seed", range(20))
+@pytest.mark.parametrize("seed", range(len(CORRECT_SERVERS)))
 def test_clean_emulator_passes(seed):
+    """One seed per correct server (the soak, `bench/clean_soak.py --variants`, runs 50)."""
     variants = CORRECT_SERVERS[seed % len(CORRECT_SERVERS)]
     run = run_with_fault(None, seed=seed, max_examples=40, variants=variants)
     assert not run.clauses, (
