@@ -290,7 +290,13 @@ def print_catalogue() -> int:
     """`--list-faults` of both commands: one fault a line (name, clause ids, what it does).
     A reader that stops early (`| head`) is not an error."""
     width = max(len(name) for name in FAULTS) + 2
-    lines = [f"{f.name:<{width}} {','.join(f.clauses):<14} {f.description}" for f in _CATALOGUE]
+    return print_lines(
+        f"{f.name:<{width}} {','.join(f.clauses):<14} {f.description}" for f in _CATALOGUE
+    )
+
+
+def print_lines(lines: Iterable[str]) -> int:
+    """Print a catalogue listing (exit code 0); a reader that stops early is no error."""
     try:
         print("\n".join(lines), flush=True)
     except BrokenPipeError:

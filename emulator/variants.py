@@ -12,11 +12,10 @@ and against all at once). To add one: an entry below, its branch, and nothing el
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
+from .faults import print_lines
 from .messages import Response
 
 ALL = "all"
@@ -149,9 +148,4 @@ class VariantSet:
 def print_catalogue() -> int:
     """`--list-variants`: one variant a line (name, what it does)."""
     width = max(len(name) for name in VARIANTS) + 2
-    lines = [f"{v.name:<{width}} {v.description}" for v in _CATALOGUE]
-    try:
-        print("\n".join(lines), flush=True)
-    except BrokenPipeError:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    return 0
+    return print_lines(f"{v.name:<{width}} {v.description}" for v in _CATALOGUE)
