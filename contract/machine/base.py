@@ -144,6 +144,7 @@ class MachineBase(RuleBasedStateMachine):
         self.areas: dict[str, Area] = {}
         self.first_trees: dict[str, gen.Shape] = {}  # each session's, until its area is made
         self.gone: set[int] = set()  # ids this example saw removed
+        self.locations: list[str] = []  # completed copies' Locations this example followed
         self.op_types: dict[str, str] = {}
         self.sandbox: int | None = None
         self.sandbox_name: str | None = None

@@ -379,6 +379,7 @@ class LifecycleRules(MachineBase):
         if found is None or found[0] != self.conn.repo_id:
             return None
         ex = self.api.follow(self.owner(token), location)
+        self.locations.append(location)
         self.judge(
             "follow-location",
             ex,

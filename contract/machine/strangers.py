@@ -56,7 +56,7 @@ class StrangerRules(MachineBase):
     @rule(
         data=st.data(),
         auth=st.sampled_from(["none", "invalid"]),
-        what=st.sampled_from(["poll", "start-copy", "start-delete", "list", "cancel"]),
+        what=st.sampled_from(["poll", "start-copy", "start-delete", "list", "cancel", "follow"]),
     )
     def unauthenticated(self, data: st.DataObject, auth: str, what: str) -> None:
         """A request without a valid bearer token: 401, and nothing changes (a cancel of a
@@ -75,7 +75,14 @@ class StrangerRules(MachineBase):
             if running:
                 self._poll(token)
             return
-        if what in ("poll", "cancel") and self.tracked:
+        if what == "follow" and self.locations:  # a completed copy's result, no credentials
+            location = data.draw(st.sampled_from(self.locations), label="location")
+            ex = self.api.client.send(
+                "GET", location, action="unauthenticated", session=session, auth=auth
+            )  # type: ignore[arg-type]
+            self.judge("unauthenticated", ex, auth="no" if auth == "none" else "an invalid")
+            return
+        if what in ("poll", "cancel", "follow") and self.tracked:
             token = data.draw(st.sampled_from(list(self.tracked)), label="token")
             ex = self.api.poll(session, token, auth=auth, action="unauthenticated")  # type: ignore[arg-type]
         elif what == "start-copy":
