@@ -36,6 +36,7 @@ from .machine.cleanup import (
     find_folder,
     pauses,
     raise_harness,
+    refusal_failure,
     remove_folder,
     wait,
     wait_for_end,
@@ -92,15 +93,17 @@ def short_path(template: str) -> str:
     return ".../" + template.rsplit("Laserfiche.Repository.", 1)[-1]
 
 
-def settle(profile_name: str, target: Target) -> str | None:
+def settle(
+    profile_name: str, target: Target, operation_timeout: float = Timing.operation_timeout
+) -> str | None:
     """Make sure the target is judged in a dialect it speaks; a one-line note for the
     report when `--profile auto` picked one. Raises HarnessError (exit 2) on a mismatch,
     or when auto finds no single fitting profile."""
     if profile_name != AUTO:
         if target.serves is None or target.serves != target.profile.name:
-            _check(target)
+            _check(target, operation_timeout)
         return None
-    trials = probe(target, list(PROFILES.values()))
+    trials = probe(target, list(PROFILES.values()), operation_timeout=operation_timeout)
     chosen = _pick(trials)
     target.speaking(chosen)
     fit = next(t for t in trials if t.path == chosen.copy_path)
@@ -112,10 +115,10 @@ def settle(profile_name: str, target: Target) -> str | None:
     )
 
 
-def _check(target: Target) -> None:
+def _check(target: Target, operation_timeout: float) -> None:
     given = target.profile
     others = [p for p in PROFILES.values() if p.name != given.name]
-    trials = probe(target, [given, *others], stop_at_fit=given)
+    trials = probe(target, [given, *others], stop_at_fit=given, operation_timeout=operation_timeout)
     if any(t.fits(given) for t in trials):
         return
     fitting = [p for p in others if any(t.fits(p) for t in trials)]
@@ -147,7 +150,10 @@ def _pick(trials: list[Trial]) -> Profile:
 
 
 def probe(
-    target: Target, profiles: list[Profile], stop_at_fit: Profile | None = None
+    target: Target,
+    profiles: list[Profile],
+    stop_at_fit: Profile | None = None,
+    operation_timeout: float = Timing.operation_timeout,
 ) -> list[Trial]:
     """One copy on each distinct copy path of `profiles`, in order, inside a sandbox that
     is removed afterwards (also on an error or Ctrl-C). With `stop_at_fit`, no further
@@ -164,7 +170,8 @@ def probe(
         for profile in profiles:
             if any(t.path == profile.copy_path for t in trials):
                 continue
-            trials.append(_copy(conn, conn.api.speaking(profile), session, sandbox, source))
+            api = conn.api.speaking(profile)
+            trials.append(_copy(conn, api, session, sandbox, source, operation_timeout))
             if stop_at_fit is not None and trials[-1].fits(stop_at_fit):
                 break
         return trials
@@ -175,7 +182,7 @@ def probe(
         with interrupts.deferred():
             try:
                 if not held:
-                    _remove(conn, session, sandbox, name)
+                    _remove(conn, session, sandbox, name, operation_timeout)
             finally:
                 conn.close()
 
@@ -190,7 +197,9 @@ def _make_folder(api: RepositoryApi, session: Session, parent: int, name: str) -
     return int(body["id"])
 
 
-def _copy(conn: Connection, api: RepositoryApi, session: Session, dest: int, source: int) -> Trial:
+def _copy(
+    conn: Connection, api: RepositoryApi, session: Session, dest: int, source: int, timeout: float
+) -> Trial:
     """Start a copy of `source` into `dest` on `api`'s copy path and watch it to its end."""
     trial = Trial(api.profile.copy_path)
     ex = api.start_copy(
@@ -221,7 +230,6 @@ def _copy(conn: Connection, api: RepositoryApi, session: Session, dest: int, sou
         wait(conn.clock, pause)
     # Still running after half an hour of looks: cancel it; one that runs on breaks STA-7.
     api.cancel(session, token, action="profile-probe")
-    timeout = Timing().operation_timeout
     if wait_for_end(api, conn.clock, session, token, conn.clock.now + timeout):
         return trial
     failure = Failure(
@@ -235,31 +243,29 @@ def _copy(conn: Connection, api: RepositoryApi, session: Session, dest: int, sou
     raise Blocked("the profile probe's copy never ended", failure)
 
 
-def _remove(conn: Connection, session: Session, sandbox: int | None, name: str) -> None:
+def _remove(
+    conn: Connection, session: Session, sandbox: int | None, name: str, timeout: float
+) -> None:
     api = conn.api
     if sandbox is None:  # interrupted while asking for it, or refused: look for it by name
         sandbox = find_folder(api, session, conn.parent_id, name)
     if sandbox is None:
         return
-    timeout = Timing().operation_timeout
     refused = remove_folder(api, conn.clock, session, sandbox, timeout)
     if refused is None:
         return
     left = Leftover(sandbox, name, conn.parent_id)
     evidence = [conn.client.redacted(e) for e in conn.client.transcript]
-    if refused.status == api.profile.busy:
-        clause, title = "CON-2", "the session's slot never freed after the probe's copy ended"
-        expected = "a start accepted once every operation of the session had ended"
-    elif refused.started:
-        clause, title = "STA-7", "the delete of the probe's sandbox never ended"
-        expected = f"an end within {timeout:g}s of its start"
-    else:
+    # Its one copy was seen ended (a copy that never did stopped the probe before this).
+    failure = refusal_failure(refused, timeout, evidence, all_ended=True)
+    if failure is None:
         raise_harness(
             f"could not remove the profile probe's folder: {refused.describe()} "
             f"(left behind: {left.describe()})"
         )
         return
-    failure = Failure(clause, title, expected, refused.describe(), evidence, check="clean-up")
     raise Blocked(
-        f"the profile probe's clean-up: {title}; left behind: {left.describe()}", failure, left
+        f"the profile probe's clean-up: {failure.title}; left behind: {left.describe()}",
+        failure,
+        left,
     )

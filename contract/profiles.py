@@ -80,9 +80,10 @@ class Profile:
     @property
     def unavailable(self) -> frozenset[int]:
         """Answers to a poll or cancel that say nothing about the operation: a gateway's
-        or an overloaded tenant's 502/503/504, and a rate limit's 429 (the outcome of
-        the request is unknown: neither pass nor fail)."""
-        return frozenset({self.busy, 502, 503, 504})
+        or an overloaded tenant's 502/503/504, a rate limit's 429, and a 401 to the
+        session's own credentials (a bearer token that expired during a long run is the
+        set-up's problem, not the server's): the outcome is unknown, neither pass nor fail."""
+        return frozenset({self.busy, self.unauthorized, 502, 503, 504})
 
     @property
     def completion_redirects(self) -> bool:

@@ -366,6 +366,7 @@ class _Leftovers:
         self.tracked = {t: s for t, s in judge.owners.items() if t in judge.model.ops}
         self.sandbox, self.sandbox_name = judge.sandbox, sandbox_name
         self.run = SimpleNamespace(recorder=Recorder())  # what a blocked clean-up records
+        self.areas: dict[str, Any] = {}  # a replay's sandbox is one folder, removed whole
 
     @property
     def now(self) -> tuple[float, float]:

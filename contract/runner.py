@@ -128,11 +128,10 @@ def explore(
     before it."""
     target = target or make_target(options)
     try:
-        picked = settle(options.profile, target)
+        picked = settle(options.profile, target, options.operation_timeout)
     except Blocked as exc:  # the probe's clean-up: the server broke a clause, a verdict
         if exc.failure is not None:
             recorder.fail(exc.failure)
-            recorder.exercise({exc.failure.clause})
         if exc.leftover is not None:
             recorder.leftovers.append(exc.leftover)
         recorder.notes.append(f"clean-up blocked by the server: {exc}; nothing more was sent")

@@ -32,7 +32,7 @@ from hypothesis import seed as hypothesis_seed
 from schemathesis.generation import GenerationMode
 
 from .. import interrupts
-from ..checks import Context, Failure, run_checks
+from ..checks import Context, run_checks
 from ..client import Auth, Exchange, Session
 from ..machine import cleanup
 from ..model import RUNNING
@@ -349,21 +349,14 @@ class FuzzPhase:
         return False
 
     def slot_stuck(self, answer: str) -> None:
-        conn = self.conn
-        self.recorder.fail(
-            Failure(
-                "CON-2",
-                "the session's slot never freed (the fuzzer's starts answered 429 throughout)",
-                "a start accepted once every operation of the session had ended",
-                f"{answer}, for longer than {self.operation_timeout:g}s; every operation "
-                "the fuzzer started was seen ended",
-                [conn.client.redacted(e) for e in conn.client.transcript],
-                check="clean-up",
-                sound=False,
-            )
-        )
+        actual = f"{answer}, for longer than {self.operation_timeout:g}s"
+        self.recorder.fail(cleanup.slot_never_freed(actual, self._evidence()))
         self.blocked = True
         self.stop("the server kept the session busy (CON-2)")
+
+    def _evidence(self) -> list[Exchange]:
+        client = self.conn.client
+        return [client.redacted(e) for e in client.transcript]
 
     # --- operations the fuzzer started ---------------------------------------------
 
@@ -406,10 +399,10 @@ class FuzzPhase:
             self.recorder.notes.append(f"fuzzing stopped early: {why}")
 
     def remove(self, sandbox: Sandbox) -> None:
-        """Remove the fuzzer's sandbox. A delete refused with 429 throughout, once every
-        operation the fuzzer started was seen ended, is the server's CON-2 (the slot never
-        freed): recorded, the folder named, and the run goes on to a verdict. Anything
-        else that keeps the folder is a harness error that names it."""
+        """Remove the fuzzer's sandbox. What the server broke if it cannot be
+        (`cleanup.refusal_failure`: CON-2 once every operation the fuzzer started was seen
+        ended, STA-7) is recorded, the folder named, and the run goes on to a verdict;
+        anything else that keeps the folder is a harness error that names it."""
         conn = self.conn
         refused = cleanup.remove_folder(
             conn.api, conn.clock, self.session, sandbox.root, self.operation_timeout
@@ -417,30 +410,19 @@ class FuzzPhase:
         if refused is None:
             return
         left = Leftover(sandbox.root, sandbox.name, conn.parent_id)
-        if refused.status == conn.profile.busy and self.blocked:
-            self.recorder.leftovers.append(left)
-            self.recorder.notes.append(f"fuzzing: clean-up blocked; left behind: {left.describe()}")
-            return
-        if refused.status == conn.profile.busy and not self.stopped:
-            evidence = [conn.client.redacted(e) for e in conn.client.transcript]
-            self.recorder.fail(
-                Failure(
-                    "CON-2",
-                    "the session's slot never freed (the fuzzer's clean-up answered 429)",
-                    "a start accepted once every operation of the session had ended",
-                    f"{refused.describe()}, every operation the fuzzer started seen ended",
-                    evidence,
-                    check="clean-up",
-                    sound=False,
-                )
+        failure = None  # CON-2 is recorded already when the slot probes found it stuck
+        if not (refused.busy and self.blocked):
+            failure = cleanup.refusal_failure(
+                refused, self.operation_timeout, self._evidence(), all_ended=not self.stopped
             )
-            self.recorder.leftovers.append(left)
-            self.recorder.notes.append(f"fuzzing: clean-up blocked; left behind: {left.describe()}")
-            return
-        raise HarnessError(
-            f"fuzzing: could not remove its sandbox: {refused.describe()} "
-            f"(left behind: {left.describe()})"
-        )
+            if failure is None:
+                raise HarnessError(
+                    f"fuzzing: could not remove its sandbox: {refused.describe()} "
+                    f"(left behind: {left.describe()})"
+                )
+            self.recorder.fail(failure)
+        self.recorder.leftovers.append(left)
+        self.recorder.notes.append(f"fuzzing: clean-up blocked; left behind: {left.describe()}")
 
     def _safe(self, operation: str, path: dict[str, Any], body: Any, sandbox: Sandbox) -> bool:
         """On a shared target: may this request be sent (see the module's docstring)?"""

@@ -76,7 +76,7 @@ def clean_up(machine: MachineBase) -> None:
     # Every other session that ran an operation removes its own area first: its slot
     # must be free for the next example (a session the server keeps busy would make the
     # next example's starts there look like a fresh session's CON-4).
-    for area in getattr(machine, "areas", {}).values():
+    for area in machine.areas.values():
         owner = area.session
         if owner is first or not any(machine.owner(t) is owner for t in machine.tracked):
             continue
@@ -87,40 +87,67 @@ def clean_up(machine: MachineBase) -> None:
 def _removed(
     machine: MachineBase, session: Session, folder: int, sandbox: int, timeout: float
 ) -> None:
-    """Remove `folder` in `session`, or charge what kept it (see the module's docstring)."""
-    api, clock = machine.api, machine.conn.clock
-    refused = remove_folder(api, clock, session, folder, timeout)
+    """Remove `folder` in `session`, or charge what kept it (`refusal_failure`)."""
+    refused = remove_folder(machine.api, machine.conn.clock, session, folder, timeout)
     if refused is None:
         return
-    if refused.status == api.profile.busy and not _unanswered_start(machine, session):
-        _charge(
-            machine,
-            "CON-2",
-            "the session's slot never freed (clean-up's delete answered 429 throughout)",
-            "a start accepted once every operation of the session had ended",
-            f"{refused.describe()}, every operation of {session.label} seen ended",
+    all_ended = not _unanswered_start(machine, session)
+    failure = refusal_failure(refused, timeout, _evidence(machine), all_ended=all_ended)
+    if failure is None:
+        raise_harness(
+            f"could not remove the sandbox folder #{sandbox}: {refused.describe()} "
+            f"(left behind: {_leftover(machine, sandbox).describe()})"
         )
-        _left(machine, sandbox, f"the server kept {session.label} busy")
-    if refused.status is not None and refused.started:
-        _charge(
-            machine,
+        return
+    machine.run.recorder.fail(failure)
+    _left(machine, sandbox, failure.title)
+
+
+def refusal_failure(
+    refused: Refused, timeout: float, evidence: list[Exchange], *, all_ended: bool
+) -> Failure | None:
+    """The clause a folder that could not be removed shows the server broke, or None when
+    the contract does not explain the refusal (a harness error then): a delete answered
+    429 throughout once every operation of the session was seen ended is CON-2
+    (`all_ended`: none of its starts went unanswered either); a delete that started and
+    never ended, STA-7. The profile probe, the fuzzer and the examples all judge so."""
+    if refused.busy and all_ended:
+        return slot_never_freed(f"{refused.describe()}, throughout", evidence)
+    if refused.started:
+        return Failure(
             "STA-7",
-            "the clean-up's delete never ended",
+            "a delete of the run's own folder never ended",
             f"an end within {timeout:g}s of its start",
             f"{refused.describe()} still running",
+            evidence,
+            check="clean-up",
+            sound=False,
         )
-        _left(machine, sandbox, "the clean-up's delete never ended")
-    raise_harness(
-        f"could not remove the sandbox folder #{sandbox}: {refused.describe()} "
-        f"(left behind: {_leftover(machine, sandbox).describe()})"
+    return None
+
+
+def slot_never_freed(actual: str, evidence: list[Exchange]) -> Failure:
+    return Failure(
+        "CON-2",
+        "the session's slot never freed: its starts answered 429 after all its operations ended",
+        "a start accepted once every operation of the session had ended",
+        actual,
+        evidence,
+        check="clean-up",
+        sound=False,
     )
+
+
+def _evidence(machine: MachineBase) -> list[Exchange]:
+    client = machine.conn.client
+    return [client.redacted(e) for e in client.transcript]
 
 
 def _charge(machine: MachineBase, clause: str, title: str, expected: str, actual: str) -> None:
     """Record what the server broke, with the example's exchanges as evidence."""
-    client = machine.conn.client
-    evidence = [client.redacted(e) for e in client.transcript]
-    failure = Failure(clause, title, expected, actual, evidence, check="clean-up", sound=False)
+    failure = Failure(
+        clause, title, expected, actual, _evidence(machine), check="clean-up", sound=False
+    )
     machine.run.recorder.fail(failure)
 
 
@@ -137,22 +164,21 @@ def _left(machine: MachineBase, sandbox: int | None, why: str) -> None:
 def _unanswered_start(machine: MachineBase, session: Session) -> bool:
     """A start of `session` went unanswered (its outcome unknown): an operation the run
     cannot see may hold the slot, so a 429 proves nothing about CON-2."""
-    starts = {"start-copy", "start-delete", "start-busy", "start-together"}
+    profile = machine.api.profile
     return any(
-        e.status is None and e.session == session.label and e.action in starts
+        e.status is None
+        and e.session == session.label
+        and profile.call_of(e.method, e.url) in ("start-copy", "start-delete")
         for e in machine.conn.client.transcript
     )
 
 
 class Refused:
-    """Why a folder could not be removed: the last answer, and whether a delete started."""
+    """Why a folder could not be removed: the last answer, whether it was the busy
+    answer, and whether a delete started (and never ended)."""
 
-    def __init__(self, exchange: Exchange, started: bool) -> None:
-        self.exchange, self.started = exchange, started
-
-    @property
-    def status(self) -> int | None:
-        return self.exchange.status
+    def __init__(self, exchange: Exchange, *, busy: bool, started: bool) -> None:
+        self.exchange, self.busy, self.started = exchange, busy, started
 
     def describe(self) -> str:
         return self.exchange.describe()
@@ -173,10 +199,10 @@ def remove_folder(
     body = ex.json()
     token = body.get("token") if isinstance(body, dict) else None
     if ex.status is None or not 200 <= ex.status < 300 or not isinstance(token, str) or not token:
-        return Refused(ex, started=False)
+        return Refused(ex, busy=ex.status == api.profile.busy, started=False)
     overdue = None if timeout is None else clock.now + timeout
     if not wait_for_end(api, clock, session, token, overdue):
-        return Refused(ex, started=True)
+        return Refused(ex, busy=False, started=True)
     return None
 
 
@@ -212,13 +238,17 @@ def wait_for_end(
     False when it still ran after all the looks (on the wall clock, until the server's
     time `overdue`, when given, if that is later than the usual budget)."""
     for pause in pauses(clock, overdue):
-        ex = api.poll(session, token, action="cleanup")
-        body = ex.json()
-        status = body.get("status") if isinstance(body, dict) else None
-        if ex.status == api.profile.not_found or status not in _RUNNING:
+        if _ended(api, session, token):
             return True
         wait(clock, pause)
-    return False
+    return _ended(api, session, token)  # a last look, after the last pause
+
+
+def _ended(api: RepositoryApi, session: Session, token: str) -> bool:
+    ex = api.poll(session, token, action="cleanup")
+    body = ex.json()
+    status = body.get("status") if isinstance(body, dict) else None
+    return ex.status == api.profile.not_found or status not in _RUNNING
 
 
 def pauses(clock: Clock, overdue: float | None = None) -> Iterator[float]:
