@@ -21,7 +21,7 @@ from contract.model import Status
 from .faults import FaultSet
 from .operations import COPY, Operation, Order, run_step
 from .sessions import Session
-from .tree import FOLDER, Tree
+from .tree import FOLDER, ROOT_ID, Tree
 
 
 @dataclass(frozen=True)
@@ -101,6 +101,8 @@ class Engine:
                 self._running.remove(op)
                 if self._faults.has("completion-echo-to-other-session"):
                     self._echo_completion(op)
+                if self._faults.has("copy-staging-left"):
+                    self._leave_staging(op)
 
     def _stalls(self, op: Operation) -> bool:
         """stalls-before-end: a worker that waits forever before an operation's last step
@@ -108,6 +110,12 @@ class Engine:
         last = len(op.order.plan) - 1
         stalls = self._faults.has("stalls-before-end") or self._faults.has("stalls-uncancellable")
         return stalls and last >= 2 and op.steps_done == last
+
+    def _leave_staging(self, op: Operation) -> None:
+        """copy-staging-left: a Completed copy's staging folder stays in the root folder."""
+        if op.order.kind == COPY and op.outcome is Status.COMPLETED:
+            name = self._tree.free_name(ROOT_ID, op.order.name)
+            self._tree.add(ROOT_ID, name, FOLDER, op.creator, op.ended_at or 0.0)
 
     def _echo_completion(self, op: Operation) -> None:
         """completion-echo-to-other-session: a worker reusing another session's job context."""
@@ -129,6 +137,8 @@ class Engine:
         """End a running operation as Cancelled; steps already applied stay applied."""
         op.finish(Status.CANCELLED, now)
         self._running.remove(op)
+        if self._faults.has("cancel-strands-copy") and op.result_id is not None:
+            self._tree.move(op.result_id, ROOT_ID, now)  # the bug: back to the staging area
 
     def expires_at(self, op: Operation) -> float | None:
         """When the token stops answering, or None (running, or never under no-expiry)."""

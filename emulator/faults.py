@@ -275,6 +275,18 @@ _CATALOGUE: tuple[Fault, ...] = (
         "A cancel of a running operation answers 200 with its status body instead of 204.",
     ),
     Fault(
+        "copy-staging-left",
+        ("ISO-2",),
+        "A copy is staged in the repository's root folder: once it Completed, an empty "
+        "folder with the name it asked for is left there too (outside any sandbox).",
+    ),
+    Fault(
+        "cancel-strands-copy",
+        ("CAN-2",),
+        "A cancelled copy's partial result is moved to the repository's root folder (its "
+        "staging area) instead of staying in the destination.",
+    ),
+    Fault(
         "timestamps-as-numbers",
         ("SCH-1",),
         'Polls answer "startTimestamp" and "statusTimestamp" as epoch seconds (numbers), not '

@@ -8,6 +8,7 @@ entry is ever orphaned.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -160,6 +161,18 @@ class Tree:
             del self._child_ids[doomed]
         self._child_ids[entry.parent_id].remove(entry_id)
         self._entries[entry.parent_id].modified = now
+
+    def move(self, entry_id: int, parent_id: int, now: float) -> None:
+        """cancel-strands-copy: the entry goes to `parent_id` (renamed "x (2)" when taken)."""
+        entry = self._entries.get(entry_id)
+        if entry is None or entry.parent_id is None or parent_id not in self._child_ids:
+            return
+        self._child_ids[entry.parent_id].remove(entry_id)
+        self._entries[entry.parent_id].modified = now
+        entry.name = self.free_name(parent_id, entry.name)
+        entry.parent_id = parent_id
+        bisect.insort(self._child_ids[parent_id], entry_id)  # each list stays sorted by id
+        self._entries[parent_id].modified = now
 
     def unlink(self, entry_id: int, now: float) -> None:
         """delete-orphans-descendants: the entry leaves its parent; what lay below it stays,

@@ -1,4 +1,4 @@
-"""Entry names a repository must accept: unicode, spaces inside, long ones.
+"""Entry names a repository must accept: unicode, spaces inside, long ones up to the limit.
 
 Never a name the repository rules forbid (empty, or with \\ / : * ? " < > |), and
 no leading or trailing spaces or trailing dot, which servers may trim. Names are
@@ -26,7 +26,15 @@ _unicode = st.text(
     min_size=1,
     max_size=24,
 )
-_long = st.text(alphabet="abcdefghij klmnopqrstuvwxyz", min_size=100, max_size=120)
+#: The longest name the run asks for: 255 characters (a common limit, and the emulator's;
+#: the vendor documents none, and a server that refuses a long name at once is correct)
+#: less the run's marker, which every name the run asks for ends with (`Run.marker`).
+MAX_NAME_LENGTH, MARK_LENGTH = 255, 7
+LONGEST = MAX_NAME_LENGTH - MARK_LENGTH
+_long = st.one_of(
+    st.text(alphabet="abcdefghij klmnopqrstuvwxyz", min_size=100, max_size=LONGEST),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=LONGEST, max_size=LONGEST),
+)
 
 
 def _tidy(name: str) -> str:
@@ -48,8 +56,20 @@ def _allowed(name: str) -> bool:
     )
 
 
+def case_variants(name: str) -> st.SearchStrategy[str]:
+    """`name` in other case: the same name to a repository whose names are case-insensitive
+    (Laserfiche's), a new one to another; both are correct."""
+    return st.sampled_from([name.swapcase(), name.upper(), name.lower()])
+
+
 @cache
 def entry_names() -> st.SearchStrategy[str]:
     """Valid, NFC-normalised entry names, mostly short and plain."""
     raw = mostly(_plain, st.one_of(_unicode, _long), odds=2)
     return raw.map(_tidy).filter(_allowed)
+
+
+@cache
+def marked_names(marker: str) -> st.SearchStrategy[str]:
+    """`entry_names` ending with a run's marker (made once per marker, like every strategy)."""
+    return entry_names().map(lambda name: name + marker)

@@ -18,6 +18,13 @@ def clock_steps() -> st.SearchStrategy[float]:
 
 
 @cache
+def cancel_leads() -> st.SearchStrategy[float]:
+    """Seconds to let a running operation run before cancelling it: mostly none, sometimes
+    a few, so that the cancel catches it midway and leaves partial results."""
+    return st.sampled_from([0.0, 0.0, 1.5, 2.5, 4.0])
+
+
+@cache
 def poll_spacings() -> st.SearchStrategy[float | None]:
     """Seconds between the polls of a wait for an operation's end: mostly None (ever wider
     steps), sometimes short even ones. None is first: shrinking goes there."""

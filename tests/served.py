@@ -23,6 +23,19 @@ def children(base: str, folder: int) -> list[dict]:
     return answer.json()["value"] if answer.status_code == 200 else []
 
 
+def create_folder(base: str, parent: int, name: str, user: str = "alice") -> int:
+    """Create a folder as `user` would, outside the gate; the answer's status."""
+    url = f"{base}/v1/Repositories/r1/Entries/{parent}/Laserfiche.Repository.Folder/children"
+    verify = not base.startswith("https://")
+    answer = httpx.post(
+        url,
+        json={"name": name, "entryType": "Folder"},
+        headers={"authorization": f"Bearer {user}"},
+        verify=verify,
+    )
+    return answer.status_code
+
+
 def example_under_way(base: str) -> bool:
     """An example's sandbox (the first session's area) holds its first tree: an example is
     being explored (the profile probe's and the fuzz phase's sandboxes, built and removed

@@ -901,6 +901,17 @@ def _starts_sent_together(d: Driver) -> tuple[list[int], list[int]]:
     return concurrent, one_by_one
 
 
+def _root_after_copy_and_cancel(d: Driver) -> tuple[list[str], list[str]]:
+    """The root folder after a Completed copy, then after a copy cancelled midway."""
+    source, dest = d.sample_tree()
+    d.run_to_end(d.start(d.copy(dest, source, "done")))
+    after_copy = d.names(1)
+    token = d.start(d.copy(dest, source, "half"))
+    d.advance(3)  # steps 0 and 1 done: a partial copy in D
+    d.cancel(token)
+    return after_copy, d.names(1)
+
+
 #: fault -> (scenario, what the clean emulator shows, what the faulty one shows).
 def _created_entry_types(d: Driver) -> list[Any]:
     folder = d.create(1, {"name": "F", "entryType": "Folder"}).json()
@@ -1003,6 +1014,16 @@ FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
         _names_after_copies_in_two_sessions,
         (["S", "D", "B"], ["x", "y"], ["y"]),
         (["S", "D", "B", "y"], ["x", "y", "y (2)"], ["y"]),
+    ),
+    "copy-staging-left": (
+        _root_after_copy_and_cancel,
+        (["S", "D"], ["S", "D"]),
+        (["S", "D", "done"], ["S", "D", "done"]),
+    ),
+    "cancel-strands-copy": (
+        _root_after_copy_and_cancel,
+        (["S", "D"], ["S", "D"]),
+        (["S", "D"], ["S", "D", "half"]),
     ),
     "entry-type-as-number": (_created_entry_types, ["Folder", "Shortcut"], [0, 3]),
     "timestamps-as-numbers": (_poll_timestamp_types, ["str", "str"], ["float", "float"]),

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 
 import pytest
-from served import ROOT, example_under_way, root_children
+from served import ROOT, create_folder, example_under_way, root_children
 
 from emulator.server import gate_options, running
 
@@ -35,14 +38,54 @@ def gate(
 @pytest.mark.slow
 def test_live_gate_passes_a_correct_server_and_leaves_nothing_behind():
     """Served with every legitimate variant (`lro-emulator --variant all`): extra fields,
-    opaque tokens, 403 for a foreign token, Connection: close, eager refusals, ..."""
-    with emulator_server("--variant", "all") as base:
+    opaque tokens, 403 for a foreign token, Connection: close, eager refusals, ... On a
+    shared tenant, where another user adds entries beside the sandboxes all the while:
+    theirs are never blamed (only names carrying the run's marker are its own)."""
+    with emulator_server("--variant", "all") as base, another_user(base) as theirs:
         result = gate(base, "--max-examples", "25")
         assert result.returncode == 0, result.stdout + result.stderr
         assert "CONFORMANT" in result.stdout
-        assert root_children(base) == [], "a sandbox folder was left behind"
+        left = [e["name"] for e in root_children(base)]
+        assert theirs and sorted(left) == sorted(theirs), "a sandbox folder was left behind"
     for secret in ("alice", "bob"):
         assert f"Bearer {secret}" not in result.stdout + result.stderr
+
+
+@contextlib.contextmanager
+def another_user(base: str) -> Iterator[list[str]]:
+    """Someone else working in the folder where the sandboxes are made: a folder every
+    half second, named as the run's might be ("x", "x (2)"), until the block ends."""
+    made: list[str] = []
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.wait(0.5):
+            name = f"x ({len(made) + 2})" if made else "x"
+            if create_folder(base, 1, name, user="bob") == 201:
+                made.append(name)
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    try:
+        yield made
+    finally:
+        stop.set()
+        worker.join()
+
+
+@pytest.mark.slow
+def test_what_the_server_puts_outside_the_sandbox_is_charged_and_removed(tmp_path):
+    """A copy staged in the root folder and left there (`copy-staging-left`): outside every
+    sandbox, so only the listing of `--parent-id` shows it. It carries the run's marker: it
+    is charged (ISO-2) and removed; another user's entry there is left alone."""
+    with emulator_server("--fault", "copy-staging-left") as base:
+        assert create_folder(base, 1, "not the gate's") == 201
+        result = gate(base, "--max-examples", "30", "--no-shrink", "--report-dir", str(tmp_path))
+        left = [e["name"] for e in root_children(base)]
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "ISO-2   FAIL" in result.stdout, result.stdout
+    assert "an operation created entries outside the sandbox" in result.stdout
+    assert left == ["not the gate's"], left
 
 
 @pytest.mark.slow

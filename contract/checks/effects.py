@@ -237,7 +237,50 @@ for _clause, _what in (
     ("SUB-3", "a malformed start"),
     ("STA-6", "a poll of a finished copy"),
 ):
-    check(_clause, "settled", "inspected")(_claimed_by(_clause, _what))
+    check(_clause, "settled", "inspected", "outside")(_claimed_by(_clause, _what))
+
+
+# Where the sandboxes live (`--parent-id`), once an example is over: its new entries that
+# carry the run's marker (`outside`). Each is charged to whoever asked for its name: a
+# cancelled copy (CAN-2), a request that must change nothing (above), any other start
+# (ISO-2); one nobody asked for by name (a fixture's, a subtree's) to the operations.
+
+
+@check("ISO-2", "outside")
+def nothing_lands_outside_the_sandbox(ctx: Context) -> list[Failure] | None:
+    claimed, rest = _outside_split(ctx)
+    leaked = claimed.get("ISO-2", Change(frozenset(), frozenset(), frozenset()))
+    if ctx.facts["operations_ran"]:
+        leaked = Change(leaked.added | rest.added, frozenset(), frozenset())
+    elif not leaked:
+        return None
+    return _landed_outside(ctx, leaked, "an operation created entries outside the sandbox")
+
+
+@check("CAN-2", "outside")
+def cancelled_results_not_outside_the_sandbox(ctx: Context) -> list[Failure] | None:
+    if not any(s.clause == "CAN-2" for s in ctx.facts["suspects"]):
+        return None
+    claimed, _ = _outside_split(ctx)
+    leaked = claimed.get("CAN-2")
+    title = "a cancelled copy left results outside the sandbox"
+    return _landed_outside(ctx, leaked, title) if leaked else []
+
+
+def _outside_split(ctx: Context) -> tuple[dict[str, Change], Change]:
+    before, after = ctx.facts["before"], ctx.facts["after"]
+    return split_change(diff(before, after), before, after, ctx.facts["suspects"])
+
+
+def _landed_outside(ctx: Context, leaked: Change, title: str) -> list[Failure]:
+    if not leaked:
+        return []
+    parent = ctx.facts["after"].root
+    return fail(
+        title,
+        f"nothing the run asked for in folder #{parent}, where its sandboxes are made",
+        leaked.describe(ctx.facts["before"], ctx.facts["after"]),
+    )
 
 
 @check("STA-6", "repeat-polls", "inspected")

@@ -29,11 +29,12 @@ from ..model import (
     Observation,
     Operation,
     Outcome,
+    Status,
     Timing,
     Violation,
     step,
 )
-from ..sandbox import Node, Tree
+from ..sandbox import Node, Tree, name_key
 from ..targets import Connection, HarnessError, Target
 from ..together import Unordered, step_together
 from ..verdicts import Recorder
@@ -82,6 +83,11 @@ class Run:
     # The longest an example's clean-up took so far (clock seconds): exploring stops that
     # much before the deadline, so the last example's clean-up ends by it too.
     cleanup_reserve: float = 0.0
+    # Every name the run asks for (fixtures, copies) ends with this: an entry carrying it
+    # that turns up where the sandboxes live (`--parent-id`) is the run's own leak, never
+    # another user's entry on a shared tenant (`MachineBase.look_outside`).
+    marker: str = field(default_factory=lambda: f"~{uuid.uuid4().hex[: gen.MARK_LENGTH - 1]}")
+    outside: set[int] = field(default_factory=set)  # leaks seen there already (charged once)
 
 
 class TimeUp(BaseException):  # noqa: N818 - a signal, not an error
@@ -145,6 +151,7 @@ class MachineBase(RuleBasedStateMachine):
         self.first_trees: dict[str, gen.Shape] = {}  # each session's, until its area is made
         self.gone: set[int] = set()  # ids this example saw removed
         self.locations: list[str] = []  # completed copies' Locations this example followed
+        self.past_suspects: list[Suspect] = []  # the areas' suspects already judged
         self.op_types: dict[str, str] = {}
         self.sandbox: int | None = None
         self.sandbox_name: str | None = None
@@ -251,6 +258,14 @@ class MachineBase(RuleBasedStateMachine):
         raise violation_type(first.clause)(
             f"{first.clause} {first.title}: expected {first.expected}; got {first.actual}"
         )
+
+    def mark(self, name: str) -> str:
+        """A name the run asks for, recognisable as its own (`Run.marker`)."""
+        return name + self.run.marker
+
+    def names(self) -> st.SearchStrategy[str]:
+        """Fresh entry names for this run to ask for, each carrying its marker."""
+        return gen.marked_names(self.run.marker)
 
     def draw_session(self, data: st.DataObject, sessions: list[Session]) -> Session:
         return data.draw(st.sampled_from(sessions), label="session")
@@ -374,7 +389,8 @@ class MachineBase(RuleBasedStateMachine):
         so the next example finds every session free and nothing left behind. An example
         that ended without a failure first checks the effects still unchecked."""
         try:
-            if sys.exc_info()[0] is None:  # called from Hypothesis' `finally`: no failure
+            passed = sys.exc_info()[0] is None  # called from Hypothesis' `finally`: no failure
+            if passed:
                 self.check_ended()
             if self.conn.shared and self.sandbox_name is not None:
                 began = self.conn.clock.now
@@ -382,12 +398,79 @@ class MachineBase(RuleBasedStateMachine):
                     cleanup.clean_up(self)
                 took = self.conn.clock.now - began
                 self.run.cleanup_reserve = max(self.run.cleanup_reserve, took)
+            if passed or self.conn.shared:
+                self.look_outside(judged=passed)
         finally:
             self.run.recorder.exchanges += len(self.conn.client.transcript)
             self.conn.close()
 
+    def look_outside(self, *, judged: bool) -> None:
+        """List the folder the sandboxes live in (`--parent-id`) once the example is over:
+        a new entry there that carries the run's marker is something the run asked for that
+        the server put outside the sandbox. The clause is that of whoever asked for its name
+        (a cancelled copy: CAN-2; a refused start: the refusal's clause; else ISO-2). On a
+        shared target each such entry is removed, or named as left behind."""
+        if not self.tracked and not self._outside_suspects():
+            return  # nothing that could leave an entry there was asked for
+        found = self._marked_outside(judged)
+        if found is None:
+            return
+        if self.conn.shared:
+            timeout = self.model.timing.operation_timeout
+            with interrupts.deferred():
+                for node in found:
+                    left = cleanup.remove_leak(
+                        self.api, self.conn.clock, self.conn.sessions[0], node, timeout
+                    )
+                    if left is not None:
+                        self.run.recorder.leftovers.append(left)
+        if not judged:
+            return
+        parent = Node(self.conn.parent_id, None, "", "Folder")
+        self.judge(
+            "outside",
+            self.conn.client.transcript[-1],
+            before=Tree(parent.id, {parent.id: parent}),
+            after=Tree(parent.id, {parent.id: parent} | {n.id: n for n in found}),
+            suspects=self._outside_suspects(),
+            operations_ran=bool(self.tracked),
+        )
+
+    def _outside_suspects(self) -> list[Suspect]:
+        """Whoever asked for a name: every start's copy (a cancelled one apart, CAN-2) and
+        every request that must change nothing. A poll of a finished copy (STA-6) asks for
+        its copy's name again; it is left out, or the copy would share the blame."""
+        suspects = [
+            s
+            for s in self.past_suspects + [s for a in self.areas.values() for s in a.suspects]
+            if s.clause != "STA-6"
+        ]
+        for token, tracked in self.tracked.items():
+            intent, op = tracked.intent, self.model.ops[token]
+            if intent.kind == "copy" and intent.name:
+                cancelled = op.cancel == "accepted" or op.terminal is Status.CANCELLED
+                clause = "CAN-2" if cancelled else "ISO-2"
+                suspects.append(Suspect(clause, "start-copy", frozenset({name_key(intent.name)})))
+        return suspects
+
+    def _marked_outside(self, judged: bool) -> list[Node] | None:
+        """The entries of `--parent-id` carrying the run's marker that were not seen there
+        before (None when it could not be listed)."""
+        pages = self.api.list_children(self.conn.sessions[0], self.conn.parent_id)
+        for page in pages if judged else []:
+            self.judge("list", page)
+        marked = cleanup.marked(pages, self.conn.parent_id, self.run.marker)
+        if marked is None:
+            return None
+        # A shared target lives on between examples; a mock one is new for each (its ids
+        # start again).
+        seen = self.run.outside if self.conn.shared else set()
+        found = [n for n in marked if n.id not in seen]
+        seen |= {n.id for n in found}
+        return found
+
     def _build(self, area: Area, parent: int, shape: gen.Shape) -> None:
-        ex = self.api.create_folder(area.session, parent, shape.name)
+        ex = self.api.create_folder(area.session, parent, self.mark(shape.name))
         self.judge("create-folder", ex)
         body = ex.json()
         if (
@@ -396,7 +479,7 @@ class MachineBase(RuleBasedStateMachine):
             or not isinstance(body.get("id"), int)
         ):
             return  # a name this server refuses (400) or already has (409): fine, skip it
-        node = Node(body["id"], parent, str(body.get("name", shape.name)), "Folder")
+        node = Node(body["id"], parent, str(body.get("name", self.mark(shape.name))), "Folder")
         area.tree = area.tree.with_node(node)
         for child in shape.children:
             self._build(area, node.id, child)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from ..checks import Failure
 from ..model import RUNNING
+from ..sandbox import Node, name_key
 from ..verdicts import Leftover
 
 if TYPE_CHECKING:
@@ -101,6 +102,36 @@ def _removed(
         return
     machine.run.recorder.fail(failure)
     _left(machine, sandbox, failure.title)
+
+
+def marked(pages: list[Exchange], parent: int, marker: str) -> list[Node] | None:
+    """The entries of a listing of `parent` whose names carry `marker` (names a run asked
+    for); None when the listing is not complete and readable."""
+    found = []
+    for page in pages:
+        body = page.json()
+        value = body.get("value") if isinstance(body, dict) else None
+        if page.status != 200 or not isinstance(value, list):
+            return None
+        for item in value:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+                return None
+            name = str(item.get("name"))
+            if marker in name_key(name):
+                found.append(Node(item["id"], parent, name, str(item.get("entryType"))))
+    return found
+
+
+def remove_leak(
+    api: RepositoryApi, clock: Clock, session: Session, node: Node, timeout: float
+) -> Leftover | None:
+    """Remove an entry the server put outside the sandbox, where the sandboxes live: it
+    carries the run's marker, so the run asked for it (`MachineBase.look_outside`); what
+    stays is returned, to be named as left behind."""
+    api.owned_entries.add(node.id)
+    if remove_folder(api, clock, session, node.id, timeout) is None:
+        return None
+    return Leftover(node.id, node.name, node.parent)
 
 
 def refusal_failure(

@@ -138,7 +138,7 @@ class ExpiryProbe:
         if source is None:
             return None  # the server refused the fixture names: nothing to copy
         try:
-            token = m.start_copy_of(session, source.id, area.root, "ttl-probe-copy")
+            token = m.start_copy_of(session, source.id, area.root, m.mark("ttl-probe-copy"))
             if token is not None and index > 0:
                 m._cancel(token)
         except ClauseViolation:

@@ -117,9 +117,12 @@ class LifecycleRules(MachineBase):
             st.sampled_from(outside * COMMON + unusual or [area.root]), label="destination"
         )
         taken = [n.name for n in area.tree.children(dest)] if dest in area.tree else []
-        names = (
-            gen.mostly(gen.entry_names(), st.sampled_from(taken)) if taken else gen.entry_names()
+        # Now and then a taken name, as it is or in other case (a conflict where names are
+        # case-insensitive, a new name where they are not: both correct).
+        taken_names = st.sampled_from(taken).flatmap(
+            lambda n: gen.mostly(st.just(n), gen.case_variants(n), odds=2)
         )
+        names = gen.mostly(self.names(), taken_names) if taken else self.names()
         name = data.draw(names, label="name")
         return source, dest, name, data.draw(st.booleans(), label="autoRename")
 
@@ -227,7 +230,7 @@ class LifecycleRules(MachineBase):
                 st.sampled_from(sorted(area.tree.nodes) or [area.root]), label="entry"
             )
             source, dest = (gone, inside) if how == "copy from" else (inside, gone)
-            name = data.draw(gen.entry_names(), label="name")
+            name = data.draw(self.names(), label="name")
             auto = data.draw(st.booleans(), label="autoRename")
             ex, intent = self._send_copy(session, "start-copy", source, dest, name, auto)
         self._track(self._judge_start(ex, intent), intent)
@@ -393,6 +396,7 @@ class LifecycleRules(MachineBase):
 
     def _verified(self, area: Area, tree: Tree) -> None:
         self.gone |= area.tree.nodes.keys() - tree.nodes.keys()
+        self.past_suspects += area.suspects
         area.tree, area.suspects = tree, []
         area.operations_ran = not self.quiet()
         mine = [t for t in self.tracked.values() if t.intent.session == area.session.label]
@@ -528,8 +532,14 @@ class LifecycleRules(MachineBase):
     @precondition(lambda self: self._running())
     @rule(data=st.data(), look=st.booleans())
     def cancel_running(self, data: st.DataObject, look: bool) -> None:
-        """Cancel a running operation; with `look`, poll it at once (it may still run)."""
-        self._cancel_and_look(data.draw(st.sampled_from(self._running()), label="token"), look)
+        """Cancel a running operation, now or (on a virtual clock) once it may have done a
+        step or two, so a cancel leaves partial results; with `look`, poll it at once."""
+        token = data.draw(st.sampled_from(self._running()), label="token")
+        if self.conn.clock.virtual:
+            lead = data.draw(gen.cancel_leads(), label="runs for")
+            if lead:
+                self.advance(lead)
+        self._cancel_and_look(token, look)
 
     @precondition(lambda self: self.tracked)
     @rule(data=st.data(), look=st.booleans())

@@ -16,8 +16,6 @@ from dataclasses import replace
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
-import strategies as gen
-
 from ..checks import Intent, Suspect
 from ..client import Call, Exchange, Session
 from ..model import Rejected, Started
@@ -67,7 +65,7 @@ class ParallelRules(LifecycleRules):
         names: list[str] = []
         for _ in range(count):
             keys = [name_key(n) for n in names]
-            fresh = gen.entry_names().filter(lambda n, keys=keys: _unrelated(name_key(n), keys))
+            fresh = self.names().filter(lambda n, keys=keys: _unrelated(name_key(n), keys))
             names.append(data.draw(fresh, label="name"))
         return [
             Intent("copy", session.label, source, dest, name, True, False, area.tree)

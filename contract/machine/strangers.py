@@ -63,7 +63,7 @@ class StrangerRules(MachineBase):
         running operation leaves it running: its owner looks at once)."""
         session = self.draw_session(data, self.conn.sessions)
         area = self.area_of(session)
-        name = data.draw(gen.entry_names(), label="name")
+        name = data.draw(self.names(), label="name")
         if what == "cancel" and self.tracked and not self.api.guarded:
             token = data.draw(st.sampled_from(list(self.tracked)), label="token")
             running = self.model.may_be_running(self.model.ops[token], self.now)
@@ -115,7 +115,7 @@ class StrangerRules(MachineBase):
         session = self.draw_session(data, self.free_sessions())
         area = self.area_of(session)
         source = self._entry_choice(data, area, folders=False, root=True)
-        name = data.draw(gen.entry_names(), label="name")
+        name = data.draw(self.names(), label="name")
         bad = data.draw(gen.malformed_starts(source, name), label="malformation")
         if bad.kind == "copy":
             ex = self.api.start_copy(
