@@ -95,7 +95,14 @@ class RepositoryApi:
         )
 
     def start_delete(
-        self, session: Session, entry: Any, *, auth: Auth = "session", action: str = "start-delete"
+        self,
+        session: Session,
+        entry: Any,
+        *,
+        auth: Auth = "session",
+        action: str = "start-delete",
+        body: Any = None,
+        raw: bytes | None = None,
     ) -> Exchange:
         self._guard("delete", entry=entry)
         return self._learn(
@@ -105,6 +112,8 @@ class RepositoryApi:
                 action=action,
                 session=session,
                 auth=auth,
+                json_body=body,
+                content=raw,
             ),
             token=True,
         )

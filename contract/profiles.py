@@ -45,6 +45,9 @@ class Profile:
     busy: int = 429
     unauthorized: int = 401
     bad_request: int = 400
+    # A delete start takes an optional JSON body (the vendor's DeleteEntryInfo:
+    # {auditReasonId, comment}); a malformed one is bad input like a copy's (SUB-3).
+    delete_body: bool = False
     # SCH-1: the bundled document whose schemas describe this dialect's bodies (a name in
     # contract/schemas/, patched), and the schema of each 2xx answer it documents, by the
     # call made (see `call_of`) and the status. An answer not listed is not judged.
@@ -125,6 +128,7 @@ OPENAPI_V1 = Profile(
     poll_ended=200,
     cancel_accepted=204,
     cancel_ended=400,
+    delete_body=True,
     schema_document="lf-repository-v1-swagger",
     response_schemas={
         ("start-copy", 201): "AcceptedOperation",  # CopyEntryAsync

@@ -275,6 +275,18 @@ _CATALOGUE: tuple[Fault, ...] = (
         "A cancel of a running operation answers 200 with its status body instead of 204.",
     ),
     Fault(
+        "deep-entry-404",
+        ("SUB-1",),
+        "A start naming an entry more than five levels below the root folder answers 404 "
+        "(the id lookup goes through a path cache five levels deep).",
+    ),
+    Fault(
+        "delete-ignores-body",
+        ("SUB-3",),
+        "A delete start never reads its optional body: a malformed one (not JSON, "
+        "auditReasonId a string) starts the delete instead of answering 400.",
+    ),
+    Fault(
         "copy-staging-left",
         ("ISO-2",),
         "A copy is staged in the repository's root folder: once it Completed, an empty "

@@ -52,6 +52,8 @@ def start_copy(world: World, call: Call) -> Response:
     )
     dest = existing_folder(world.tree, call.params["id"])
     source = world.tree.get(wanted.source_id)
+    if world.faults.has("deep-entry-404"):
+        _lose_deep(world, dest, source)
     if world.variants.has("eager-validation"):
         _validate_copy_at_start(world, source, dest, wanted.name, rename)
     # A missing source is not refused here: the operation starts and fails at step 0.
@@ -70,6 +72,17 @@ def start_copy(world: World, call: Call) -> Response:
     return _accepted(world, world.engine.start(order, call.session, call.now))
 
 
+#: deep-entry-404: the levels below the root an id lookup's path cache holds.
+CACHED_LEVELS = 5
+
+
+def _lose_deep(world: World, *entries: Entry | None) -> None:
+    """deep-entry-404: an entry deeper than the path cache is not found."""
+    for entry in entries:
+        if entry is not None and world.tree.depth_below(entry.id, ROOT_ID) > CACHED_LEVELS:
+            raise Problem(404, "Entry not found.", f"No entry with id {entry.id} exists.")
+
+
 def _validate_copy_at_start(
     world: World, source: Entry | None, dest: Entry, name: str | None, rename: bool
 ) -> None:
@@ -85,8 +98,11 @@ def _validate_copy_at_start(
 def start_delete(world: World, call: Call) -> Response:
     """DELETE .../Entries/{id}, with an optional {auditReasonId, comment} body."""
     _refuse_if_busy(world, call)
-    inputs.delete_request(call.request.body)
+    if not world.faults.has("delete-ignores-body"):  # the bug: the body is never read
+        inputs.delete_request(call.request.body)
     target = existing_entry(world.tree, call.params["id"])
+    if world.faults.has("deep-entry-404"):
+        _lose_deep(world, target)
     if target.id == ROOT_ID:
         raise Problem(400, "The root folder cannot be deleted", "Entry 1 is the root folder.")
     plan = world.tree.post_order(target.id)  # children before their parents

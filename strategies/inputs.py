@@ -63,12 +63,23 @@ class MalformedStart:
         return self.bad_path_id is not None
 
 
-def malformed_starts(source: int, name: str) -> st.SearchStrategy[MalformedStart]:
-    """Start requests that a server must reject with 400 (or 404 for a non-integer path id)."""
+def malformed_starts(
+    source: int, name: str, *, delete_body: bool = False
+) -> st.SearchStrategy[MalformedStart]:
+    """Start requests that a server must reject with 400 (or 404 for a non-integer path id).
+    With `delete_body` (a dialect whose delete takes an optional body), deletes of a real
+    entry whose body is broken too: the body is optional, not ignorable."""
     M = MalformedStart
     good = {"sourceId": source, "name": name}
+    bodies = [
+        M("a delete body that is not JSON", "delete", raw=b"{not json"),
+        M("a delete body that is a JSON array", "delete", body=["comment"]),
+        M("auditReasonId as a string", "delete", body={"auditReasonId": "abc"}),
+        M("comment as a number", "delete", body={"comment": 12345}),
+    ]
     return st.sampled_from(
-        [
+        (bodies if delete_body else [])
+        + [
             M("a body that is not JSON", "copy", raw=b"{not json"),
             M("a JSON array instead of an object", "copy", body=[source, name]),
             M("JSON null", "copy", raw=b"null"),

@@ -901,6 +901,22 @@ def _starts_sent_together(d: Driver) -> tuple[list[int], list[int]]:
     return concurrent, one_by_one
 
 
+def _starts_on_a_deep_entry(d: Driver) -> list[int]:
+    """A copy into, and a delete of, a folder six levels below the root."""
+    folder = 1
+    for level in range(6):
+        folder = d.folder(folder, f"L{level}")
+    return [d.copy(folder, folder, "x").status, d.delete(folder).status]
+
+
+def _deletes_with_broken_bodies(d: Driver) -> list[int]:
+    """Delete starts whose optional body is not JSON, or has a string auditReasonId."""
+    return [
+        d.delete(d.folder(1, "A"), body=b"{not json").status,
+        d.delete(d.folder(1, "B"), body={"auditReasonId": "abc"}).status,
+    ]
+
+
 def _root_after_copy_and_cancel(d: Driver) -> tuple[list[str], list[str]]:
     """The root folder after a Completed copy, then after a copy cancelled midway."""
     source, dest = d.sample_tree()
@@ -1015,6 +1031,8 @@ FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
         (["S", "D", "B"], ["x", "y"], ["y"]),
         (["S", "D", "B", "y"], ["x", "y", "y (2)"], ["y"]),
     ),
+    "deep-entry-404": (_starts_on_a_deep_entry, [201, 429], [404, 404]),
+    "delete-ignores-body": (_deletes_with_broken_bodies, [400, 400], [201, 429]),
     "copy-staging-left": (
         _root_after_copy_and_cancel,
         (["S", "D"], ["S", "D"]),

@@ -11,6 +11,17 @@ STARTS = ("start-copy", "start-delete", "start-busy")
 @check("SUB-1", *STARTS)
 def start_answers_token(ctx: Context) -> list[Failure] | None:
     status = ctx.exchange.status or 0
+    if status == ctx.profile.not_found and ctx.facts.get("present"):
+        named = [ctx.intent.target] if ctx.intent else []
+        if ctx.intent and ctx.intent.dest is not None:
+            named.append(ctx.intent.dest)
+        return fail(
+            "a start naming entries that exist answered 404",
+            f"{ctx.profile.start_accepted} and a token: "
+            + ", ".join(f"#{i}" for i in named)
+            + " are in the sandbox",
+            f"{status}",
+        )
     if not 200 <= status < 300:
         return None
     body = ctx.body()
@@ -38,6 +49,8 @@ def malformed_start_rejected(ctx: Context) -> list[Failure] | None:
         return None  # refused as busy before the input was read: the model judges the slot
     allowed = {ctx.profile.bad_request}
     if ctx.facts.get("malformed_path"):  # a non-integer id may fail routing instead
+        allowed.add(ctx.profile.not_found)
+    if ctx.facts.get("missing"):  # the entry named was removed: its 404 may come first
         allowed.add(ctx.profile.not_found)
     if status in allowed:
         return []

@@ -179,8 +179,22 @@ class LifecycleRules(MachineBase):
 
     def _judge_start(self, ex: Exchange, intent: Intent) -> Observation | None:
         obs = self._accepted(ex, intent)
-        self.judge(ex.action, ex, obs=obs, intent=intent)
+        self.judge(ex.action, ex, obs=obs, intent=intent, present=self._present(ex, intent))
         return obs
+
+    def _present(self, ex: Exchange, intent: Intent) -> bool:
+        """Every entry a start in a free session names is surely there: its area's picture
+        is verified (nothing entangled, no request under suspicion since) and holds them.
+        A 404 then answers a start that is not missing anything (SUB-1)."""
+        area = self.areas.get(intent.session)
+        if ex.action not in ("start-copy", "start-delete") or area is None or intent.missing:
+            return False
+        named = [intent.target] + ([intent.dest] if intent.dest is not None else [])
+        return (
+            not area.entangled
+            and not area.suspects
+            and all(isinstance(i, int) and i in area.tree for i in named)
+        )
 
     def start_copy_of(self, session: Session, source: int, dest: int, name: str) -> str | None:
         """A copy chosen by a script (the expiry probe), judged and tracked like any other;

@@ -116,7 +116,11 @@ class StrangerRules(MachineBase):
         area = self.area_of(session)
         source = self._entry_choice(data, area, folders=False, root=True)
         name = data.draw(self.names(), label="name")
-        bad = data.draw(gen.malformed_starts(source, name), label="malformation")
+        bad = data.draw(
+            gen.malformed_starts(source, name, delete_body=self.conn.profile.delete_body),
+            label="malformation",
+        )
+        targets: frozenset[int] = frozenset()
         if bad.kind == "copy":
             ex = self.api.start_copy(
                 session,
@@ -126,13 +130,18 @@ class StrangerRules(MachineBase):
                 auto_rename=False,
                 action="start-malformed",
             )
-        else:
+        elif bad.malformed_path:
             ex = self.api.start_delete(session, bad.bad_path_id, action="start-malformed")
+        else:  # a real entry, a broken body: deleting it would be the bad input's doing
+            targets = frozenset({source})
+            ex = self.api.start_delete(
+                session, source, body=bad.body, raw=bad.raw, action="start-malformed"
+            )
         sent = (
             bad.body.get("name") if isinstance(bad.body, dict) else None
         )  # raw bodies name nothing
         names = frozenset({name_key(sent)}) if isinstance(sent, str) else frozenset()
-        area.suspects.append(Suspect("SUB-3", "start-malformed", names))
+        area.suspects.append(Suspect("SUB-3", "start-malformed", names, targets))
         # "Busy" is a refusal too: whether the session had a free slot is CON-2's question.
         busy = ex.status == self.conn.profile.busy
         self.judge(
@@ -141,4 +150,5 @@ class StrangerRules(MachineBase):
             obs=Rejected(session.label, ex.at) if busy else None,
             malformation=bad.description,
             malformed_path=bad.malformed_path,
+            missing=self._missing(source),  # a removed entry may be refused 404 first
         )
