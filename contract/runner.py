@@ -23,7 +23,7 @@ from .profile_probe import AUTO, settle
 from .profiles import PROFILES, Profile, profile
 from .settings import Options
 from .targets import HarnessError, LiveTarget, MockTarget, Target
-from .verdicts import Recorder
+from .verdicts import FUZZED, Recorder, configuration_skips
 
 VIRTUAL_TOLERANCE = 0.5  # the clock only moves when the gate moves it
 WALL_TOLERANCE = 2.0  # a server's timer may tick in whole seconds, and run a little late
@@ -204,10 +204,12 @@ def _rounds(
     muted: frozenset[str] = frozenset()
     reserve = 0.0  # the slowest clean-up so far, carried from round to round
     diverged = 0  # rounds Hypothesis stopped because the target answered differently
-    for _ in range(options.rounds):
+    rounds, top_ups, examples = options.rounds, 0, options.max_examples
+    while rounds > 0:
+        rounds -= 1
         run = Run(target, recorder, timing, muted, deadline, reserve)
         try:
-            _explore_once(options, run, diverged)
+            _explore_once(options, run, diverged + 1000 * top_ups, examples)
         except Blocked as exc:
             # The server kept the clean-up from ending (recorded as its clause's failure):
             # the sessions are not free, so nothing more is started on them.
@@ -243,14 +245,45 @@ def _rounds(
             )
         reserve = run.cleanup_reserve
         found = frozenset(recorder.failures)
-        if found <= muted:
+        if found > muted:
+            muted = found
+            continue
+        # Nothing new. A clean run that left a clause untested tries again, from
+        # another seed, with half the budget, at most TOP_UPS times: a verdict
+        # should not hang on one seed's luck (a run still incomplete then says so).
+        untested = [] if found or top_ups == TOP_UPS else _untested(options, recorder, target)
+        if not untested:
             break
-        muted = found
+        top_ups, rounds, examples = top_ups + 1, 1, max(1, options.max_examples // 2)
+        recorder.notes.append(
+            f"{', '.join(untested)} not exercised yet: {examples} more examples from "
+            f"another seed (round {top_ups} of at most {TOP_UPS} added)"
+        )
     return first_error
 
 
-def _explore_once(options: Options, run: Run, reseed: int = 0) -> None:
-    """One round of exploring; `reseed` > 0 moves a seeded run to a seed of its own."""
+#: Rounds a clean run adds, half the budget each, while a clause is still untested.
+TOP_UPS = 2
+
+
+def _untested(options: Options, recorder: Recorder, target: Target) -> list[str]:
+    """The clauses that apply but no example exercised, less those fuzzing will (it comes
+    after exploring); none when the run accepts an incomplete verdict."""
+    if options.allow_untested:
+        return []
+    sessions = len(options.session_tokens) if options.base_url else None
+    skipped = {**configuration_skips(target.profile, sessions), **options.skip_clauses}
+    fuzzed = FUZZED if options.fuzz_cases and target.virtual_clock else set()
+    return [
+        v.clause.id
+        for v in recorder.verdicts(skipped)
+        if v.outcome == "not tested" and v.clause.id not in fuzzed
+    ]
+
+
+def _explore_once(options: Options, run: Run, reseed: int = 0, examples: int = 0) -> None:
+    """One round of exploring (`examples`, or the run's budget); `reseed` > 0 moves a
+    seeded run to a seed of its own."""
 
     def factory() -> LongOperationMachine:
         return LongOperationMachine(run)
@@ -259,7 +292,7 @@ def _explore_once(options: Options, run: Run, reseed: int = 0) -> None:
         factory = hypothesis_seed(options.seed + 1_000_003 * reseed)(factory)
     phases = [Phase.explicit, Phase.generate] + ([Phase.shrink] if options.shrink else [])
     budget = settings(
-        max_examples=options.max_examples,
+        max_examples=examples or options.max_examples,
         stateful_step_count=options.steps,
         deadline=None,
         database=None,

@@ -195,6 +195,7 @@ def configuration_skips(profile: Profile, sessions: int | None) -> dict[str, str
 #: What would exercise a clause a run left untested, for the ones a bigger budget alone
 #: does not explain best; every other clause: `MORE_EXAMPLES`.
 MORE_EXAMPLES = "a larger --max-examples or another --seed"
+FUZZED = frozenset({"SUB-3", "ERR-1", "ERR-2", "ERR-3", "AUT-1"})  # fuzzing exercises them
 WHAT_EXERCISES = {
     **dict.fromkeys(
         ("EXP-1", "EXP-2", "EXP-3"),
@@ -202,7 +203,7 @@ WHAT_EXERCISES = {
         "run that lasts one --token-ttl",
     ),
     **dict.fromkeys(
-        ("SUB-3", "ERR-1", "ERR-2", "ERR-3", "AUT-1"),
+        sorted(FUZZED),
         "fuzzing (--fuzz-cases, 0 turns it off) or a larger --max-examples",
     ),
 }

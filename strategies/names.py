@@ -16,10 +16,12 @@ from .weights import mostly
 
 FORBIDDEN = '\\/:*?"<>|'  # a string, not a set: its order shapes generation
 
-_plain = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_size=1, max_size=12)
+_plain = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=1, max_size=12)
 _unicode = st.text(
     alphabet=st.characters(
-        categories=("Lu", "Ll", "Lo", "Nd", "Zs", "Pd", "Pc"),
+        # Letters of every script, digits, spaces and punctuation (dots, apostrophes,
+        # ampersands, percent signs: what breaks a server that escapes names by hand).
+        categories=("Lu", "Ll", "Lo", "Nd", "Zs", "Pd", "Pc", "Po"),
         exclude_characters=FORBIDDEN,
         max_codepoint=0xFFFF,
     ),

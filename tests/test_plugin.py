@@ -53,7 +53,7 @@ def test_a_failure_that_does_not_replay_is_still_reported(monkeypatch):
     from contract.machine import ClauseViolation
     from contract.verdicts import Recorder
 
-    def flaky_once(options, run, reseed=0):
+    def flaky_once(options, run, reseed=0, examples=0):
         run.recorder.fail(Failure("STA-4", "backwards", "Completed", "InProgress"))
         raise FlakyStrategyDefinition("replay diverged")
 
@@ -76,7 +76,7 @@ def test_a_divergence_with_nothing_found_explores_on_from_another_seed(monkeypat
 
     rounds = []
 
-    def diverge_once(options, run, reseed=0):
+    def diverge_once(options, run, reseed=0, examples=0):
         rounds.append(reseed)
         if len(rounds) == 1:
             raise FlakyStrategyDefinition("Inconsistent data generation!")
@@ -84,10 +84,43 @@ def test_a_divergence_with_nothing_found_explores_on_from_another_seed(monkeypat
 
     monkeypatch.setattr(runner, "_explore_once", diverge_once)
     recorder = Recorder()
-    runner.explore(Options(max_examples=1, rounds=3, fuzz_cases=0), recorder)
+    runner.explore(Options(max_examples=1, rounds=3, fuzz_cases=0, allow_untested=True), recorder)
     assert rounds == [0, 1]  # went on, with another seed
     assert not recorder.failures
     assert any("answered the same requests differently" in n for n in recorder.notes)
+
+
+@pytest.mark.parametrize(
+    ("shows_late", "allow", "rounds"),
+    [
+        (True, False, [(0, 100), (1000, 50)]),  # found by the first added round
+        (False, False, [(0, 100), (1000, 50), (2000, 50)]),  # at most two: then exit 3
+        (False, True, [(0, 100)]),  # --allow-untested: an incomplete run is accepted
+    ],
+)
+def test_a_clean_run_that_left_a_clause_untested_tries_again_from_another_seed(
+    monkeypatch, shows_late, allow, rounds
+):
+    """A verdict should not hang on one seed's luck: a clean run whose exploring left a
+    clause untested adds a round from another seed with half the budget, twice at most."""
+    from contract import runner
+    from contract.clauses import CLAUSES
+    from contract.verdicts import Recorder
+
+    seen: list[tuple[int, int]] = []
+
+    def explore_once(options, run, reseed=0, examples=0):
+        seen.append((reseed, examples or options.max_examples))
+        late = {"SUB-4"} if shows_late and len(seen) == 2 else set()
+        run.recorder.exercise((set(CLAUSES) - {"SUB-4"}) | late)
+
+    monkeypatch.setattr(runner, "_explore_once", explore_once)
+    recorder = Recorder()
+    runner.explore(Options(fuzz_cases=0, allow_untested=allow), recorder)
+    assert seen == rounds
+    assert ("SUB-4" in recorder.exercised) == shows_late
+    added = [n for n in recorder.notes if "not exercised yet" in n]
+    assert len(added) == len(rounds) - 1 and all(n.startswith("SUB-4 ") for n in added)
 
 
 def test_the_report_points_out_lifecycle_states_a_run_never_saw():
