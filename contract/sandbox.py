@@ -56,6 +56,11 @@ class Tree:
                 frontier.append(child.id)
         return found
 
+    def height(self, entry: int) -> int:
+        """How many levels lie below `entry` (0: no children, or not in the tree)."""
+        kids = self.children(entry) if entry in self.nodes else []
+        return 1 + max(self.height(c.id) for c in kids) if kids else 0
+
     def is_inside(self, entry: int, ancestor: int) -> bool:
         """True when `entry` is `ancestor` or lies below it."""
         seen: set[int] = set()

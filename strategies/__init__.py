@@ -9,13 +9,15 @@ Hypothesis validate it again every time, a quarter of a mock run's time.
 from .inputs import malformed_starts, malformed_tokens, unknown_tokens
 from .names import AREA_PREFIX, MARK_LENGTH, case_variants, entry_names, marked_names
 from .timing import cancel_leads, clock_steps, expiry_offsets, first_waits, poll_spacings
-from .trees import Shape, tree_shapes
+from .trees import DEEP, WIDE, Shape, tree_shapes
 from .weights import mostly
 
 __all__ = [
     "AREA_PREFIX",
+    "DEEP",
     "MARK_LENGTH",
     "Shape",
+    "WIDE",
     "cancel_leads",
     "case_variants",
     "clock_steps",

@@ -33,9 +33,12 @@ _unicode = st.text(
 #: less the run's marker, which every name the run asks for ends with (`Run.marker`).
 MAX_NAME_LENGTH, MARK_LENGTH = 255, 7
 LONGEST = MAX_NAME_LENGTH - MARK_LENGTH
-_long = st.one_of(
-    st.text(alphabet="abcdefghij klmnopqrstuvwxyz", min_size=100, max_size=LONGEST),
+# Long names are costly to draw (a wide tree of them can fill an example's whole budget of
+# choices): one name in twelve is long, one long name in four is at the limit.
+_long = mostly(
+    st.text(alphabet="abcdefghij klmnopqrstuvwxyz", min_size=100, max_size=140),
     st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=LONGEST, max_size=LONGEST),
+    odds=3,
 )
 
 
@@ -67,7 +70,7 @@ def case_variants(name: str) -> st.SearchStrategy[str]:
 @cache
 def entry_names() -> st.SearchStrategy[str]:
     """Valid, NFC-normalised entry names, mostly short and plain."""
-    raw = mostly(_plain, st.one_of(_unicode, _long), odds=2)
+    raw = mostly(_plain, mostly(_unicode, _long, odds=3), odds=2)
     return raw.map(_tidy).filter(_allowed)
 
 

@@ -43,7 +43,7 @@ from . import cleanup
 #: How much likelier an ordinary choice is than an unusual one (the area's root, a
 #: removed entry, a destination inside the source): most operations should succeed.
 COMMON = 6
-BIG_SUBTREE = 7  # entries in a subtree whose root is drawn as often as all the others
+BIG_SUBTREE = 7  # entries in a subtree (or DEEP levels) whose root is drawn as often as all others
 
 
 UNORDERED_NOTE = (
@@ -360,6 +360,9 @@ class MachineBase(RuleBasedStateMachine):
     def check_ended(self) -> None:
         """Check the effects of the operations seen ended since the last look (lifecycle.py)."""
 
+    def finish_running(self) -> None:
+        """Let the operations still running end, when the example is over (lifecycle.py)."""
+
     def advance(self, seconds: float) -> None:
         """Move the target's clock on (virtual: through its hook, judged; wall: wait)."""
         exchange = self.conn.clock.advance(seconds)
@@ -391,6 +394,7 @@ class MachineBase(RuleBasedStateMachine):
         try:
             passed = sys.exc_info()[0] is None  # called from Hypothesis' `finally`: no failure
             if passed:
+                self.finish_running()
                 self.check_ended()
             if self.conn.shared and self.sandbox_name is not None:
                 began = self.conn.clock.now
@@ -497,9 +501,13 @@ class MachineBase(RuleBasedStateMachine):
         inner = sorted(n.id for n in nodes if n.id != area.root)
         rare = sorted(self.gone) + ([area.root] if root else [])
         # A deep or wide subtree (strategies/trees.py) is where depth- and size-dependent
-        # bugs show: its root is drawn about as often as all the other entries together.
-        sizes = {i: len(area.tree.subtree(i)) for i in inner}
-        big = [i for i in inner if sizes[i] >= BIG_SUBTREE]
+        # bugs show: its root is drawn about as often as all the other entries together
+        # (a deep tree is a chain: few entries, many levels).
+        big = [
+            i
+            for i in inner
+            if len(area.tree.subtree(i)) >= BIG_SUBTREE or area.tree.height(i) >= gen.DEEP
+        ]
         # A flat list with repeats gives real odds (st.one_of would not weigh them).
         return data.draw(
             st.sampled_from(

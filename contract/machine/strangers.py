@@ -65,7 +65,11 @@ class StrangerRules(MachineBase):
         area = self.area_of(session)
         name = data.draw(self.names(), label="name")
         if what == "cancel" and self.tracked and not self.api.guarded:
-            token = data.draw(st.sampled_from(list(self.tracked)), label="token")
+            # A running operation where there is one: that is what a cancel could harm.
+            live = [
+                t for t in self.tracked if self.model.may_be_running(self.model.ops[t], self.now)
+            ]
+            token = data.draw(st.sampled_from(live or list(self.tracked)), label="token")
             running = self.model.may_be_running(self.model.ops[token], self.now)
             ex = self.api.cancel(session, token, auth=auth, action="unauthenticated")  # type: ignore[arg-type]
             obs = ForeignCancel(token, ex.at, "credentials")
