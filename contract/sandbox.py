@@ -56,6 +56,16 @@ class Tree:
                 frontier.append(child.id)
         return found
 
+    def depth(self, entry: int) -> int:
+        """How many levels `entry` lies below the root (0: the root, or not in the tree)."""
+        node, levels = self.nodes.get(entry), 0
+        while node is not None and node.id != self.root and levels < len(self.nodes):
+            node, levels = (
+                self.nodes.get(node.parent) if node.parent is not None else None,
+                levels + 1,
+            )
+        return levels
+
     def height(self, entry: int) -> int:
         """How many levels lie below `entry` (0: no children, or not in the tree)."""
         kids = self.children(entry) if entry in self.nodes else []

@@ -502,16 +502,20 @@ class MachineBase(RuleBasedStateMachine):
         rare = sorted(self.gone) + ([area.root] if root else [])
         # A deep or wide subtree (strategies/trees.py) is where depth- and size-dependent
         # bugs show: its root is drawn about as often as all the other entries together
-        # (a deep tree is a chain: few entries, many levels).
+        # (a deep tree is a chain: few entries, many levels); so are its deepest entries.
+        tree = area.tree
         big = [
-            i
-            for i in inner
-            if len(area.tree.subtree(i)) >= BIG_SUBTREE or area.tree.height(i) >= gen.DEEP
+            i for i in inner if len(tree.subtree(i)) >= BIG_SUBTREE or tree.height(i) >= gen.DEEP
         ]
-        # A flat list with repeats gives real odds (st.one_of would not weigh them).
+        deep = [i for i in inner if tree.depth(i) >= gen.DEEP]  # where bugs of depth show
+        # A flat list with repeats gives real odds (st.one_of would not weigh them): each
+        # kind as often as all ordinary entries together.
+        weighted = [
+            i for kind in (big, deep) for i in kind * (COMMON * len(inner) // max(len(kind), 1))
+        ]
         return data.draw(
             st.sampled_from(
-                inner * COMMON + big * (COMMON * len(inner) // max(len(big), 1)) + rare
+                inner * COMMON + weighted + rare
                 or [area.root]  # an area the server removed: its root, which answers gone
             ),
             label="folder" if folders else "entry",
