@@ -160,7 +160,13 @@ class Tree:
             del self._entries[doomed]
             del self._child_ids[doomed]
         self._child_ids[entry.parent_id].remove(entry_id)
-        self._entries[entry.parent_id].modified = now
+        self._touch(entry.parent_id, now)
+
+    def _touch(self, folder_id: int, now: float) -> None:
+        """A folder's content changed; an orphan's parent is gone (delete-orphans-descendants)."""
+        folder = self._entries.get(folder_id)
+        if folder is not None:
+            folder.modified = now
 
     def move(self, entry_id: int, parent_id: int, now: float) -> None:
         """cancel-strands-copy: the entry goes to `parent_id` (renamed "x (2)" when taken)."""
@@ -168,7 +174,7 @@ class Tree:
         if entry is None or entry.parent_id is None or parent_id not in self._child_ids:
             return
         self._child_ids[entry.parent_id].remove(entry_id)
-        self._entries[entry.parent_id].modified = now
+        self._touch(entry.parent_id, now)
         entry.name = self.free_name(parent_id, entry.name)
         entry.parent_id = parent_id
         bisect.insort(self._child_ids[parent_id], entry_id)  # each list stays sorted by id
@@ -181,7 +187,7 @@ class Tree:
         if entry is None or entry.parent_id is None:
             return
         self._child_ids[entry.parent_id].remove(entry_id)
-        self._entries[entry.parent_id].modified = now
+        self._touch(entry.parent_id, now)
 
     def pre_order(self, entry_id: int) -> list[int]:
         """Ids of the subtree at `entry_id`, each parent before its children."""
