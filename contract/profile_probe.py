@@ -35,6 +35,7 @@ from .machine.cleanup import (
     Blocked,
     find_folder,
     marked,
+    new_marker,
     pauses,
     raise_harness,
     refusal_failure,
@@ -165,7 +166,7 @@ def probe(
     name = f"lro-conformance-profile-{uuid.uuid4().hex[:10]}"
     # The names it asks for carry a marker, like an example's: what the server puts beside
     # the sandbox is found and removed (`_remove`).
-    marker = f"~{uuid.uuid4().hex[:6]}"
+    marker = new_marker()
     sandbox: int | None = None
     held = False
     try:

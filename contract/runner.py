@@ -254,7 +254,9 @@ def _rounds(
         untested = [] if found or top_ups == TOP_UPS else _untested(options, recorder, target)
         if not untested:
             break
-        top_ups, rounds, examples = top_ups + 1, 1, max(1, options.max_examples // 2)
+        # The rounds left stay: a failure the added round finds is muted like any other.
+        top_ups, rounds = top_ups + 1, max(rounds, 1)
+        examples = max(1, options.max_examples // 2)
         recorder.notes.append(
             f"{', '.join(untested)} not exercised yet: {examples} more examples from "
             f"another seed (round {top_ups} of at most {TOP_UPS} added)"

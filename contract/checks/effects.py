@@ -248,12 +248,12 @@ for _clause, _what in (
 
 @check("ISO-2", "outside")
 def nothing_lands_outside_the_sandbox(ctx: Context) -> list[Failure] | None:
-    claimed, rest = _outside_split(ctx)
-    leaked = claimed.get("ISO-2", Change(frozenset(), frozenset(), frozenset()))
-    if ctx.facts["operations_ran"]:
-        leaked = Change(leaked.added | rest.added, frozenset(), frozenset())
-    elif not leaked:
-        return None
+    if not ctx.facts["operations_ran"]:
+        return None  # only operations are suspected of it (ISO-2 names every copy's name)
+    claimed, rest = _outside_split(ctx)  # what no suspect claims is the operations' doing
+    copies = claimed.get("ISO-2")
+    added = rest.added | (copies.added if copies else frozenset())
+    leaked = Change(added, frozenset(), frozenset())
     return _landed_outside(ctx, leaked, "an operation created entries outside the sandbox")
 
 

@@ -86,7 +86,7 @@ class Run:
     # Every name the run asks for (fixtures, copies) ends with this: an entry carrying it
     # that turns up where the sandboxes live (`--parent-id`) is the run's own leak, never
     # another user's entry on a shared tenant (`MachineBase.look_outside`).
-    marker: str = field(default_factory=lambda: f"~{uuid.uuid4().hex[: gen.MARK_LENGTH - 1]}")
+    marker: str = field(default_factory=cleanup.new_marker)
     outside: set[int] = field(default_factory=set)  # leaks seen there already (charged once)
 
 
@@ -414,9 +414,14 @@ class MachineBase(RuleBasedStateMachine):
         the server put outside the sandbox. The clause is that of whoever asked for its name
         (a cancelled copy: CAN-2; a refused start: the refusal's clause; else ISO-2). On a
         shared target each such entry is removed, or named as left behind."""
-        if not self.tracked and not self._outside_suspects():
+        suspects = self._outside_suspects()
+        if not self.tracked and not suspects:
             return  # nothing that could leave an entry there was asked for
-        found = self._marked_outside(judged)
+        pages = self.api.list_children(self.conn.sessions[0], self.conn.parent_id)
+        if judged:
+            for page in pages:
+                self.judge("list", page)
+        found = self._new_outside(pages)
         if found is None:
             return
         if self.conn.shared:
@@ -433,10 +438,10 @@ class MachineBase(RuleBasedStateMachine):
         parent = Node(self.conn.parent_id, None, "", "Folder")
         self.judge(
             "outside",
-            self.conn.client.transcript[-1],
+            pages[-1],  # the listing, not the removals that followed it
             before=Tree(parent.id, {parent.id: parent}),
             after=Tree(parent.id, {parent.id: parent} | {n.id: n for n in found}),
-            suspects=self._outside_suspects(),
+            suspects=suspects,
             operations_ran=bool(self.tracked),
         )
 
@@ -457,12 +462,9 @@ class MachineBase(RuleBasedStateMachine):
                 suspects.append(Suspect(clause, "start-copy", frozenset({name_key(intent.name)})))
         return suspects
 
-    def _marked_outside(self, judged: bool) -> list[Node] | None:
-        """The entries of `--parent-id` carrying the run's marker that were not seen there
-        before (None when it could not be listed)."""
-        pages = self.api.list_children(self.conn.sessions[0], self.conn.parent_id)
-        for page in pages if judged else []:
-            self.judge("list", page)
+    def _new_outside(self, pages: list[Exchange]) -> list[Node] | None:
+        """The entries of a listing of `--parent-id` carrying the run's marker that were not
+        seen there before (None when it could not be read)."""
         marked = cleanup.marked(pages, self.conn.parent_id, self.run.marker)
         if marked is None:
             return None

@@ -14,8 +14,11 @@ so the profile probe (`contract/profile_probe.py`) leaves the target the same wa
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
+
+import strategies as gen
 
 from ..checks import Failure
 from ..model import RUNNING
@@ -102,6 +105,12 @@ def _removed(
         return
     machine.run.recorder.fail(failure)
     _left(machine, sandbox, failure.title)
+
+
+def new_marker() -> str:
+    """A run's own marker: every name it asks for ends with it (`Run.marker`), so whatever
+    the server puts where the sandboxes live is recognised as the run's (`marked`)."""
+    return f"~{uuid.uuid4().hex[: gen.MARK_LENGTH - 1]}"
 
 
 def marked(pages: list[Exchange], parent: int, marker: str) -> list[Node] | None:
