@@ -85,6 +85,11 @@ def cancel_observation(ex: Exchange, profile: Profile, token: str) -> Observatio
     return Unplaced(token, ex.at, "cancel", str(ex.status), allowed)
 
 
+def _work(intent: Intent) -> int:
+    """Entries an operation has to copy or delete, as the area stood when it started."""
+    return len(intent.before.subtree(intent.target))
+
+
 #: At most this many entries of a Completed delete's subtree are looked up by id.
 DELETED_LOOKUPS = 25
 
@@ -560,23 +565,37 @@ class LifecycleRules(MachineBase):
     # arguments when it shrinks, so a counterexample looks with a poll (one exchange), not
     # with a cancel that polls after it (two).
 
+    def _cancel_choices(self) -> list[str]:
+        """The running operations, those with several entries' work weighted as all the
+        others together: only they can be caught midway, with partial results to judge."""
+        running = self._running()
+        long = [t for t in running if _work(self.tracked[t].intent) > 1]
+        return running + long * len(running)
+
     @precondition(lambda self: self._running())
     @rule(data=st.data(), look=st.booleans())
     def cancel_running(self, data: st.DataObject, look: bool) -> None:
         """Cancel a running operation, now or (on a virtual clock) once it may have done a
         step or two, so a cancel leaves partial results; with `look`, poll it at once."""
-        token = data.draw(st.sampled_from(self._running()), label="token")
-        if self.conn.clock.virtual:
+        token = data.draw(st.sampled_from(self._cancel_choices()), label="token")
+        self._let_run(data, token)
+        self._cancel_and_look(token, look)
+
+    def _let_run(self, data: st.DataObject, token: str) -> None:
+        """On a virtual clock, sometimes let a running operation run a little before it is
+        cancelled."""
+        if self.conn.clock.virtual and token in self._running():
             lead = data.draw(gen.cancel_leads(), label="runs for")
             if lead:
                 self.advance(lead)
-        self._cancel_and_look(token, look)
 
     @precondition(lambda self: self.tracked)
     @rule(data=st.data(), look=st.booleans())
     def cancel_any(self, data: st.DataObject, look: bool) -> None:
         """Cancel any of this example's operations, running, ended or expired."""
-        self._cancel_and_look(data.draw(st.sampled_from(list(self.tracked)), label="token"), look)
+        token = data.draw(st.sampled_from(list(self.tracked)), label="token")
+        self._let_run(data, token)
+        self._cancel_and_look(token, look)
 
     def _cancel_and_look(self, token: str, look: bool) -> None:
         self._cancel(token)
