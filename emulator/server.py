@@ -10,12 +10,16 @@ otherwise, and prints `listening http://HOST:PORT` once it accepts connections
 from __future__ import annotations
 
 import argparse
+import asyncio
+import math
+import random
 import socket
 import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.requests import Request as HttpRequest
@@ -32,13 +36,44 @@ from .variants import print_catalogue as print_variants
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
-def make_app(emulator: Emulator) -> Starlette:
-    """A Starlette app that serves `emulator` on every path."""
+@dataclass(frozen=True)
+class Latency:
+    """A network that is not loopback-fast: each exchange takes `ms` milliseconds longer,
+    give or take up to `jitter_ms` (uniformly, never below zero). Half of it passes before
+    the emulator sees the request, half after it has answered, as on a real round trip
+    (so a request is served, and time-stamped, late)."""
+
+    ms: float = 0.0
+    jitter_ms: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name, value in (("--latency-ms", self.ms), ("--latency-jitter-ms", self.jitter_ms)):
+            if not (math.isfinite(value) and 0 <= value <= MAX_LATENCY_MS):
+                raise ValueError(
+                    f"{name} {value:g} is not allowed; use milliseconds from 0 to {MAX_LATENCY_MS}"
+                )
+
+    def half_trip(self) -> float:
+        """Seconds one way of one exchange."""
+        spread = random.uniform(-self.jitter_ms, self.jitter_ms) if self.jitter_ms else 0.0
+        return max(self.ms + spread, 0.0) / 2000
+
+
+MAX_LATENCY_MS = 60_000
+
+
+def make_app(emulator: Emulator, latency: Latency | None = None) -> Starlette:
+    """A Starlette app that serves `emulator` on every path, `latency` late."""
 
     async def serve(http: HttpRequest) -> HttpResponse:
         body = await http.body()
         headers = {k.lower(): v for k, v in http.headers.items()}
+        trip = latency.half_trip() if latency and latency.ms + latency.jitter_ms else 0.0
+        if trip:
+            await asyncio.sleep(trip)
         reply = await emulator.handle_async(Request(http.method, str(http.url), headers, body))
+        if trip:
+            await asyncio.sleep(trip)
         return HttpResponse(reply.body, status_code=reply.status, headers=reply.headers)
 
     async def unrouted(http: HttpRequest, exc: Exception) -> HttpResponse:
@@ -103,6 +138,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--list-variants", action="store_true", help="list the legitimate variants and exit"
     )
+    p.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="make each exchange N ms slower, as a server one region away is (default 0)",
+    )
+    p.add_argument(
+        "--latency-jitter-ms",
+        type=float,
+        default=0.0,
+        metavar="J",
+        help="vary that by up to J ms either way, uniformly (default 0)",
+    )
     p.add_argument("--tls-cert", metavar="PEM", help="serve https with this certificate chain")
     p.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
     return p
@@ -130,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         return print_variants()
     try:
         emulator = Emulator(config_from(args))
+        latency = Latency(args.latency_ms, args.latency_jitter_ms)
     except ValueError as exc:
         print(f"lro-emulator: error: {exc}", file=sys.stderr)
         return 2
@@ -148,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
     if bool(args.tls_cert) != bool(args.tls_key):
         print("lro-emulator: error: --tls-cert and --tls-key go together", file=sys.stderr)
         return 2
-    return _serve(make_app(emulator), sock, args.tls_cert, args.tls_key)
+    return _serve(make_app(emulator, latency), sock, args.tls_cert, args.tls_key)
 
 
 def _serve(app: Starlette, sock: socket.socket, cert: str | None, key: str | None) -> int:

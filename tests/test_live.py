@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from served import ROOT, create_folder, example_under_way, root_children
+from served import ROOT, children, create_folder, example_under_way, root_children
 
 from emulator.server import gate_options, running
 
@@ -166,6 +166,8 @@ def test_emulator_server_refuses_bad_options_clearly():
         (["--fault", "nope"], "unknown fault"),
         (["--port", "70000"], "cannot listen"),
         (["--token-ttl", "0"], "token_ttl"),
+        (["--latency-ms", "-5"], "--latency-ms -5 is not allowed"),
+        (["--latency-jitter-ms", "inf"], "--latency-jitter-ms inf is not allowed"),
     ):
         result = subprocess.run(
             [sys.executable, "-m", "emulator.server", *args],
@@ -176,6 +178,16 @@ def test_emulator_server_refuses_bad_options_clearly():
         )
         assert result.returncode == 2, (args, result.stderr)
         assert says in result.stderr and "Traceback" not in result.stderr
+
+
+def test_emulator_latency_holds_each_exchange_back():
+    import time
+
+    with emulator_server("--latency-ms", "300") as base:
+        started = time.monotonic()
+        entries = children(base, 1)
+        # A lower bound, not a speed figure: the answer cannot come before the latency.
+        assert entries == [] and time.monotonic() - started >= 0.3
 
 
 XDIST_TOKENS = ("alice", "bob", "carol", "dave")  # two per worker
