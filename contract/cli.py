@@ -9,16 +9,20 @@ gate could not judge), 3 incomplete (a clause that applies was not tested).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
 import tempfile
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TextIO
 
 import pytest
 
-from . import __version__
-from .settings import CONFIG, SETTINGS
+from . import __version__, interrupts
+from .reporting.progress import Heartbeat
+from .settings import CONFIG, SETTINGS, Options
 
 SUITE = Path(__file__).parent / "suite"
 
@@ -29,12 +33,39 @@ class _Outcome:
     config: pytest.Config | None = None
     terminal: TextIO | None = None  # stderr as it was before pytest captured it
 
+    def __init__(self) -> None:
+        self.workers: list[int] = []  # pytest-xdist's worker processes
+        self.heartbeat: Heartbeat | None = None  # a run in shards: lines for the log
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node, ids) -> None:  # type: ignore[no-untyped-def]
+        if self.heartbeat is not None:
+            self.heartbeat.shards = len(ids)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if self.heartbeat is not None and report.when == "teardown":
+            self.heartbeat.done += 1
+
     def pytest_configure(self, config: pytest.Config) -> None:
         self.config = config
         if self.terminal is not None:
             from .plugin import PROGRESS_KEY
 
             config.stash[PROGRESS_KEY] = self.terminal
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_newgateway(self, gateway) -> None:  # type: ignore[no-untyped-def]
+        """Learn each worker's process id (execnet's own channel), to pass signals on."""
+        channel = gateway.remote_exec("import os; channel.send(os.getpid())")
+        self.workers.append(channel.receive(timeout=30))
+
+    def forward(self, signum: int) -> None:
+        """A signal to the gate's process reaches the workers too, as Ctrl-C in a terminal
+        does (to the whole process group): each cleans up its example in progress. A CI
+        runner or Kubernetes may signal only the process it started."""
+        for pid in self.workers:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGINT)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -176,16 +207,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.list_faults:
         return list_faults()
+    # A CI log is a pipe: every line goes out when it is written, not when the run ends.
+    sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+    announced = announce(args)
     outcome = _Outcome()
-    if sys.stderr.isatty():  # pytest captures fd 2 during the run: keep a copy for progress
-        outcome.terminal = os.fdopen(os.dup(sys.stderr.fileno()), "w", encoding="utf-8")
+    # pytest captures fd 2 during the run: keep a copy for the progress lines.
+    outcome.terminal = os.fdopen(
+        os.dup(sys.stderr.fileno()), "w", encoding="utf-8", errors="replace", buffering=1
+    )
     # Hypothesis keeps what it computes once (the Unicode tables fuzzing draws from, a
     # second each time) under a storage folder: the gate keeps it in the user's cache,
     # never in the working directory (a scratch folder when the cache cannot be made).
     with tempfile.TemporaryDirectory(prefix="lro-conformance-") as scratch:
         os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", _storage() or scratch)
+        if args.workers:
+            quiet = announced is not None and announced[1].quiet
+            outcome.heartbeat = Heartbeat(outcome.terminal, quiet=quiet)
         try:
-            code = pytest.main(pytest_args(args), plugins=[outcome])
+            with interrupts.session(forward=outcome.forward), outcome.heartbeat or nullcontext():
+                code = pytest.main(pytest_args(args), plugins=[outcome])
         finally:
             if outcome.terminal is not None:
                 outcome.terminal.close()
@@ -204,13 +244,13 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     status, reason = gate_outcome(outcome.config)
-    report = gate_report(outcome.config)
+    report = gate_report(outcome.config, said=announced[0] if announced else None)
     if report and not args.verbose:  # with -v, pytest's terminal summary has shown it
         print(report)
     if reports is not None and reports.written is not None and not args.verbose:
         print(f"reports: {shown(reports.written)}")
     if status == 2:
-        if not report:
+        if not report and announced is None:
             for line in render_settings(settings_lines(outcome.config)):
                 print(line, file=sys.stderr)
         print(f"lro-conformance: error: {reason}", file=sys.stderr)
@@ -218,6 +258,25 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lro-conformance: {reports.error}", file=sys.stderr)
         return 2  # the run's verdict could not be delivered where CI looks for it
     return status
+
+
+def announce(args: argparse.Namespace) -> tuple[str, Options] | None:
+    """The run's first lines, at once: the target and the settings with their sources (a CI
+    log shows what is being judged while it runs); the target as named, and the options.
+    None when the options do not resolve: the run then stops with the reason."""
+    from .reporting.console import render_start
+    from .runner import make_target
+    from .settings import SettingError, resolve
+    from .targets import HarnessError
+
+    given = {s.name: getattr(args, s.dest) for s in (CONFIG, *SETTINGS)}
+    try:
+        options = resolve(given)
+        target = make_target(options)
+    except (SettingError, HarnessError):
+        return None
+    print("\n".join(render_start(target.description, options.settings_lines())))
+    return target.description, options
 
 
 def shown(path: Path) -> str:

@@ -1,33 +1,78 @@
-"""Ctrl-C that is never lost and never cuts a clean-up in half.
+"""Stopping a run on a signal: never lost, never cutting a clean-up in half, in bounded time.
+
+Ctrl-C (SIGINT), SIGTERM (a CI timeout, a cancelled job, a pod being stopped) and
+SIGHUP (a closed terminal or SSH session) all stop a run the same way: the example in
+progress ends its operations and removes its sandbox, the report says "interrupted",
+and the gate exits 2. That clean-up gets `GRACE` seconds from the signal; what it could
+not remove by then is named in the report, not waited for.
 
 Python raises KeyboardInterrupt wherever the main thread happens to be when the
 signal arrives. If that is a weakref callback or a `__del__` (Hypothesis and
 httpx run both), the exception is printed as "ignored" and the run goes on as
 if nothing happened. So the handler also remembers the request, and
 `checkpoint()` (called before every request) raises it again. While clean-up
-runs, a Ctrl-C is only remembered; it is raised when the clean-up is done.
+runs, a signal is only remembered; it is raised when the clean-up is done.
+
+A second signal (`AGAIN` seconds or more after the first: a process group's signal
+and the same one forwarded to a pytest-xdist worker are one) stops the process at
+once, exit 128 + the signal's number, after naming on stderr the folders the run
+made that still exist (`holding`).
 """
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
+
+#: The signals that stop a run, where the platform has them.
+SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+GRACE = 20.0  # seconds an interrupted run's clean-up may take (30 s with the last requests)
+AGAIN = 1.0  # a signal this soon after the first is the same one, delivered twice
 
 
 class _State:
     requested = False
     deferring = 0
     watching = False  # a run is watching: outside one, nothing is raised again
+    at: float | None = None  # time.monotonic() of the first signal
+    holding: dict[int, str] = {}  # folders the run made that exist now: id -> description
+    forward: list[Callable[[int], None]] = []  # who else must hear it (pytest-xdist workers)
+    capture: Any = None  # pytest's capture manager: what is said must get past it
 
 
-def _on_sigint(signum: int, frame: Any) -> None:
+def _on_signal(signum: int, frame: Any) -> None:
+    now = time.monotonic()
+    if _State.at is not None and now - _State.at >= AGAIN:
+        _stop_now(signum)
+    first = _State.at is None
     _State.requested = True
-    if not _State.deferring:
+    _State.at = _State.at if _State.at is not None else now
+    for forward in _State.forward:
+        forward(signum)
+    if first and not _State.deferring:
         raise KeyboardInterrupt
+
+
+def _stop_now(signum: int) -> None:
+    """The second signal: say what stays on the server, and exit without cleaning up."""
+    name = signal.Signals(signum).name
+    left = "; ".join(_State.holding.values()) or "nothing the run made is known to remain"
+    message = f"lro-conformance: stopped at once on a second signal ({name}); left behind: {left}\n"
+    if _State.holding or not _State.forward:  # the workers name their own
+        capture = _State.capture
+        with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+            os.write(2, message.encode("utf-8", "replace"))
+    for forward in _State.forward:
+        forward(signum)
+    os._exit(128 + signum)
 
 
 def _quiet_unraisable(previous: Any) -> Any:
@@ -45,20 +90,38 @@ def requested() -> bool:
     return _State.requested
 
 
+def grace_left() -> float | None:
+    """Seconds the interrupted run's clean-up has left (never below 0), or None when no
+    signal came."""
+    if _State.at is None:
+        return None
+    return max(0.0, _State.at + GRACE - time.monotonic())
+
+
 def checkpoint() -> None:
-    """Raise the pending Ctrl-C, unless a clean-up is running or no run is watching."""
+    """Raise the pending signal, unless a clean-up is running or no run is watching."""
     if _State.watching and _State.requested and not _State.deferring:
         raise KeyboardInterrupt
 
 
+def _install() -> dict[int, Any]:
+    return {s: signal.signal(s, _on_signal) for s in SIGNALS}
+
+
+def _restore(previous: dict[int, Any]) -> None:
+    for s, handler in previous.items():
+        signal.signal(s, handler)
+
+
 @contextmanager
 def watching() -> Iterator[None]:
-    """Catch Ctrl-C for the duration of a run (main thread only; elsewhere a no-op)."""
+    """Catch the stopping signals for the duration of a run (main thread only; elsewhere a
+    no-op)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    _State.requested, _State.deferring = False, 0
-    previous = signal.signal(signal.SIGINT, _on_sigint)
+    _State.requested, _State.deferring, _State.at = False, 0, None
+    previous = _install()
     previous_hook = sys.unraisablehook
     sys.unraisablehook = _quiet_unraisable(previous_hook)
     _State.watching = True
@@ -67,12 +130,33 @@ def watching() -> Iterator[None]:
     finally:
         _State.watching = False  # `requested()` still tells the caller what happened
         sys.unraisablehook = previous_hook
-        signal.signal(signal.SIGINT, previous)
+        _restore(previous)
+
+
+@contextmanager
+def session(forward: Callable[[int], None] | None = None) -> Iterator[None]:
+    """For a whole pytest session (the CLI's, or a pytest-xdist controller's): SIGTERM and
+    SIGHUP stop it as Ctrl-C does (pytest then finishes, and the report is written), and
+    each signal is handed to `forward` too (the workers, which clean up after
+    themselves)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _State.at = None
+    if forward is not None:
+        _State.forward.append(forward)
+    previous = _install()
+    try:
+        yield
+    finally:
+        _restore(previous)
+        if forward is not None:
+            _State.forward.remove(forward)
 
 
 @contextmanager
 def deferred() -> Iterator[None]:
-    """Hold a Ctrl-C that arrives inside the block until the block is done: a half-done
+    """Hold a signal that arrives inside the block until the block is done: a half-done
     clean-up would leave the sandbox behind."""
     _State.deferring += 1
     try:
@@ -80,3 +164,19 @@ def deferred() -> Iterator[None]:
     finally:
         _State.deferring -= 1
     checkpoint()
+
+
+def speak_past(capture: Any) -> None:
+    """pytest captures stderr during a run (`capture` is its capture manager, or None):
+    the last words of a process stopped at once must reach the real one."""
+    _State.capture = capture
+
+
+def holding(folder: int, description: str) -> None:
+    """The run made `folder` on the server: name it if the process is stopped at once."""
+    _State.holding[folder] = description
+
+
+def released(folder: int) -> None:
+    """`folder` is gone from the server."""
+    _State.holding.pop(folder, None)

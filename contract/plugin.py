@@ -138,11 +138,16 @@ def pytest_configure(config: pytest.Config) -> None:
     except HarnessError as exc:
         raise pytest.UsageError(str(exc)) from None
     config.stash[OPTIONS_KEY] = options
+    interrupts.speak_past(config.pluginmanager.getplugin("capturemanager"))
     try:
         folder = ReportFolder.plan(options.report_dir, datetime.now(UTC), Path.cwd())
     except ReportFolderError as exc:
         raise pytest.UsageError(f"report-dir: {exc}") from None
     config.stash[REPORTS_KEY] = Reports(folder)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    interrupts.speak_past(None)
 
 
 @pytest.fixture(scope="session")
@@ -172,8 +177,9 @@ def progress_stream(config: pytest.Config) -> TextIO | None:
     return sys.stderr if config.getoption("capture", None) == "no" else None
 
 
-def gate_report(config: pytest.Config) -> str | None:
-    """The rendered verdicts of this session's run, or None when the gate did not judge."""
+def gate_report(config: pytest.Config, *, said: str | None = None) -> str | None:
+    """The rendered verdicts of this session's run, or None when the gate did not judge
+    (`said`: the target the run's first lines named, with the settings)."""
     gate = config.stash.get(GATE_KEY, None)
     if gate is None or not gate.ran or gate.harness_error:
         return None
@@ -185,6 +191,7 @@ def gate_report(config: pytest.Config) -> str | None:
         seconds=gate.finished - gate.started,
         settings=gate.options.settings_lines(),
         outcome=gate.outcome(),
+        said=said,
     )
 
 

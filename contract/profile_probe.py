@@ -171,6 +171,8 @@ def probe(
     held = False
     try:
         sandbox = _make_folder(conn.api, session, conn.parent_id, name)
+        if conn.shared:
+            interrupts.holding(sandbox, Leftover(sandbox, name, conn.parent_id).describe())
         source = _make_folder(conn.api, session, sandbox, f"probe-source{marker}")
         trials: list[Trial] = []
         for profile in profiles:

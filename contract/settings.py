@@ -50,7 +50,7 @@ class Options:
     skip_clauses: dict[str, str] = field(default_factory=dict)
     shrink: bool = True
     report_dir: str | None = None  # None: a fresh reports/<UTC timestamp>/ under the cwd
-    quiet: bool = False  # no progress line on the terminal
+    quiet: bool = False  # no progress lines (terminal or log)
     # Live mode: a running server instead of the embedded emulator.
     base_url: str | None = None
     repo_id: str | None = None
@@ -285,7 +285,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "quiet",
-        "no progress line on the terminal (there is none when stderr is not a terminal)",
+        "no progress lines (a status line on a terminal, a line every 20 s in a log)",
         kind=bool,
     ),
     Setting("base-url", "the target, e.g. https://staging.example.com", live=True, metavar="URL"),

@@ -68,3 +68,44 @@ def test_a_ctrl_c_of_a_finished_run_does_not_stop_the_next_one():
         os.kill(os.getpid(), signal.SIGINT)
     assert interrupts.requested()  # the caller can still tell the run was interrupted
     interrupts.checkpoint()  # no run is watching: nothing is raised
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+def test_sigterm_and_sighup_stop_a_run_as_ctrl_c_does(signame: str):
+    done = []
+    with interrupts.watching(), pytest.raises(KeyboardInterrupt), interrupts.deferred():
+        os.kill(os.getpid(), getattr(signal, signame))
+        done.append("clean-up finished")
+    assert done == ["clean-up finished"] and interrupts.requested()
+
+
+def test_a_signal_delivered_twice_at_once_is_one_signal():
+    """A process group's SIGTERM and the same one passed on to a pytest-xdist worker arrive
+    together: the worker cleans up, it is not stopped at once."""
+    with interrupts.watching(), pytest.raises(KeyboardInterrupt), interrupts.deferred():
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGINT)  # within interrupts.AGAIN: the same stop
+    assert interrupts.requested()
+
+
+def test_an_interrupted_clean_up_has_a_grace_period(monkeypatch: pytest.MonkeyPatch):
+    from contract.machine import cleanup
+    from contract.targets import WallClock
+
+    monkeypatch.setattr(interrupts, "GRACE", 0.0)
+    with interrupts.watching(), pytest.raises(KeyboardInterrupt), interrupts.deferred():
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert interrupts.grace_left() == 0
+        assert list(cleanup.pauses(WallClock())) == []  # no more waiting for the server
+
+
+def test_the_gate_command_passes_signals_on_to_its_workers(monkeypatch: pytest.MonkeyPatch):
+    from contract import cli
+
+    sent: list[tuple[int, int]] = []
+    monkeypatch.setattr(os, "kill", lambda pid, signum: sent.append((pid, signum)))
+    outcome = cli._Outcome()
+    outcome.workers = [101, 102]
+    outcome.forward(signal.SIGTERM)
+    # SIGINT: a worker between shards stops as on a terminal's Ctrl-C, never killed outright.
+    assert sent == [(101, signal.SIGINT), (102, signal.SIGINT)]

@@ -193,13 +193,40 @@ def test_emulator_latency_holds_each_exchange_back():
 XDIST_TOKENS = ("alice", "bob", "carol", "dave")  # two per worker
 
 
+def fuzzing_under_way(base: str) -> bool:
+    """The fuzz phase's sandbox is there: the run is fuzzing."""
+    return any(re.fullmatch(r"lro-fuzz-[0-9a-f]{10}", f["name"]) for f in root_children(base))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("wall", "workers"),
-    [(False, None), (True, None), (False, "2")],
-    ids=["virtual-clock", "wall-clock", "xdist-workers"],
+    ("signame", "to_group", "wall", "workers", "phase"),
+    [
+        ("SIGINT", True, False, None, "exploring"),
+        ("SIGINT", True, True, None, "exploring"),
+        ("SIGINT", True, False, "2", "exploring"),
+        ("SIGTERM", False, False, None, "exploring"),
+        ("SIGTERM", False, False, None, "fuzzing"),
+        ("SIGTERM", False, False, "2", "exploring"),
+        ("SIGTERM", True, False, "2", "exploring"),
+        ("SIGHUP", False, True, None, "exploring"),
+    ],
+    ids=[
+        "ctrl-c-virtual-clock",
+        "ctrl-c-wall-clock",
+        "ctrl-c-xdist-workers",
+        "sigterm",
+        "sigterm-while-fuzzing",
+        "sigterm-to-the-xdist-controller",
+        "sigterm-to-the-process-group-with-xdist",
+        "sighup-wall-clock",
+    ],
 )
-def test_ctrl_c_leaves_nothing_behind(tmp_path, wall, workers):
+def test_a_stopping_signal_leaves_nothing_behind(tmp_path, signame, to_group, wall, workers, phase):
+    """Ctrl-C (to the terminal's process group), SIGTERM (a CI timeout, a cancelled job, a
+    pod being stopped: often to the gate's process alone) and SIGHUP: the example or the
+    fuzz phase in progress cleans up after itself, the report says interrupted, exit 2,
+    within 30 s of the signal."""
     import os
     import signal
     import time
@@ -208,25 +235,37 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path, wall, workers):
     speed = ("--clock", "wall", "--step-seconds", "0.05") if wall else ("--step-seconds", "5")
     tokens = XDIST_TOKENS if workers else ("alice", "bob")
     more = [a for t in tokens[2:] for a in ("--session-token", t)]
+    under_way = fuzzing_under_way if phase == "fuzzing" else example_under_way
+    # Fuzzing comes after exploring: a small budget gets there soon.
+    budget = ["--max-examples", "3", "--fuzz-cases", "2000"] if phase == "fuzzing" else []
     with (
         emulator_server(*speed, *more) as base,
         out_file.open("w") as out,
         err_file.open("w") as err,
     ):
         # Files, not pipes: a child that fills an unread pipe blocks.
-        command = gate_command(base, tokens, wall=wall) + (["-n", workers] if workers else [])
+        command = gate_command(base, tokens, wall=wall) + budget
+        command += ["-n", workers] if workers else []
         proc = subprocess.Popen(
             command, stdout=out, stderr=err, text=True, cwd=tmp_path, start_new_session=True
         )
         deadline = time.monotonic() + 120
-        under_way = False
-        while not under_way and proc.poll() is None and time.monotonic() < deadline:
-            under_way = example_under_way(base)
-            time.sleep(0.02)  # wait until an example has built its sandbox
+        seen = False
+        while not seen and proc.poll() is None and time.monotonic() < deadline:
+            seen = under_way(base)
+            time.sleep(0.02)  # wait until the phase has built its sandbox
         assert proc.poll() is None, f"the run ended early: {err_file.read_text()}"
-        assert under_way, "the run never built an example's sandbox"
-        os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the workers get it too
-        proc.wait(timeout=120)
+        assert seen, f"the run never got to {phase}"
+        signum = getattr(signal, signame)
+        if to_group:
+            os.killpg(proc.pid, signum)  # as a terminal's Ctrl-C or `timeout`: workers too
+        else:
+            os.kill(proc.pid, signum)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"still running 30 s after {signame}: {err_file.read_text()}")
         stderr = err_file.read_text()
         assert proc.returncode == 2, out_file.read_text() + stderr
         assert "interrupted" in stderr and "Traceback" not in stderr, stderr
@@ -235,6 +274,38 @@ def test_ctrl_c_leaves_nothing_behind(tmp_path, wall, workers):
     (report,) = tmp_path.glob("reports/*/conformance.json")  # an interrupted run reports too
     outcome = json.loads(report.read_text())["outcome"]
     assert outcome["exit_code"] == 2 and "interrupted" in outcome["reason"], outcome
+
+
+@pytest.mark.slow
+def test_a_second_signal_stops_at_once_and_names_what_stays(tmp_path):
+    """A clean-up under way (on the wall clock, removing the sandbox takes a second per
+    entry) is cut short by a second signal: exit at once, 128 + the signal's number,
+    naming the sandbox left behind."""
+    import os
+    import signal
+    import time
+
+    err_file = tmp_path / "err"
+    with (
+        emulator_server("--clock", "wall") as base,
+        err_file.open("w") as err,
+    ):
+        command = gate_command(base, wall=True)
+        proc = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=err, cwd=tmp_path, start_new_session=True
+        )
+        deadline = time.monotonic() + 120
+        while not example_under_way(base) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGTERM)
+        time.sleep(1.5)  # the clean-up's delete is under way
+        os.kill(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+        stderr = err_file.read_text()
+        assert proc.returncode == 128 + signal.SIGTERM, stderr
+        (sandbox,) = [f for f in root_children(base) if f["name"].startswith("lro-conformance-")]
+        said = f"folder #{sandbox['id']} '{sandbox['name']}' in folder #1"
+        assert "second signal (SIGTERM)" in stderr and said in stderr, stderr
 
 
 @pytest.mark.slow

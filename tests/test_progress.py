@@ -1,5 +1,6 @@
-"""The progress line: on a terminal while the run explores (clause groups, examples,
-steps, exchanges), never when stderr is not a terminal or with --quiet."""
+"""Progress: a redrawn line on a terminal while the run explores (clause groups, examples,
+steps, exchanges, clauses exercised), plain lines now and then in a log, nothing with
+--quiet; and the run's first lines reach a pipe at once."""
 
 from __future__ import annotations
 
@@ -60,17 +61,57 @@ def test_a_terminal_sees_the_progress_line_and_quiet_silences_it(tmp_path):
     assert code == 0 and "steps ·" not in terminal
 
 
-def test_not_a_terminal_is_silent_and_the_line_counts_what_the_recorder_saw():
+def test_a_log_gets_plain_lines_now_and_then_and_quiet_silences_them():
+    import time
+
     recorder = Recorder()
-    stream = io.StringIO()
-    with Progress(recorder, stream, every=0.01) as progress:
-        assert not progress.enabled
-    assert stream.getvalue() == ""
+    stream = io.StringIO()  # not a terminal: a CI log
+    with Progress(recorder, stream, log_every=0.05) as progress:
+        assert progress.enabled and not progress.tty
+        time.sleep(0.3)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) >= 2 and all(line.startswith("lro-conformance: ") for line in lines)
+    assert "\r" not in stream.getvalue() and "\033" not in stream.getvalue()
+    quiet = io.StringIO()
+    with Progress(recorder, quiet, quiet=True, log_every=0.01):
+        time.sleep(0.1)
+    assert quiet.getvalue() == ""
+
+
+def test_the_line_counts_what_the_recorder_saw():
+    from contract.clauses import CLAUSES
+
+    recorder = Recorder()
+    progress = Progress(recorder, None)
     recorder.examples, recorder.steps, recorder.exchanges = 3, 40, 90
     recorder.exercise({"CAN-1", "EXP-2"})
     progress.until(None)
     line = progress.line()
     assert "checking CAN, EXP" in line and "example 3 · 40 steps · 90 exchanges" in line
+    assert f"2 of {len(CLAUSES)} clauses exercised" in line
+
+
+@pytest.mark.slow
+def test_a_pipe_gets_the_first_lines_at_once(tmp_path):
+    """A CI log: stdout and stderr are pipes. The target and the settings are the first
+    line, written when the run starts, not when it ends."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "contract.cli", "--seed", "1", "--max-examples", "400"]
+        + ["--report-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        still_running = proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+    assert first.startswith("Long-operation conformance: embedded emulator"), first
+    assert still_running, "the first line came only when the run ended"
 
 
 @pytest.mark.parametrize("seconds, shown", [(75.2, "1 min 15 s left"), (-3, "0 min 00 s left")])
@@ -80,3 +121,19 @@ def test_a_wall_clock_run_shows_the_time_left(seconds, shown):
     progress = Progress(Recorder(), None)
     progress.until(WallClock().now + seconds)
     assert shown in progress.line() or shown.replace("15", "14") in progress.line()
+
+
+def test_a_run_in_shards_says_in_the_log_how_many_are_done():
+    import time
+
+    from contract.reporting.progress import Heartbeat
+
+    stream = io.StringIO()
+    with Heartbeat(stream, every=0.05) as beat:
+        beat.shards, beat.done = 4, 1
+        time.sleep(0.3)
+    assert "lro-conformance: 1 of 4 shards done · " in stream.getvalue()
+    quiet = io.StringIO()
+    with Heartbeat(quiet, quiet=True, every=0.01):
+        time.sleep(0.1)
+    assert quiet.getvalue() == ""

@@ -109,6 +109,8 @@ class FuzzPhase:
     def build_sandbox(self) -> Sandbox:
         name = f"lro-fuzz-{uuid.uuid4().hex[:10]}"
         root = self._folder(self.conn.parent_id, name)
+        if self.conn.shared:
+            interrupts.holding(root, Leftover(root, name, self.conn.parent_id).describe())
         source = self._folder(root, "source")
         child = self._folder(source, "child")
         return Sandbox(

@@ -37,7 +37,7 @@ from ..model import (
 from ..sandbox import Node, Tree, name_key
 from ..targets import Connection, HarnessError, Target
 from ..together import Unordered, step_together
-from ..verdicts import Recorder
+from ..verdicts import Leftover, Recorder
 from . import cleanup
 
 #: How much likelier an ordinary choice is than an unusual one (the area's root, a
@@ -319,6 +319,9 @@ class MachineBase(RuleBasedStateMachine):
         self.sandbox = self._create_fixture(
             self.conn.sessions[0], self.conn.parent_id, self.sandbox_name
         )
+        if self.conn.shared:
+            leftover = Leftover(self.sandbox, self.sandbox_name, self.conn.parent_id)
+            interrupts.holding(self.sandbox, leftover.describe())
 
     def _make_area(self, session: Session, shape: gen.Shape) -> Area:
         """The first session's area is the sandbox itself; another's is a folder in it, which

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import strategies as gen
 
+from .. import interrupts
 from ..checks import Failure
 from ..model import RUNNING
 from ..sandbox import Node, name_key
@@ -65,6 +66,8 @@ def clean_up(machine: MachineBase) -> None:
     sandbox = machine.sandbox
     if sandbox is None and machine.sandbox_name is not None:
         sandbox = find_folder(api, first, machine.conn.parent_id, machine.sandbox_name)
+    if stuck and interrupts.requested():  # its clean-up's time ran out: no verdict
+        _left(machine, sandbox, "interrupted before the example's operations ended")
     if stuck:
         _charge(
             machine,
@@ -95,6 +98,8 @@ def _removed(
     refused = remove_folder(machine.api, machine.conn.clock, session, folder, timeout)
     if refused is None:
         return
+    if interrupts.requested():  # the time its clean-up had may have run out: no verdict
+        _left(machine, sandbox, f"interrupted before it could be removed ({refused.describe()})")
     all_ended = not _unanswered_start(machine, session)
     failure = refusal_failure(refused, timeout, _evidence(machine), all_ended=all_ended)
     if failure is None:
@@ -243,6 +248,7 @@ def remove_folder(
     overdue = None if timeout is None else clock.now + timeout
     if not wait_for_end(api, clock, session, token, overdue):
         return Refused(ex, busy=False, started=True)
+    interrupts.released(folder)
     return None
 
 
@@ -295,17 +301,21 @@ def pauses(clock: Clock, overdue: float | None = None) -> Iterator[float]:
     """How long to let pass between two looks, bounded in all: on a virtual clock 1 s
     doubling to 60 s of server time, 40 times (over half an hour), then every 60 s until
     the clock reads `overdue`; on the wall clock 0.2 s growing to 1 s, for WALL_BUDGET
-    seconds or until `overdue`, whichever is later."""
+    seconds or until `overdue`, whichever is later. After a signal, only while the
+    clean-up's grace lasts (`interrupts.GRACE`)."""
     if clock.virtual:
-        yield from (min(2.0**i, 60.0) for i in range(POLLS))
-        while overdue is not None and clock.now <= overdue:
+        for pause in (min(2.0**i, 60.0) for i in range(POLLS)):
+            if interrupts.grace_left() == 0:
+                return
+            yield pause
+        while overdue is not None and clock.now <= overdue and interrupts.grace_left() != 0:
             yield 60.0
         return
     deadline = time.monotonic() + WALL_BUDGET
     if overdue is not None:
         deadline = max(deadline, time.monotonic() + (overdue - clock.now))
     pause = 0.2
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and interrupts.grace_left() != 0:
         yield pause
         pause = min(pause * 1.5, 1.0)
 

@@ -23,12 +23,15 @@ def render(
     seconds: float,
     settings: list[str] | None = None,
     outcome: tuple[int, str] = (0, ""),
+    said: str | None = None,
 ) -> str:
     """The report; its last line is the run's outcome (exit code and reason, decided by
-    `verdicts.decide`) with the count of each verdict."""
+    `verdicts.decide`) with the count of each verdict. `said`: the target the run's first
+    lines named (`render_start`), with the settings; they are not repeated (unless the
+    target reads otherwise now, as when --profile auto picked one)."""
     lines = [
-        f"Long-operation conformance: {target}",
-        *render_settings(settings or []),
+        *([f"Long-operation conformance: {target}"] if target != said else []),
+        *render_settings(settings or [] if said is None else []),
         f"seed {seed if seed is not None else 'random'} · {recorder.examples} examples · "
         f"{recorder.steps} steps · {recorder.exchanges} HTTP exchanges · {seconds:.1f} s",
         "states reached: " + _states(recorder),
@@ -60,6 +63,11 @@ def render(
         verdict = "NOT CONFORMANT" if failed else "CONFORMANT"
         lines += ["", f"{verdict}: {summary}"]
     return "\n".join(lines)
+
+
+def render_start(target: str, settings: list[str]) -> list[str]:
+    """What a run says before it starts: the target and where each setting came from."""
+    return [f"Long-operation conformance: {target}", *render_settings(settings)]
 
 
 def render_settings(settings: list[str]) -> list[str]:

@@ -1,10 +1,11 @@
-"""A status line on the terminal while a run explores: which clause groups are being
-checked, examples, steps and exchanges so far, and on the wall clock the time left until
-the expiry probe's last look (the run ends with it).
+"""Progress while a run explores: which clause groups are being checked, examples, steps
+and exchanges so far, how many clauses have been exercised, and on the wall clock the
+time left until the expiry probe's last look (the run ends with it).
 
-Only on a terminal: given no stream, or one that is not a tty, or `--quiet`, it prints
-nothing, so logs and CI output stay clean. A thread redraws the line from the
-`Recorder`'s counters twice a second; it reads, never decides.
+On a terminal, one status line redrawn twice a second. Elsewhere (a CI log, a pipe), one
+plain line every `LOG_EVERY` seconds, so a reader of a long job's log sees it is alive.
+Nothing with `--quiet` or without a stream. A thread reads the `Recorder`'s counters; it
+reads, never decides.
 """
 
 from __future__ import annotations
@@ -14,17 +15,27 @@ import time
 from collections import Counter
 from typing import TextIO
 
+from ..clauses import CLAUSES
 from ..verdicts import Recorder
 
 CLEAR = "\r\033[K"
+LOG_EVERY = 20.0  # seconds between two progress lines in a log
 
 
 class Progress:
     def __init__(
-        self, recorder: Recorder, stream: TextIO | None, *, quiet: bool = False, every: float = 0.5
+        self,
+        recorder: Recorder,
+        stream: TextIO | None,
+        *,
+        quiet: bool = False,
+        every: float = 0.5,
+        log_every: float = LOG_EVERY,
     ) -> None:
-        self.recorder, self.stream, self.every = recorder, stream, every
-        self.enabled = stream is not None and not quiet and _isatty(stream)
+        self.recorder, self.stream = recorder, stream
+        self.enabled = stream is not None and not quiet
+        self.tty = stream is not None and _isatty(stream)
+        self.every = every if self.tty else log_every
         self.deadline: float | None = None  # wall-clock time (targets.WallClock) of the end
         self._began = time.monotonic()
         self._seen: Counter[str] = Counter()
@@ -46,7 +57,8 @@ class Progress:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2)
-            self._write(CLEAR)
+            if self.tty:
+                self._write(CLEAR)
 
     def line(self) -> str:
         """The status as it stands now."""
@@ -60,6 +72,7 @@ class Progress:
             f"example {r.examples}",
             f"{r.steps} steps",
             f"{r.exchanges} exchanges",
+            f"{sum(1 for c in CLAUSES if now[c])} of {len(CLAUSES)} clauses exercised",
             f"{time.monotonic() - self._began:.0f} s",
         ]
         if self.deadline is not None:
@@ -75,7 +88,7 @@ class Progress:
                 line = self.line()
             except RuntimeError:  # a counter grew while it was read: next time
                 continue
-            self._write(CLEAR + line)
+            self._write(CLEAR + line if self.tty else line + "\n")
 
     def _write(self, text: str) -> None:
         try:
@@ -91,3 +104,44 @@ def _isatty(stream: TextIO) -> bool:
         return stream.isatty()
     except (OSError, ValueError):
         return False
+
+
+class Heartbeat:
+    """For a run in shards on pytest-xdist workers (whose counters stay with them until
+    they end): in a log, every `LOG_EVERY` seconds, how many shards are done."""
+
+    def __init__(
+        self, stream: TextIO | None, *, quiet: bool = False, every: float = LOG_EVERY
+    ) -> None:
+        self.stream, self.every = stream, every
+        self.enabled = stream is not None and not quiet
+        self.shards: int | None = None  # known once the workers have collected them
+        self.done = 0
+        self._began = time.monotonic()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def line(self) -> str:
+        of = f" of {self.shards}" if self.shards is not None else ""
+        took = time.monotonic() - self._began
+        return f"lro-conformance: {self.done}{of} shards done · {took:.0f} s"
+
+    def __enter__(self) -> Heartbeat:
+        if self.enabled:
+            self._thread = threading.Thread(target=self._run, name="lro-heartbeat", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                assert self.stream is not None
+                self.stream.write(self.line() + "\n")
+                self.stream.flush()
+            except (OSError, ValueError):
+                return
