@@ -27,7 +27,7 @@ from .reporting.console import render
 from .reporting.folder import ReportFolder, ReportFolderError
 from .reporting.progress import Progress
 from .reporting.run import FinishedRun
-from .runner import explore, make_target
+from .runner import explore, make_target, run_budget
 from .settings import CONFIG, SETTINGS, Options, SettingError, resolve
 from .targets import HarnessError
 from .verdicts import INCOMPLETE, NO_VERDICT, Recorder, Verdict, configuration_skips, decide
@@ -62,10 +62,16 @@ class Gate:
             with interrupts.watching():
                 target = make_target(self.options)
                 self.target = target.description
-                progress = Progress(self.recorder, self.progress_stream, quiet=self.options.quiet)
+                time_budget = run_budget(self.options)
+                progress = Progress(
+                    self.recorder,
+                    self.progress_stream,
+                    quiet=self.options.quiet,
+                    budget=time_budget,
+                )
                 with progress:
                     try:
-                        explore(self.options, self.recorder, target, progress.until)
+                        explore(self.options, self.recorder, target, progress.until, time_budget)
                     finally:
                         self.target = target.description  # with the profile --profile auto picked
                 interrupts.checkpoint()  # one that arrived too late for any request to see

@@ -6,6 +6,7 @@ three explore the same way. Nothing here prints or decides pass/fail.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -14,8 +15,10 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import Flaky, Unsatisfiable
 from hypothesis.stateful import run_state_machine_as_test
 
+from . import budget
+from .budget import Budget
 from .fuzz import fuzz
-from .machine import ClauseViolation, LongOperationMachine, Run, TimeUp, violation_type
+from .machine import ClauseViolation, LongOperationMachine, Run, ShrinkCut, TimeUp, violation_type
 from .machine.cleanup import Blocked
 from .machine.expiry import ExpiryProbe
 from .model import Timing
@@ -97,6 +100,9 @@ def _live_target(options: Options, dialect: Profile) -> Target:
         )
     if not options.base_url.startswith(("http://", "https://")):
         raise ValueError(f"--base-url {options.base_url!r} must start with http:// or https://")
+    needs = budget.probe_needs(options.token_ttl, options.ttl_tolerance or WALL_TOLERANCE)
+    if options.wall_clock and options.max_duration and options.max_duration < needs:
+        raise ValueError(budget.too_short(options.max_duration, needs))
     assert options.repo_id is not None and options.parent_id is not None
     return LiveTarget(
         dialect,
@@ -109,11 +115,21 @@ def _live_target(options: Options, dialect: Profile) -> Target:
     )
 
 
+def run_budget(options: Options) -> Budget:
+    """The run's time budget: --max-duration, or the mode's default (`budget.py`)."""
+    if options.max_duration is not None:
+        return Budget(options.max_duration)
+    tolerance = options.ttl_tolerance or WALL_TOLERANCE
+    needs = budget.probe_needs(options.token_ttl, tolerance)
+    return Budget(budget.default_duration(options.base_url is not None, options.wall_clock, needs))
+
+
 def explore(
     options: Options,
     recorder: Recorder,
     target: Target | None = None,
     on_deadline: Callable[[float | None], None] | None = None,
+    time_budget: Budget | None = None,
 ) -> None:
     """Run the state machine against the target until no new clause is found violated.
 
@@ -125,10 +141,13 @@ def explore(
     First, the profile probe makes sure the target is judged in a dialect it speaks
     (`--profile auto` picks one; see `profile_probe.py`). Schemathesis fuzzes the
     target (`fuzz/`, unless --fuzz-cases is 0) after exploring, or on the wall clock
-    before it."""
+    before it. All of it within the time budget (`budget.py`), whose summary ends the
+    notes."""
     target = target or make_target(options)
+    time_budget = time_budget or run_budget(options)
     try:
-        picked = settle(options.profile, target, options.operation_timeout)
+        with time_budget.phase("profile probe"):
+            picked = settle(options.profile, target, options.operation_timeout)
     except Blocked as exc:  # the probe's clean-up: the server broke a clause, a verdict
         if exc.failure is not None:
             recorder.fail(exc.failure)
@@ -153,18 +172,25 @@ def explore(
         # The fuzzer needs every session free (its slot check starts real operations):
         # after exploring, or on the wall clock before it, while the expiry probe's
         # tokens only age, so that its time is spent inside the TTL the run waits anyway.
+        fuzz_share = budget.FUZZ_SHARE if options.fuzz_cases else 0.0
         if probe is not None:
-            _fuzz(options, target, recorder)
+            _fuzz(options, target, recorder, time_budget, time_budget.share_end(fuzz_share))
         # A clean-up the server blocked leaves its sessions busy: nothing more is started.
+        until = time_budget.share_end(1.0 if probe is not None else 1.0 - fuzz_share)
         first_error = (
-            None if recorder.leftovers else _rounds(options, recorder, target, timing, deadline)
+            None
+            if recorder.leftovers
+            else _rounds(options, recorder, target, timing, deadline, time_budget, until)
         )
         if probe is None and not recorder.leftovers:  # fuzzing needs free sessions
-            _fuzz(options, target, recorder)
+            _fuzz(options, target, recorder, time_budget, time_budget.end)
     except BaseException:
         if probe is not None:
             probe.finish(recorder, wait=False)
         raise
+    finally:
+        if time_budget.seconds is not None:
+            recorder.notes.append(time_budget.summary())
     if probe is not None:
         probe.finish(recorder)
     if first_error is None:
@@ -184,10 +210,23 @@ def _fuzz_violation(recorder: Recorder, options: Options) -> BaseException | Non
     )
 
 
-def _fuzz(options: Options, target: Target, recorder: Recorder) -> None:
+def _fuzz(
+    options: Options,
+    target: Target,
+    recorder: Recorder,
+    time_budget: Budget,
+    until: float | None,
+) -> None:
     if options.fuzz_cases:
-        with _seed_alone():
-            fuzz(target, recorder, options.fuzz_cases, options.seed, options.operation_timeout)
+        with _seed_alone(), time_budget.phase("fuzzing"):
+            fuzz(
+                target,
+                recorder,
+                options.fuzz_cases,
+                options.seed,
+                options.operation_timeout,
+                until=until,
+            )
 
 
 def tolerance(options: Options, target: Target) -> float:
@@ -198,7 +237,13 @@ def tolerance(options: Options, target: Target) -> float:
 
 
 def _rounds(
-    options: Options, recorder: Recorder, target: Target, timing: Timing, deadline: float | None
+    options: Options,
+    recorder: Recorder,
+    target: Target,
+    timing: Timing,
+    deadline: float | None,
+    time_budget: Budget,
+    until: float | None,
 ) -> BaseException | None:
     first_error: BaseException | None = None
     muted: frozenset[str] = frozenset()
@@ -207,19 +252,28 @@ def _rounds(
     rounds, top_ups, examples = options.rounds, 0, options.max_examples
     while rounds > 0:
         rounds -= 1
-        run = Run(target, recorder, timing, muted, deadline, reserve)
+        run = Run(target, recorder, timing, muted, deadline, reserve, until=until)
+        began = time.monotonic()
         try:
             _explore_once(options, run, diverged + 1000 * top_ups, examples)
+        except ShrinkCut:
+            recorder.notes.append(
+                f"time budget: shrinking {', '.join(sorted(run.shrinking))} was cut short "
+                f"after {time.monotonic() - (run.found_at or began):.0f} s; its counterexample "
+                "is as shrunk so far, and exploring went on"
+            )
         except Blocked as exc:
             # The server kept the clean-up from ending (recorded as its clause's failure):
             # the sessions are not free, so nothing more is started on them.
             recorder.notes.append(f"clean-up blocked by the server: {exc}")
             break
-        except TimeUp:
-            recorder.notes.append(
-                "wall clock: exploring stopped when the expiry probe was done, after "
-                f"{recorder.examples} examples (the time a TTL takes bounds the run)"
-            )
+        except TimeUp as exc:
+            recorder.notes.append(f"{exc}, after {recorder.examples} examples")
+            if run.shrinking:
+                recorder.notes.append(
+                    f"time budget: shrinking {', '.join(sorted(run.shrinking))} was cut short; "
+                    "its counterexample is as shrunk so far"
+                )
             break
         except (ClauseViolation, ExceptionGroup) as exc:
             first_error = first_error or exc
@@ -243,6 +297,12 @@ def _rounds(
             first_error = first_error or violation_type(clause)(
                 f"{clause}: seen once, not confirmed on replay ({type(exc).__name__})"
             )
+        finally:
+            ended = time.monotonic()
+            shrunk = ended - run.found_at if run.found_at is not None else 0.0
+            time_budget.add("exploring", ended - began - shrunk)
+            if shrunk:
+                time_budget.add("shrinking", shrunk)
         reserve = run.cleanup_reserve
         found = frozenset(recorder.failures)
         if found > muted:

@@ -62,6 +62,9 @@ class Options:
     fuzz_cases: int = 200  # requests schemathesis generates after exploring; 0: no fuzzing
     allow_untested: bool = False  # a clause left not tested still gives exit 0, not 3
     rounds: int = 6  # explore again, muting what was found, until nothing new (at most this)
+    # Seconds the whole run may take (clean-up's grace aside); None: the mode's default
+    # (`budget.default_duration`).
+    max_duration: float | None = None
     # option name -> where its value came from ("command line", "environment LRO_SEED", ...)
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     # option name -> the value as given, printable, secrets masked (non-defaults only)
@@ -270,6 +273,15 @@ SETTINGS: tuple[Setting, ...] = (
         kind=int,
         metavar="N",
         convert=_not_negative,
+    ),
+    Setting(
+        "max-duration",
+        "seconds the whole run may take, clean-up included (plus up to 30 s to clean up "
+        "the last example); default: none with the embedded emulator, 600 against a "
+        "server with clock hooks, the expiry probe's time + 300 on the wall clock",
+        kind=float,
+        metavar="SECONDS",
+        convert=_positive,
     ),
     Setting(
         "allow-untested",

@@ -194,17 +194,18 @@ def configuration_skips(profile: Profile, sessions: int | None) -> dict[str, str
 
 #: What would exercise a clause a run left untested, for the ones a bigger budget alone
 #: does not explain best; every other clause: `MORE_EXAMPLES`.
-MORE_EXAMPLES = "a larger --max-examples or another --seed"
+MORE_EXAMPLES = "a larger --max-examples (or --max-duration, when it cut the run) or another --seed"
 FUZZED = frozenset({"SUB-3", "ERR-1", "ERR-2", "ERR-3", "AUT-1"})  # fuzzing exercises them
 WHAT_EXERCISES = {
     **dict.fromkeys(
         ("EXP-1", "EXP-2", "EXP-3"),
-        "tokens that age past the TTL: a larger --max-examples, or on the wall clock a "
-        "run that lasts one --token-ttl",
+        "tokens that age past the TTL: a larger --max-examples (or --max-duration), or on "
+        "the wall clock a run that lasts one --token-ttl",
     ),
     **dict.fromkeys(
         sorted(FUZZED),
-        "fuzzing (--fuzz-cases, 0 turns it off) or a larger --max-examples",
+        "fuzzing (--fuzz-cases, 0 turns it off; its share of --max-duration) or a larger "
+        "--max-examples",
     ),
 }
 

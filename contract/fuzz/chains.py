@@ -54,7 +54,7 @@ def chains(phase: FuzzPhase, sandbox: Sandbox, examples: int) -> None:
     # for the next), and Hypothesis, replaying a prefix that now draws differently, calls
     # that flaky. Nothing is lost (every step was judged as it ran): go on from a new seed.
     done, attempt = 0, 0
-    while done < examples and attempt < examples and not phase.stopped:
+    while done < examples and attempt < examples and not (phase.stopped or phase.out_of_time):
         began = phase.chains_run
         factory: Any = Chain
         if phase.seed is not None:

@@ -20,6 +20,7 @@ cancels only tokens it was given (`inputs.owned_id`); what fails that is not sen
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -98,6 +99,8 @@ class FuzzPhase:
     chains_run: int = 0  # linked sequences schemathesis ran (`chains.py`)
     stopped: str = ""  # why fuzzing stopped early, if it did
     operation_timeout: float = 900.0  # how long its clean-up's delete may take (STA-7)
+    until: float | None = None  # time.monotonic() by which it sends nothing more
+    out_of_time: bool = False  # it stopped there (the time budget's share ran out)
     blocked: bool = False  # the server kept the session busy: CON-2 recorded
 
     @property
@@ -209,7 +212,14 @@ class FuzzPhase:
         """Send one generated request, judge it, and check its aftermath when it matters.
         An operation it starts is ended at once (`end`), else left to `end_open`. None: not
         sent (fuzzing stopped, or the sandbox guard kept it back)."""
-        if self.stopped:
+        if self.stopped or self.out_of_time:
+            return None
+        if self.until is not None and time.monotonic() >= self.until:
+            self.out_of_time = True
+            self.recorder.notes.append(
+                f"time budget: fuzzing stopped after {self.sent} requests, when its share of "
+                "--max-duration ran out"
+            )
             return None
         request = _request(case, self.conn.base_url)
         path = case.path_parameters or {}
@@ -491,11 +501,16 @@ def fuzz(
     budget: int,
     seed: int | None,
     operation_timeout: float = 900.0,
+    *,
+    until: float | None = None,
 ) -> None:
-    """Run the fuzzing phase: `budget` generated requests against the target."""
+    """Run the fuzzing phase: `budget` generated requests against the target, sent until
+    `until` (time.monotonic()) at the latest."""
     conn = target.connect()
     try:
-        FuzzPhase(conn, recorder, budget, seed, operation_timeout=operation_timeout).run()
+        phase = FuzzPhase(conn, recorder, budget, seed, operation_timeout=operation_timeout)
+        phase.until = until
+        phase.run()
     finally:
         recorder.exchanges += len(conn.client.transcript)
         conn.close()

@@ -10,7 +10,7 @@ with one area (sub-folder) per session; a session's operations stay inside its
 area, so the run always knows which changes an operation may make.
 """
 
-from .base import ClauseViolation, Run, TimeUp, violation_type
+from .base import ClauseViolation, Run, ShrinkCut, TimeUp, violation_type
 from .parallel import ParallelRules
 from .strangers import StrangerRules
 
@@ -20,4 +20,11 @@ class LongOperationMachine(ParallelRules, StrangerRules):
     extends `LifecycleRules` with requests sent together.)"""
 
 
-__all__ = ["ClauseViolation", "LongOperationMachine", "Run", "TimeUp", "violation_type"]
+__all__ = [
+    "ClauseViolation",
+    "LongOperationMachine",
+    "Run",
+    "ShrinkCut",
+    "TimeUp",
+    "violation_type",
+]

@@ -10,6 +10,7 @@ violation separately. The rules live in `lifecycle.py` and `strangers.py`.
 from __future__ import annotations
 
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant
 
 import strategies as gen
 
-from .. import interrupts
+from .. import budget, interrupts
 from ..checks import Context, Failure, Intent, Suspect, run_checks, violation_failure
 from ..client import Exchange, Session
 from ..model import (
@@ -88,11 +89,23 @@ class Run:
     # another user's entry on a shared tenant (`MachineBase.look_outside`).
     marker: str = field(default_factory=cleanup.new_marker)
     outside: set[int] = field(default_factory=set)  # leaks seen there already (charged once)
+    # The time budget (`contract/budget.py`, on time.monotonic()): when exploring ends, and
+    # the longest an example's clean-up took so far in real seconds, kept in reserve.
+    until: float | None = None
+    cleanup_took: float = 0.0
+    # This round's first new failure: when it was found, and the clauses being shrunk.
+    found_at: float | None = None
+    shrinking: frozenset[str] = frozenset()
 
 
 class TimeUp(BaseException):  # noqa: N818 - a signal, not an error
-    """The run's time is up. A BaseException, so Hypothesis stops at once and does not
-    take it for a failure to shrink."""
+    """The run's time is up (the message says which time). A BaseException, so
+    Hypothesis stops at once and does not take it for a failure to shrink."""
+
+
+class ShrinkCut(BaseException):  # noqa: N818 - a signal, not an error
+    """Shrinking this round's failure has taken its share of the time budget: the round
+    ends with the counterexample as shrunk so far (the recorder keeps the shortest)."""
 
 
 @dataclass
@@ -385,10 +398,30 @@ class MachineBase(RuleBasedStateMachine):
 
     @invariant()
     def count_step(self) -> None:
-        self.run.recorder.steps += 1
-        deadline = self.run.deadline
-        if deadline is not None and self.conn.clock.now + self.run.cleanup_reserve >= deadline:
-            raise TimeUp  # teardown still runs: the example cleans up after itself
+        run = self.run
+        run.recorder.steps += 1
+        deadline = run.deadline
+        # Teardown still runs after these: the example cleans up after itself.
+        if deadline is not None and self.conn.clock.now + run.cleanup_reserve >= deadline:
+            raise TimeUp(
+                "wall clock: exploring stopped when the expiry probe was done (the time a "
+                "TTL takes bounds the run)"
+            )
+        if run.until is None:
+            return
+        now = time.monotonic()
+        if now + run.cleanup_took >= run.until:
+            raise TimeUp("time budget: exploring stopped when its share of --max-duration ran out")
+        new = frozenset(run.recorder.failures) - run.muted
+        if new and run.found_at is None:
+            run.found_at, run.shrinking = now, new
+        shrink_until = (
+            None
+            if run.found_at is None
+            else run.found_at + budget.SHRINK_SHARE * (run.until - run.found_at)
+        )
+        if shrink_until is not None and now >= shrink_until:
+            raise ShrinkCut
 
     def teardown(self) -> None:
         """On a shared (live) target: end this example's operations and remove its sandbox,
@@ -400,11 +433,12 @@ class MachineBase(RuleBasedStateMachine):
                 self.finish_running()
                 self.check_ended()
             if self.conn.shared and self.sandbox_name is not None:
-                began = self.conn.clock.now
+                began, wall = self.conn.clock.now, time.monotonic()
                 with interrupts.deferred():
                     cleanup.clean_up(self)
                 took = self.conn.clock.now - began
                 self.run.cleanup_reserve = max(self.run.cleanup_reserve, took)
+                self.run.cleanup_took = max(self.run.cleanup_took, time.monotonic() - wall)
             if passed or self.conn.shared:
                 self.look_outside(judged=passed)
         finally:

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from typing import TextIO
 
+from ..budget import Budget
 from ..clauses import CLAUSES
 from ..verdicts import Recorder
 
@@ -31,7 +32,9 @@ class Progress:
         quiet: bool = False,
         every: float = 0.5,
         log_every: float = LOG_EVERY,
+        budget: Budget | None = None,
     ) -> None:
+        self.budget = budget
         self.recorder, self.stream = recorder, stream
         self.enabled = stream is not None and not quiet
         self.tty = stream is not None and _isatty(stream)
@@ -73,7 +76,12 @@ class Progress:
             f"{r.steps} steps",
             f"{r.exchanges} exchanges",
             f"{sum(1 for c in CLAUSES if now[c])} of {len(CLAUSES)} clauses exercised",
-            f"{time.monotonic() - self._began:.0f} s",
+            f"{time.monotonic() - self._began:.0f} s"
+            + (
+                f" of {self.budget.seconds:g} s"
+                if self.budget is not None and self.budget.seconds is not None
+                else ""
+            ),
         ]
         if self.deadline is not None:
             from ..targets import WallClock
