@@ -46,6 +46,30 @@ def default_duration(live: bool, wall_clock: bool, needs: float) -> float | None
     return needs + WALL_EXTRA if wall_clock else HOOKS_DEFAULT
 
 
+#: Requests an example sends, about (the gate's own figure over loopback and at 50 ms,
+#: docs/BENCHMARKS.md): only for the estimate printed before a live run.
+REQUESTS_PER_EXAMPLE = 125
+
+
+def estimate(round_trip: float, examples: int, fuzz_cases: int, seconds: float | None) -> str:
+    """What a live run will take, from the round trip measured at preflight."""
+    unbounded = round_trip * (REQUESTS_PER_EXAMPLE * examples + 2 * fuzz_cases)
+    bound = (
+        f"; the time budget ({seconds:g} s) bounds it"
+        if seconds is not None and seconds < unbounded
+        else ""
+    )
+    return (
+        f"round trip to the target {round_trip * 1000:.0f} ms (at preflight): {examples} "
+        f"examples and {fuzz_cases} fuzzed requests would take about {_minutes(unbounded)}"
+        f"{bound}"
+    )
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
 def too_short(seconds: float, needs: float) -> str:
     return (
         f"max-duration {seconds:g} s is shorter than a wall-clock run needs ({needs:g} s: "

@@ -71,7 +71,14 @@ class Gate:
                 )
                 with progress:
                     try:
-                        explore(self.options, self.recorder, target, progress.until, time_budget)
+                        explore(
+                            self.options,
+                            self.recorder,
+                            target,
+                            progress.until,
+                            time_budget,
+                            tell=progress.say,
+                        )
                     finally:
                         self.target = target.description  # with the profile --profile auto picked
                 interrupts.checkpoint()  # one that arrived too late for any request to see

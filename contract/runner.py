@@ -130,6 +130,7 @@ def explore(
     target: Target | None = None,
     on_deadline: Callable[[float | None], None] | None = None,
     time_budget: Budget | None = None,
+    tell: Callable[[str], None] | None = None,
 ) -> None:
     """Run the state machine against the target until no new clause is found violated.
 
@@ -161,6 +162,14 @@ def explore(
     if picked is not None:
         recorder.notes.append(picked)
         recorder.profile = target.profile.name
+    round_trip = getattr(target, "round_trip", None)
+    if round_trip is not None:
+        said = budget.estimate(
+            round_trip, options.max_examples, options.fuzz_cases, time_budget.seconds
+        )
+        recorder.notes.append(said)
+        if tell is not None:  # a CI log: at once, not at the end
+            tell(said)
     timing = Timing(options.token_ttl, tolerance(options, target), options.operation_timeout)
     probe = None if target.virtual_clock else ExpiryProbe(target, timing)
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import ssl
+import statistics
 import threading
 import time
 from dataclasses import dataclass, field
@@ -289,6 +290,7 @@ class LiveTarget:
         self.virtual_clock = clock_url is not None
         self.serves = None  # what it speaks is what the profile probe finds out
         self._checked = False
+        self.round_trip: float | None = None  # seconds, the preflight's median
         self.speaking(profile)
 
     def speaking(self, profile: Profile) -> LiveTarget:
@@ -342,9 +344,13 @@ class LiveTarget:
             ) from None
 
     def _preflight(self, api: RepositoryApi, sessions: list[Session]) -> None:
-        """Fail fast with a clear reason: unreachable, a refused token, no parent folder."""
+        """Fail fast with a clear reason: unreachable, a refused token, no parent folder.
+        Times the round trip too (`round_trip`)."""
+        trips = []
         for session in sessions:
+            began = time.monotonic()
             ex = api.get_entry(session, self.parent_id, action="preflight")
+            trips.append(time.monotonic() - began)
             if ex.error is not None:
                 raise HarnessError(f"cannot reach {self.base_url}: {ex.error}")
             if ex.status == 401:
@@ -359,3 +365,8 @@ class LiveTarget:
                     f"reading the parent folder answered {ex.status}: {ex.describe()}"
                 )
         self._checked = True
+        for _ in range(2):  # the first paid for connecting: a few more for a fair figure
+            began = time.monotonic()
+            api.get_entry(sessions[0], self.parent_id, action="preflight")
+            trips.append(time.monotonic() - began)
+        self.round_trip = statistics.median(trips)

@@ -194,13 +194,13 @@ def configuration_skips(profile: Profile, sessions: int | None) -> dict[str, str
 
 #: What would exercise a clause a run left untested, for the ones a bigger budget alone
 #: does not explain best; every other clause: `MORE_EXAMPLES`.
-MORE_EXAMPLES = "a larger --max-examples (or --max-duration, when it cut the run) or another --seed"
+MORE_EXAMPLES = "more examples: a larger --max-examples or --max-duration, or another --seed"
 FUZZED = frozenset({"SUB-3", "ERR-1", "ERR-2", "ERR-3", "AUT-1"})  # fuzzing exercises them
 WHAT_EXERCISES = {
     **dict.fromkeys(
         ("EXP-1", "EXP-2", "EXP-3"),
-        "tokens that age past the TTL: a larger --max-examples (or --max-duration), or on "
-        "the wall clock a run that lasts one --token-ttl",
+        "tokens that age past the TTL: more examples (--max-examples, --max-duration), or "
+        "on the wall clock a run that lasts one --token-ttl",
     ),
     **dict.fromkeys(
         sorted(FUZZED),

@@ -22,7 +22,7 @@ def test_an_unexpected_error_is_exit_2_not_a_verdict(monkeypatch):
 
 
 def test_a_violation_is_exit_1_and_names_the_clause(monkeypatch):
-    def violating(options, recorder, target, on_deadline=None, time_budget=None):
+    def violating(options, recorder, target, on_deadline=None, time_budget=None, tell=None):
         from contract.checks import Failure
 
         recorder.fail(Failure("CAN-1", "ignored cancel", "Cancelled", "Completed"))
@@ -36,7 +36,7 @@ def test_a_violation_is_exit_1_and_names_the_clause(monkeypatch):
 
 
 def test_a_run_that_exercised_nothing_is_not_conformant(monkeypatch):
-    monkeypatch.setattr(plugin, "explore", lambda *a: None)
+    monkeypatch.setattr(plugin, "explore", lambda *a, **k: None)
     gate = plugin.Gate(Options(max_examples=1))
     gate.explore()
     code, reason = gate.outcome()

@@ -63,6 +63,11 @@ class Progress:
             if self.tty:
                 self._write(CLEAR)
 
+    def say(self, text: str) -> None:
+        """A line of its own, now (above the status line on a terminal)."""
+        if self.enabled:
+            self._write((CLEAR if self.tty else "") + f"lro-conformance: {text}\n")
+
     def line(self) -> str:
         """The status as it stands now."""
         r = self.recorder

@@ -1,0 +1,171 @@
+"""The gate over a slow network: `lro-emulator --latency-ms N` (clock hooks), clean and with
+faults of different clause groups, with the default options and with a time budget.
+
+For each latency, build (clean or one fault) and budget it runs `lro-conformance` in a
+fresh process, as a CI step would, and records the wall time, the exit code, requests
+sent, requests per clause exercised, the clauses not tested, the faults' tied clauses
+found and the shortest counterexample's length. The table goes into docs/BENCHMARKS.md
+between the `latency` markers (or `--name`'s).
+
+    python bench/latency.py                    # 0/20/50 ms x clean + 3 faults x default/180 s
+    python bench/latency.py --latencies 50 --budgets 180 --seeds 10 --faults none
+        # issue #17's first criterion: ten clean seeds at 50 ms within 180 s
+    python bench/latency.py --latencies 50 --budgets 180 --seeds 1 --clean 0
+        # its second: the three faults at 50 ms within 180 s
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sections import write_section
+
+from emulator.faults import FAULTS
+from emulator.server import gate_options, running
+
+ROOT = Path(__file__).resolve().parent.parent
+#: One fault from each of three clause groups: a start's answer, a cancel, a session's slot.
+FAULTS_USED = ("start-202", "cancel-ignored", "slot-never-frees")
+DEFAULT = "default"
+
+
+@dataclass
+class Row:
+    latency: int
+    build: str  # "clean" or a fault
+    budget: str  # "default" or seconds
+    seed: int
+    seconds: float
+    code: int
+    requests: int
+    exercised: int
+    untested: list[str]
+    found: list[str]  # the fault's clauses that failed
+    shrunk: int | None  # exchanges in the shortest counterexample of those
+
+
+def run(latency: int, fault: str | None, budget: str, seed: int, logs: Path) -> Row:
+    build = fault or "clean"
+    keep = logs / f"{latency}ms-{build}-{budget}-{seed}"
+    keep.mkdir(parents=True, exist_ok=True)
+    served = ["--latency-ms", str(latency)] + (["--fault", fault] if fault else [])
+    extra = [] if budget == DEFAULT else ["--max-duration", budget]
+    with running(*served) as base:
+        began = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "contract.cli", *gate_options(base), "--seed", str(seed)]
+            + extra
+            + ["--report-dir", str(keep / "reports")],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+        )
+        seconds = time.monotonic() - began
+    (keep / "stdout.txt").write_text(proc.stdout)
+    (keep / "stderr.txt").write_text(proc.stderr)
+    report = keep / "reports" / "conformance.json"
+    data = json.loads(report.read_text()) if report.exists() else {}
+    clauses = data.get("clauses", {})
+    tied = FAULTS[fault].clauses if fault else ()
+    found = [c for c in tied if clauses.get(c, {}).get("verdict") == "fail"]
+    lengths = [len(clauses[c]["failure"].get("exchanges", [])) for c in found]
+    return Row(
+        latency,
+        build,
+        budget,
+        seed,
+        seconds,
+        proc.returncode,
+        data.get("stats", {}).get("exchanges", 0),
+        sum(1 for c in clauses.values() if c.get("checked")),
+        [cid for cid, c in clauses.items() if c.get("verdict") == "not tested"],
+        found,
+        min(lengths) if lengths else None,
+    )
+
+
+def table(rows: list[Row], command: str) -> str:
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} "
+        f"({_cores()} cores), Python {platform.python_version()}; `lro-emulator --latency-ms "
+        f"N` on loopback with clock hooks, one fresh gate process per run (`{command}`).",
+        "",
+        "| latency | build | budget | runs | exit codes | wall time (median, max) | "
+        "requests (median) | requests per clause exercised | not tested | fault found | "
+        "shortest counterexample |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    groups: dict[tuple[int, str, str], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((row.latency, row.build, row.budget), []).append(row)
+    for (latency, build, budget), runs in groups.items():
+        codes = ", ".join(
+            f"{c}×{sum(r.code == c for r in runs)}" for c in sorted({r.code for r in runs})
+        )
+        times = [r.seconds for r in runs]
+        requests = statistics.median(r.requests for r in runs)
+        per = statistics.median(r.requests / max(r.exercised, 1) for r in runs)
+        untested = sorted({c for r in runs for c in r.untested}) or ["none"]
+        found = f"{sum(bool(r.found) for r in runs)}/{len(runs)}" if build != "clean" else "–"
+        shrunk = [r.shrunk for r in runs if r.shrunk is not None]
+        budget_shown = "default" if budget == DEFAULT else f"{budget} s"
+        lines.append(
+            f"| {latency} ms | {build} | {budget_shown} | {len(runs)} | {codes} | "
+            f"{statistics.median(times):.0f} s, {max(times):.0f} s | {requests:.0f} | "
+            f"{per:.0f} | {', '.join(untested)} | {found} | "
+            f"{min(shrunk) if shrunk else '–'} |"
+        )
+    return "\n".join(lines)
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 1
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--latencies", default="0,20,50", help="milliseconds, comma-separated")
+    p.add_argument("--budgets", default=f"{DEFAULT},180", help="default and/or seconds")
+    p.add_argument("--faults", default=",".join(FAULTS_USED), help="faults, or none")
+    p.add_argument("--clean", type=int, default=1, help="run the clean build too (1/0)")
+    p.add_argument("--seeds", type=int, default=1, help="seeds per cell (0, 1, ...)")
+    p.add_argument("--name", default="latency", help="the BENCHMARKS.md section")
+    p.add_argument("--logs", type=Path, help="keep each run's output here")
+    args = p.parse_args()
+    faults = [] if args.faults == "none" else args.faults.split(",")
+    builds: list[str | None] = ([None] if args.clean else []) + faults
+    logs = args.logs or Path(tempfile.mkdtemp(prefix="lro-latency-"))
+    rows = []
+    for latency in (int(x) for x in args.latencies.split(",")):
+        for build in builds:
+            for budget in args.budgets.split(","):
+                for seed in range(args.seeds):
+                    row = run(latency, build, budget, seed, logs)
+                    rows.append(row)
+                    print(
+                        f"{latency:>3} ms {row.build:<18} {budget:>7} seed {seed}: exit "
+                        f"{row.code} in {row.seconds:.0f} s, {row.requests} requests, not "
+                        f"tested {row.untested or 'none'}, found {row.found}, shrunk "
+                        f"{row.shrunk}",
+                        flush=True,
+                    )
+    command = "python bench/latency.py " + " ".join(sys.argv[1:])
+    begin, end = f"<!-- {args.name}:begin -->", f"<!-- {args.name}:end -->"
+    write_section(args.name, f"{begin}\n{table(rows, command.strip())}\n{end}")
+    print(f"logs: {logs}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
