@@ -24,17 +24,16 @@ into docs/BENCHMARKS.md between the markers.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from contextlib import nullcontext
 from pathlib import Path
 
+from kept import run_kept
 from sections import DOC, markers, write_section
 
 from emulator.server import gate_options, running
@@ -45,29 +44,13 @@ ROOT = Path(__file__).resolve().parent.parent
 def run(seed: int, extra: list[str], logs: Path) -> dict:
     """One gate run; its console output and report folder are kept under `logs/seed-N`
     so a run that ends badly can be read afterwards."""
-    start = time.monotonic()
-    keep = logs / f"seed-{seed}"
-    keep.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.run(
-        [sys.executable, "-m", "contract.cli", "--seed", str(seed), *extra]
-        + ["--report-dir", str(keep / "reports")],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
-    seconds = time.monotonic() - start
-    (keep / "stdout.txt").write_text(proc.stdout)
-    (keep / "stderr.txt").write_text(proc.stderr)
-    out = proc.stdout
+    kept = run_kept(["--seed", str(seed), *extra], logs / f"seed-{seed}")
+    out, report = kept.stdout, kept.report
     states = re.search(r"states reached: (.*)", out)
-    try:
-        report = json.loads((keep / "reports" / "conformance.json").read_text())
-    except (OSError, ValueError):
-        report = {}
     return {
         "seed": seed,
-        "exit": proc.returncode,
-        "seconds": seconds,
+        "exit": kept.code,
+        "seconds": kept.seconds,
         "failed": re.findall(r"^(\S+)\s+FAIL", out, re.M),
         "not_tested": re.findall(r"^(\S+)\s+not tested", out, re.M),
         "states": states.group(1) if states else "?",

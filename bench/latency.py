@@ -17,16 +17,15 @@ between the `latency` markers (or `--name`'s).
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kept import run_kept
 from sections import write_section
 
 from emulator.faults import FAULTS
@@ -55,25 +54,14 @@ class Row:
 
 def run(latency: int, fault: str | None, budget: str, seed: int, logs: Path) -> Row:
     build = fault or "clean"
-    keep = logs / f"{latency}ms-{build}-{budget}-{seed}"
-    keep.mkdir(parents=True, exist_ok=True)
     served = ["--latency-ms", str(latency)] + (["--fault", fault] if fault else [])
     extra = [] if budget == DEFAULT else ["--max-duration", budget]
     with running(*served) as base:
-        began = time.monotonic()
-        proc = subprocess.run(
-            [sys.executable, "-m", "contract.cli", *gate_options(base), "--seed", str(seed)]
-            + extra
-            + ["--report-dir", str(keep / "reports")],
-            capture_output=True,
-            text=True,
-            cwd=ROOT,
+        kept = run_kept(
+            [*gate_options(base), "--seed", str(seed), *extra],
+            logs / f"{latency}ms-{build}-{budget}-{seed}",
         )
-        seconds = time.monotonic() - began
-    (keep / "stdout.txt").write_text(proc.stdout)
-    (keep / "stderr.txt").write_text(proc.stderr)
-    report = keep / "reports" / "conformance.json"
-    data = json.loads(report.read_text()) if report.exists() else {}
+    data = kept.report
     clauses = data.get("clauses", {})
     tied = FAULTS[fault].clauses if fault else ()
     found = [c for c in tied if clauses.get(c, {}).get("verdict") == "fail"]
@@ -83,8 +71,8 @@ def run(latency: int, fault: str | None, budget: str, seed: int, logs: Path) -> 
         build,
         budget,
         seed,
-        seconds,
-        proc.returncode,
+        kept.seconds,
+        kept.code,
         data.get("stats", {}).get("exchanges", 0),
         sum(1 for c in clauses.values() if c.get("checked")),
         [cid for cid, c in clauses.items() if c.get("verdict") == "not tested"],

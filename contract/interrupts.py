@@ -64,12 +64,13 @@ def _on_signal(signum: int, frame: Any) -> None:
 def _stop_now(signum: int) -> None:
     """The second signal: say what stays on the server, and exit without cleaning up."""
     name = signal.Signals(signum).name
-    left = "; ".join(_State.holding.values()) or "nothing the run made is known to remain"
+    left = "; ".join(_State.holding.values())
+    if not left:
+        left = "what the workers name" if _State.forward else "nothing the run made is known"
     message = f"lro-conformance: stopped at once on a second signal ({name}); left behind: {left}\n"
-    if _State.holding or not _State.forward:  # the workers name their own
-        capture = _State.capture
-        with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
-            os.write(2, message.encode("utf-8", "replace"))
+    capture = _State.capture
+    with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+        os.write(2, message.encode("utf-8", "replace"))
     for forward in _State.forward:
         forward(signum)
     os._exit(128 + signum)

@@ -23,34 +23,22 @@ CLEAR = "\r\033[K"
 LOG_EVERY = 20.0  # seconds between two progress lines in a log
 
 
-class Progress:
-    def __init__(
-        self,
-        recorder: Recorder,
-        stream: TextIO | None,
-        *,
-        quiet: bool = False,
-        every: float = 0.5,
-        log_every: float = LOG_EVERY,
-        budget: Budget | None = None,
-    ) -> None:
-        self.budget = budget
-        self.recorder, self.stream = recorder, stream
+class _Ticker:
+    """A thread that writes a line every `every` seconds while the block runs: on a
+    terminal it redraws one line (`tty`), elsewhere it adds one."""
+
+    def __init__(self, stream: TextIO | None, *, quiet: bool, every: float) -> None:
+        self.stream, self.every = stream, every
         self.enabled = stream is not None and not quiet
         self.tty = stream is not None and _isatty(stream)
-        self.every = every if self.tty else log_every
-        self.deadline: float | None = None  # wall-clock time (targets.WallClock) of the end
         self._began = time.monotonic()
-        self._seen: Counter[str] = Counter()
-        self._groups: list[str] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def until(self, deadline: float | None) -> None:
-        """The run ends at `deadline` (wall clock): show the time left."""
-        self.deadline = deadline
+    def line(self) -> str:
+        raise NotImplementedError
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> _Ticker:
         if self.enabled:
             self._thread = threading.Thread(target=self._run, name="lro-progress", daemon=True)
             self._thread.start()
@@ -62,6 +50,45 @@ class Progress:
             self._thread.join(timeout=2)
             if self.tty:
                 self._write(CLEAR)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                line = self.line()
+            except RuntimeError:  # a counter grew while it was read: next time
+                continue
+            self._write(CLEAR + line if self.tty else line + "\n")
+
+    def _write(self, text: str) -> None:
+        try:
+            assert self.stream is not None
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):  # the terminal went away: stop quietly
+            self._stop.set()
+
+
+class Progress(_Ticker):
+    def __init__(
+        self,
+        recorder: Recorder,
+        stream: TextIO | None,
+        *,
+        quiet: bool = False,
+        every: float = 0.5,
+        log_every: float = LOG_EVERY,
+        budget: Budget | None = None,
+    ) -> None:
+        tty = stream is not None and _isatty(stream)
+        super().__init__(stream, quiet=quiet, every=every if tty else log_every)
+        self.recorder, self.budget = recorder, budget
+        self.deadline: float | None = None  # wall-clock time (targets.WallClock) of the end
+        self._seen: Counter[str] = Counter()
+        self._groups: list[str] = []
+
+    def until(self, deadline: float | None) -> None:
+        """The run ends at `deadline` (wall clock): show the time left."""
+        self.deadline = deadline
 
     def say(self, text: str) -> None:
         """A line of its own, now (above the status line on a terminal)."""
@@ -95,22 +122,6 @@ class Progress:
             parts.append(f"TTL probe: {int(left // 60)} min {int(left % 60):02d} s left")
         return "lro-conformance: " + " · ".join(parts)
 
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                line = self.line()
-            except RuntimeError:  # a counter grew while it was read: next time
-                continue
-            self._write(CLEAR + line if self.tty else line + "\n")
-
-    def _write(self, text: str) -> None:
-        try:
-            assert self.stream is not None
-            self.stream.write(text)
-            self.stream.flush()
-        except (OSError, ValueError):  # the terminal went away: stop quietly
-            self._stop.set()
-
 
 def _isatty(stream: TextIO) -> bool:
     try:
@@ -119,42 +130,19 @@ def _isatty(stream: TextIO) -> bool:
         return False
 
 
-class Heartbeat:
+class Heartbeat(_Ticker):
     """For a run in shards on pytest-xdist workers (whose counters stay with them until
-    they end): in a log, every `LOG_EVERY` seconds, how many shards are done."""
+    they end): every `LOG_EVERY` seconds, how many shards are done."""
 
     def __init__(
         self, stream: TextIO | None, *, quiet: bool = False, every: float = LOG_EVERY
     ) -> None:
-        self.stream, self.every = stream, every
-        self.enabled = stream is not None and not quiet
+        super().__init__(stream, quiet=quiet, every=every)
+        self.tty = False  # a line each time, also on a terminal
         self.shards: int | None = None  # known once the workers have collected them
         self.done = 0
-        self._began = time.monotonic()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def line(self) -> str:
         of = f" of {self.shards}" if self.shards is not None else ""
         took = time.monotonic() - self._began
         return f"lro-conformance: {self.done}{of} shards done · {took:.0f} s"
-
-    def __enter__(self) -> Heartbeat:
-        if self.enabled:
-            self._thread = threading.Thread(target=self._run, name="lro-heartbeat", daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                assert self.stream is not None
-                self.stream.write(self.line() + "\n")
-                self.stream.flush()
-            except (OSError, ValueError):
-                return
