@@ -57,8 +57,9 @@ class RepositoryApi:
             return exchange
         if entry and isinstance(body.get("id"), int):
             self.owned_entries.add(body["id"])
-        if token and isinstance(body.get("token"), str):
-            self.owned_tokens.add(body["token"])
+        started = self.profile.started_token(exchange.status, body) if token else None
+        if started is not None:
+            self.owned_tokens.add(started)
         return exchange
 
     def _path(self, template: str, **ids: Any) -> str:
@@ -204,13 +205,14 @@ class RepositoryApi:
         while len(pages) < 50:
             body = pages[-1].json()
             link = body.get("@odata.nextLink") if isinstance(body, dict) else None
-            if pages[-1].status != 200 or not isinstance(link, str) or not link:
+            if pages[-1].status != self.profile.entry_read or not isinstance(link, str) or not link:
                 break
             pages.append(self.client.send("GET", link, action="list", session=session))
         if folder in self.owned_entries:  # what lies in the run's own folders is the run's
             for page in pages:
                 body = page.json()
-                value = body.get("value") if isinstance(body, dict) and page.status == 200 else None
+                listed = isinstance(body, dict) and page.status == self.profile.entry_read
+                value = body.get("value") if listed else None
                 for item in value if isinstance(value, list) else []:
                     if isinstance(item, dict) and isinstance(item.get("id"), int):
                         self.owned_entries.add(item["id"])

@@ -227,9 +227,8 @@ def _copy(
         action="profile-probe",
     )
     trial.start = ex.status
-    body = ex.json()
-    token = body.get("token") if isinstance(body, dict) else None
-    if ex.status is None or not 200 <= ex.status < 300 or not isinstance(token, str) or not token:
+    token = api.profile.started_token(ex.status, ex.json())
+    if token is None:
         return trial
     trial.token = token
     for pause in pauses(conn.clock):
@@ -264,7 +263,7 @@ def _remove_leaks(conn: Connection, session: Session, marker: str, timeout: floa
     """What the server put beside the sandbox (a copy of the probe's, by its name) is
     removed; the examples judge such leaks (ISO-2), the probe only tidies up."""
     pages = conn.api.list_children(session, conn.parent_id)
-    for node in marked(pages, conn.parent_id, marker) or []:
+    for node in marked(pages, conn.parent_id, marker, conn.profile) or []:
         left = remove_leak(conn.api, conn.clock, session, node, timeout)
         if left is not None:
             raise_harness(f"could not remove what the profile probe's copy left: {left.describe()}")

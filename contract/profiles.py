@@ -19,6 +19,9 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+#: Where a start's answer carries the operation's token (`Profile.started_token`).
+TOKEN_FIELD = "token"
+
 #: The part of a request path after `/v1/Repositories/{repoId}/` (a base URL may add a prefix).
 _REPOSITORY_PATH = re.compile(r"/v1/Repositories/[^/]+/(?P<rest>.+)$")
 
@@ -41,6 +44,7 @@ class Profile:
     cancel_accepted: int
     cancel_ended: int
     entry_created: int = 201  # a fixture folder created (the sandbox)
+    entry_read: int = 200  # an entry read, a page of a folder's listing
     not_found: int = 404
     busy: int = 429
     unauthorized: int = 401
@@ -104,6 +108,14 @@ class Profile:
         if 200 <= status < 300 and isinstance(body, dict) and isinstance(body.get("status"), str):
             return body["status"]
         return None
+
+    def started_token(self, status: int | None, body: Any) -> str | None:
+        """The token a start's answer hands out: a 2xx answer's non-empty string `token`,
+        or None (no operation the run can follow). The one place that knows the field."""
+        if status is None or not 200 <= status < 300 or not isinstance(body, dict):
+            return None
+        token = body.get(TOKEN_FIELD)
+        return token if isinstance(token, str) and token else None
 
     def response_schema(self, call: str, status: int) -> str | None:
         """The schema name of a documented 2xx answer to `call`; None if none is documented."""

@@ -360,7 +360,7 @@ class LiveTarget:
                     f"repository {self.repo_id!r} or parent folder #{self.parent_id} not found "
                     "(404): check --repo-id and --parent-id"
                 )
-            if ex.status != 200:
+            if ex.status != self.profile.entry_read:
                 raise HarnessError(
                     f"reading the parent folder answered {ex.status}: {ex.describe()}"
                 )

@@ -94,9 +94,11 @@ def location_leads_to_new_entry(ctx: Context) -> list[Failure] | None:
     intent, ex = ctx.intent, ctx.exchange
     if intent is None or intent.dest is None:
         return None
-    if ex.status != 200:
+    if ex.status != ctx.profile.entry_read:
         return fail(
-            "following Location did not give the entry", "200 and the new entry", f"{ex.status}"
+            "following Location did not give the entry",
+            f"{ctx.profile.entry_read} and the new entry",
+            f"{ex.status}",
         )
     body = ctx.body() if isinstance(ctx.body(), dict) else {}
     source = intent.before.nodes.get(intent.target)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..model import Status
+from ..profiles import TOKEN_FIELD
 from .registry import Context, Failure, check, fail, short
 
 STARTS = ("start-copy", "start-delete", "start-busy")
@@ -24,12 +25,10 @@ def start_answers_token(ctx: Context) -> list[Failure] | None:
         )
     if not 200 <= status < 300:
         return None
-    body = ctx.body()
-    token = body.get("token") if isinstance(body, dict) else None
-    if not isinstance(token, str) or not token:  # an operation the run cannot follow
+    if ctx.profile.started_token(status, ctx.body()) is None:  # one the run cannot follow
         return fail(
             "start answered without a token",
-            'a JSON body with a non-empty string "token"',
+            f'a JSON body with a non-empty string "{TOKEN_FIELD}"',
             short(ctx.exchange.response_body),
             sound=False,
         )

@@ -123,7 +123,8 @@ class FuzzPhase:
     def _folder(self, parent: int, name: str) -> int:
         ex = self.conn.api.create_folder(self.session, parent, name)
         body = ex.json()
-        if ex.status != 201 or not isinstance(body, dict) or not isinstance(body.get("id"), int):
+        created = ex.status == self.conn.profile.entry_created and isinstance(body, dict)
+        if not created or not isinstance(body.get("id"), int):
             raise HarnessError(f"fuzzing: could not create the folder {name!r}: {ex.describe()}")
         return body["id"]
 
@@ -320,7 +321,8 @@ class FuzzPhase:
             folder = todo.pop()
             for page in self.conn.api.list_children(self.session, folder):
                 body = page.json()
-                value = body.get("value") if isinstance(body, dict) and page.status == 200 else []
+                listed = isinstance(body, dict) and page.status == self.conn.profile.entry_read
+                value = body.get("value") if listed else []
                 for item in value if isinstance(value, list) else []:
                     if isinstance(item, dict) and isinstance(item.get("id"), int):
                         seen.add((folder, str(item.get("name"))))
@@ -373,14 +375,10 @@ class FuzzPhase:
     # --- operations the fuzzer started ---------------------------------------------
 
     def _token(self, ex: Exchange) -> str | None:
-        body = ex.json()
-        if ex.status is None or not 200 <= ex.status < 300 or not isinstance(body, dict):
-            return None
-        token = body.get("token")
-        if isinstance(token, str) and token:
+        token = self.conn.profile.started_token(ex.status, ex.json())
+        if token is not None:
             self.conn.api.owned_tokens.add(token)
-            return token
-        return None
+        return token
 
     def end_open(self) -> None:
         """Cancel the operations the fuzzer started and wait until they report an end, so
@@ -396,8 +394,11 @@ class FuzzPhase:
         growing steps (about half an hour in all); on the wall clock, for a minute."""
         clock, began, step = self.conn.clock, self.conn.clock.now, 1.0
         while clock.now - began <= (WAIT_VIRTUAL if clock.virtual else WAIT_WALL):
-            body = self.conn.api.poll(self.session, token, action="fuzz-cleanup").json()
-            if isinstance(body, dict) and body.get("status") not in RUNNING_NAMES:
+            ex = self.conn.api.poll(self.session, token, action="fuzz-cleanup")
+            status = self.conn.profile.poll_reports(ex.status, ex.json(), ex.header("location"))
+            if ex.status == self.conn.profile.not_found or (
+                status is not None and status not in RUNNING_NAMES
+            ):
                 return True
             clock.advance(step)
             step = min(step * 2, 60.0)

@@ -502,7 +502,7 @@ class MachineBase(RuleBasedStateMachine):
     def _new_outside(self, pages: list[Exchange]) -> list[Node] | None:
         """The entries of a listing of `--parent-id` carrying the run's marker that were not
         seen there before (None when it could not be read)."""
-        marked = cleanup.marked(pages, self.conn.parent_id, self.run.marker)
+        marked = cleanup.marked(pages, self.conn.parent_id, self.run.marker, self.conn.profile)
         if marked is None:
             return None
         # A shared target lives on between examples; a mock one is new for each (its ids

@@ -29,6 +29,7 @@ from ..verdicts import Leftover
 if TYPE_CHECKING:
     from ..api import RepositoryApi
     from ..client import Exchange, Session
+    from ..profiles import Profile
     from ..targets import Clock
     from .base import MachineBase
 
@@ -118,14 +119,14 @@ def new_marker() -> str:
     return f"~{uuid.uuid4().hex[: gen.MARK_LENGTH - 1]}"
 
 
-def marked(pages: list[Exchange], parent: int, marker: str) -> list[Node] | None:
+def marked(pages: list[Exchange], parent: int, marker: str, profile: Profile) -> list[Node] | None:
     """The entries of a listing of `parent` whose names carry `marker` (names a run asked
     for); None when the listing is not complete and readable."""
     found = []
     for page in pages:
         body = page.json()
         value = body.get("value") if isinstance(body, dict) else None
-        if page.status != 200 or not isinstance(value, list):
+        if page.status != profile.entry_read or not isinstance(value, list):
             return None
         for item in value:
             if not isinstance(item, dict) or not isinstance(item.get("id"), int):
@@ -241,9 +242,8 @@ def remove_folder(
             break
         # An operation whose start was interrupted in flight holds the session: wait for it.
         wait(clock, pause)
-    body = ex.json()
-    token = body.get("token") if isinstance(body, dict) else None
-    if ex.status is None or not 200 <= ex.status < 300 or not isinstance(token, str) or not token:
+    token = api.profile.started_token(ex.status, ex.json())
+    if token is None:
         return Refused(ex, busy=ex.status == api.profile.busy, started=False)
     overdue = None if timeout is None else clock.now + timeout
     if not wait_for_end(api, clock, session, token, overdue):
@@ -264,7 +264,8 @@ def find_folder(api: RepositoryApi, session: Session, parent: int, name: str) ->
     it but before the answer came. Only that exact name is adopted."""
     for page in api.list_children(session, parent):
         body = page.json()
-        value = body.get("value") if isinstance(body, dict) and page.status == 200 else None
+        listed = isinstance(body, dict) and page.status == api.profile.entry_read
+        value = body.get("value") if listed else None
         for item in value if isinstance(value, list) else []:
             named = isinstance(item, dict) and item.get("name") == name
             if named and isinstance(item.get("id"), int):
@@ -292,8 +293,7 @@ def wait_for_end(
 
 def _ended(api: RepositoryApi, session: Session, token: str) -> bool:
     ex = api.poll(session, token, action="cleanup")
-    body = ex.json()
-    status = body.get("status") if isinstance(body, dict) else None
+    status = api.profile.poll_reports(ex.status, ex.json(), ex.header("location"))
     return ex.status == api.profile.not_found or status not in _RUNNING
 
 

@@ -196,3 +196,42 @@ class ExpiryProbe:
                 into.merge(self.recorder)
         if self.error is not None and not isinstance(self.error, KeyboardInterrupt | Blocked):
             raise HarnessError(f"the expiry probe stopped: {self.error!r}")
+
+
+#: The virtual clock's script copies this: enough entries that the copy is seen running
+#: for several seconds, so a TTL counted from its start can be told from one from its end.
+SCRIPTED_TREE = gen.Shape("ttl-script", tuple(gen.Shape(f"folder-{i:02}") for i in range(8)))
+
+
+def scripted_expiry(target: Target, recorder: Recorder, timing: Timing) -> None:
+    """On a virtual clock, the probe's script in one go, for a run whose exploring left a
+    TTL clause (EXP-*) untested: a copy watched from its start to its end, then looked at
+    at the moments `schedule` picks, the clock leaping to each. What it sees is judged and
+    recorded like an example's (a clause already found failing is not raised again)."""
+    machine = LongOperationMachine(Run(target, recorder, timing, frozenset(recorder.failures)))
+    first = machine.conn.sessions[0]
+    try:
+        machine.prepare(lambda session: SCRIPTED_TREE if session is first else SMALL_TREE)
+        area = machine.areas[first.label]
+        source = next(iter(area.tree.children(area.root)), None)
+        token = None
+        if source is not None:
+            token = machine.start_copy_of(first, source.id, area.root, machine.mark("ttl-copy"))
+        if token is not None:
+            give_up = machine.model.ops[token].accepted + timing.operation_timeout + 2.0
+            machine._poll(token)
+            while machine.conn.clock.now < give_up and machine.model.may_be_running(
+                machine.model.ops[token], machine.now
+            ):
+                machine.advance(1.0)
+                machine._poll(token)
+            machine.check_ended()
+            for probe in schedule(machine, [token]):
+                if probe.when > machine.conn.clock.now:
+                    machine.advance(probe.when - machine.conn.clock.now)
+                (machine._cancel if probe.action == "cancel" else machine._poll)(token)
+    except ClauseViolation:
+        pass  # recorded by `judge`
+    finally:
+        with interrupts.deferred():
+            machine.teardown()

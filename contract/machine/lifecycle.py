@@ -36,9 +36,8 @@ def start_observation(
 ) -> Observation | None:
     """A start's answer: an operation started (2xx with a token), refused as busy, or
     nothing the model tracks."""
-    body = ex.json()
-    token = body.get("token") if isinstance(body, dict) else None
-    if ex.status is not None and 200 <= ex.status < 300 and isinstance(token, str) and token:
+    token = profile.started_token(ex.status, ex.json())
+    if token is not None:
         return Started(token, kind, session, ex.at, ex.order)
     if ex.status == profile.busy:
         return Rejected(session, ex.at)
@@ -428,7 +427,10 @@ class LifecycleRules(MachineBase):
         """List the area from the server; None when it could not be listed completely. The
         other sessions' areas (folders in the first one's, the sandbox) are not its own."""
         others = {a.root for a in self.areas.values() if a is not area}
-        nodes = {area.root: area.tree.nodes[area.root]}
+        # An area the server removed is an empty picture (below): its root is listed again
+        # all the same, and found gone again (or back, as a bare folder).
+        root = area.tree.nodes.get(area.root) or Node(area.root, None, "", "Folder")
+        nodes = {area.root: root}
         queue = [area.root]
         while queue and len(nodes) < 500:
             folder = queue.pop(0)
@@ -439,7 +441,7 @@ class LifecycleRules(MachineBase):
                 self.judge("list", page)
                 body = page.json()
                 if (
-                    page.status != 200
+                    page.status != self.conn.profile.entry_read
                     or not isinstance(body, dict)
                     or not isinstance(body.get("value"), list)
                 ):
