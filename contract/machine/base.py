@@ -429,21 +429,29 @@ class MachineBase(RuleBasedStateMachine):
         that ended without a failure first checks the effects still unchecked."""
         try:
             passed = sys.exc_info()[0] is None  # called from Hypothesis' `finally`: no failure
-            if passed:
-                self.finish_running()
-                self.check_ended()
-            if self.conn.shared and self.sandbox_name is not None:
-                began, wall = self.conn.clock.now, time.monotonic()
-                with interrupts.deferred():
-                    cleanup.clean_up(self)
-                took = self.conn.clock.now - began
-                self.run.cleanup_reserve = max(self.run.cleanup_reserve, took)
-                self.run.cleanup_took = max(self.run.cleanup_took, time.monotonic() - wall)
+            try:
+                if passed:
+                    self.finish_running()
+                    self.check_ended()
+            finally:  # also when those found a violation: the sandbox goes all the same
+                self._remove_sandbox()
             if passed or self.conn.shared:
                 self.look_outside(judged=passed)
         finally:
             self.run.recorder.exchanges += len(self.conn.client.transcript)
             self.conn.close()
+
+    def _remove_sandbox(self) -> None:
+        """On a shared target: end the example's operations and remove its sandbox, timed
+        (exploring keeps the slowest clean-up's time in reserve)."""
+        if not self.conn.shared or self.sandbox_name is None:
+            return
+        began, wall = self.conn.clock.now, time.monotonic()
+        with interrupts.deferred():
+            cleanup.clean_up(self)
+        took = self.conn.clock.now - began
+        self.run.cleanup_reserve = max(self.run.cleanup_reserve, took)
+        self.run.cleanup_took = max(self.run.cleanup_took, time.monotonic() - wall)
 
     def look_outside(self, *, judged: bool) -> None:
         """List the folder the sandboxes live in (`--parent-id`) once the example is over:
