@@ -167,6 +167,15 @@ def deferred() -> Iterator[None]:
     checkpoint()
 
 
+def for_this_worker() -> None:
+    """A pytest-xdist worker hears a terminal's Ctrl-C twice (from the process group, and
+    passed on by the command): for the rest of its life the stopping signals go through
+    `_on_signal`, so the second is known as the same one, also once the run is over and
+    the process is exiting (Python's own handler would print a KeyboardInterrupt there)."""
+    if threading.current_thread() is threading.main_thread():
+        _install()
+
+
 def speak_past(capture: Any) -> None:
     """pytest captures stderr during a run (`capture` is its capture manager, or None):
     the last words of a process stopped at once must reach the real one."""

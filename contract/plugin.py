@@ -152,6 +152,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     config.stash[OPTIONS_KEY] = options
     interrupts.speak_past(config.pluginmanager.getplugin("capturemanager"))
+    if _worker(config):
+        interrupts.for_this_worker()
     try:
         folder = ReportFolder.plan(options.report_dir, datetime.now(UTC), Path.cwd())
     except ReportFolderError as exc:

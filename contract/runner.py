@@ -100,7 +100,7 @@ def _live_target(options: Options, dialect: Profile) -> Target:
         )
     if not options.base_url.startswith(("http://", "https://")):
         raise ValueError(f"--base-url {options.base_url!r} must start with http:// or https://")
-    needs = budget.probe_needs(options.token_ttl, options.ttl_tolerance or WALL_TOLERANCE)
+    needs = _wall_needs(options)
     if options.wall_clock and options.max_duration and options.max_duration < needs:
         raise ValueError(budget.too_short(options.max_duration, needs))
     assert options.repo_id is not None and options.parent_id is not None
@@ -119,9 +119,14 @@ def run_budget(options: Options) -> Budget:
     """The run's time budget: --max-duration, or the mode's default (`budget.py`)."""
     if options.max_duration is not None:
         return Budget(options.max_duration)
-    tolerance = options.ttl_tolerance or WALL_TOLERANCE
-    needs = budget.probe_needs(options.token_ttl, tolerance)
-    return Budget(budget.default_duration(options.base_url is not None, options.wall_clock, needs))
+    live = options.base_url is not None
+    return Budget(budget.default_duration(live, options.wall_clock, _wall_needs(options)))
+
+
+def _wall_needs(options: Options) -> float:
+    """What a wall-clock run needs at least (the expiry probe), with its tolerance."""
+    tolerance = WALL_TOLERANCE if options.ttl_tolerance is None else options.ttl_tolerance
+    return budget.probe_needs(options.token_ttl, tolerance)
 
 
 def explore(
