@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import sys
 import tempfile
 from contextlib import nullcontext
@@ -60,12 +59,13 @@ class _Outcome:
         self.workers.append(channel.receive(timeout=30))
 
     def forward(self, signum: int) -> None:
-        """A signal to the gate's process reaches the workers too, as Ctrl-C in a terminal
-        does (to the whole process group): each cleans up its example in progress. A CI
-        runner or Kubernetes may signal only the process it started."""
+        """A signal to the gate's process reaches the workers too (as `signum`, one of
+        `interrupts.RELAY`, `RELAY_NOW`), as Ctrl-C in a terminal does (to the whole process
+        group): each cleans up its example in progress. A CI runner or Kubernetes may
+        signal only the process it started."""
         for pid in self.workers:
             with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGINT)
+                os.kill(pid, signum)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -13,10 +13,15 @@ if nothing happened. So the handler also remembers the request, and
 `checkpoint()` (called before every request) raises it again. While clean-up
 runs, a signal is only remembered; it is raised when the clean-up is done.
 
-A second signal (`AGAIN` seconds or more after the first: a process group's signal
-and the same one forwarded to a pytest-xdist worker are one) stops the process at
-once, exit 128 + the signal's number, after naming on stderr the folders the run
-made that still exist (`holding`).
+A second signal (`AGAIN` seconds or more after the first) stops the process at once,
+exit 128 + the signal's number, after naming on stderr the folders the run made that
+still exist (`holding`).
+
+The gate's command passes each signal on to its pytest-xdist workers with signals of
+their own (`RELAY`: stop; `RELAY_NOW`: stop at once), never with the one it heard: a
+terminal's Ctrl-C reaches the workers from the process group as well, and a passed-on
+copy that arrived a second late (a loaded machine) was taken for a second signal, so
+the worker exited without removing its sandbox. A `RELAY` is never a second signal.
 """
 
 from __future__ import annotations
@@ -36,6 +41,11 @@ SIGNALS = tuple(
 )
 GRACE = 20.0  # seconds an interrupted run's clean-up may take (30 s with the last requests)
 AGAIN = 1.0  # a signal this soon after the first is the same one, delivered twice
+#: What the gate's command passes on to its workers (POSIX; elsewhere it has no workers
+#: to signal that way): stop as on Ctrl-C, unless already stopping; stop at once.
+RELAY = getattr(signal, "SIGUSR1", None)
+RELAY_NOW = getattr(signal, "SIGUSR2", None)
+_RELAYS = tuple(s for s in (RELAY, RELAY_NOW) if s is not None)
 
 
 class _State:
@@ -50,20 +60,23 @@ class _State:
 
 def _on_signal(signum: int, frame: Any) -> None:
     now = time.monotonic()
-    if _State.at is not None and now - _State.at >= AGAIN:
+    if signum == RELAY_NOW or (
+        signum != RELAY and _State.at is not None and now - _State.at >= AGAIN
+    ):
         _stop_now(signum)
     first = _State.at is None
     _State.requested = True
     _State.at = _State.at if _State.at is not None else now
-    for forward in _State.forward:
-        forward(signum)
+    if first and RELAY is not None:
+        for forward in _State.forward:
+            forward(RELAY)
     if first and not _State.deferring:
         raise KeyboardInterrupt
 
 
 def _stop_now(signum: int) -> None:
     """The second signal: say what stays on the server, and exit without cleaning up."""
-    name = signal.Signals(signum).name
+    name = "the gate's command" if signum in _RELAYS else signal.Signals(signum).name
     left = "; ".join(_State.holding.values())
     if not left:
         left = "what the workers name" if _State.forward else "nothing the run made is known"
@@ -71,8 +84,9 @@ def _stop_now(signum: int) -> None:
     capture = _State.capture
     with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
         os.write(2, message.encode("utf-8", "replace"))
-    for forward in _State.forward:
-        forward(signum)
+    if RELAY_NOW is not None:
+        for forward in _State.forward:
+            forward(RELAY_NOW)
     os._exit(128 + signum)
 
 
@@ -106,7 +120,7 @@ def checkpoint() -> None:
 
 
 def _install() -> dict[int, Any]:
-    return {s: signal.signal(s, _on_signal) for s in SIGNALS}
+    return {s: signal.signal(s, _on_signal) for s in SIGNALS + _RELAYS}
 
 
 def _restore(previous: dict[int, Any]) -> None:
@@ -138,8 +152,8 @@ def watching() -> Iterator[None]:
 def session(forward: Callable[[int], None] | None = None) -> Iterator[None]:
     """For a whole pytest session (the CLI's, or a pytest-xdist controller's): SIGTERM and
     SIGHUP stop it as Ctrl-C does (pytest then finishes, and the report is written), and
-    each signal is handed to `forward` too (the workers, which clean up after
-    themselves)."""
+    `forward` is handed the signal to pass on (`RELAY`, `RELAY_NOW`) to the workers,
+    which clean up after themselves."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -169,9 +183,11 @@ def deferred() -> Iterator[None]:
 
 def for_this_worker() -> None:
     """A pytest-xdist worker hears a terminal's Ctrl-C twice (from the process group, and
-    passed on by the command): for the rest of its life the stopping signals go through
-    `_on_signal`, so the second is known as the same one, also once the run is over and
-    the process is exiting (Python's own handler would print a KeyboardInterrupt there)."""
+    passed on by the command as `RELAY`): for the rest of its life the stopping signals
+    go through `_on_signal`, so the relay is known as the same stop, also once the run is
+    over and the process is exiting (Python's own handler would print a KeyboardInterrupt
+    there). A relay that comes before this (the worker's first moments) ends the worker:
+    it had made nothing yet."""
     if threading.current_thread() is threading.main_thread():
         _install()
 

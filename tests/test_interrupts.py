@@ -6,6 +6,7 @@ import gc
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -106,6 +107,34 @@ def test_the_gate_command_passes_signals_on_to_its_workers(monkeypatch: pytest.M
     monkeypatch.setattr(os, "kill", lambda pid, signum: sent.append((pid, signum)))
     outcome = cli._Outcome()
     outcome.workers = [101, 102]
-    outcome.forward(signal.SIGTERM)
-    # SIGINT: a worker between shards stops as on a terminal's Ctrl-C, never killed outright.
-    assert sent == [(101, signal.SIGINT), (102, signal.SIGINT)]
+    outcome.forward(interrupts.RELAY)
+    assert sent == [(101, interrupts.RELAY), (102, interrupts.RELAY)]
+
+
+def test_a_relayed_signal_is_never_a_second_one(monkeypatch: pytest.MonkeyPatch):
+    """A terminal's Ctrl-C reaches a pytest-xdist worker from the process group and again,
+    passed on, from the gate's command, which on a loaded machine may be seconds later:
+    the worker still cleans up rather than stop at once."""
+    stopped: list[int] = []
+    monkeypatch.setattr(interrupts, "_stop_now", stopped.append)
+    with interrupts.watching(), pytest.raises(KeyboardInterrupt), interrupts.deferred():
+        os.kill(os.getpid(), signal.SIGINT)
+        monkeypatch.setattr(interrupts._State, "at", time.monotonic() - 5)  # long ago
+        os.kill(os.getpid(), interrupts.RELAY)
+        assert stopped == []
+        os.kill(os.getpid(), interrupts.RELAY_NOW)  # the command was stopped at once
+        assert stopped == [interrupts.RELAY_NOW]
+
+
+def test_the_gate_command_relays_a_first_signal_to_stop_and_a_second_to_stop_now(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    heard: list[int] = []
+    monkeypatch.setattr(interrupts.os, "_exit", lambda code: heard.append(-code))
+    monkeypatch.setattr(interrupts._State, "capture", None)  # its last words stay captured
+    with interrupts.session(forward=heard.append), interrupts.watching():
+        with pytest.raises(KeyboardInterrupt), interrupts.deferred():
+            os.kill(os.getpid(), signal.SIGTERM)
+        monkeypatch.setattr(interrupts._State, "at", time.monotonic() - 5)
+        os.kill(os.getpid(), signal.SIGTERM)
+    assert heard == [interrupts.RELAY, interrupts.RELAY_NOW, -(128 + signal.SIGTERM)]

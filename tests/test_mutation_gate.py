@@ -118,3 +118,22 @@ def test_clean_emulator_passes(seed):
         f"false positives against the clean emulator (seed {seed}, variants "
         f"{', '.join(variants) or 'none'}): {run.clauses}"
     )
+
+
+#: Faults that show only at the far end of a deep or wide tree: a fixture tree is deep or
+#: wide one time in five, and a deep one is a chain of few entries, so the gate aims at
+#: its root (`start_on_big`) rather than leave the reach to the draw.
+FAR_END_FAULTS = ["copy-depth-limit", "delete-first-ten"]
+
+
+@pytest.mark.parametrize("fault", FAR_END_FAULTS)
+def test_depth_and_size_bugs_die_at_the_default_budget_whatever_the_seed(fault):
+    """Seeds 0 and 1 of the default budget (100 examples) missed copy-depth-limit before
+    the rule existed (docs/BENCHMARKS.md, "Every fault, the gate alone")."""
+    missed = [
+        seed
+        for seed in range(2)
+        if not run_with_fault(fault, seed=seed, max_examples=100).clauses
+        & set(FAULTS[fault].clauses)
+    ]
+    assert not missed, f"{fault} not caught at the default budget with seeds {missed}"

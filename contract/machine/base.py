@@ -98,12 +98,22 @@ class Run:
     shrinking: frozenset[str] = frozenset()
 
 
-class TimeUp(BaseException):  # noqa: N818 - a signal, not an error
-    """The run's time is up (the message says which time). A BaseException, so
-    Hypothesis stops at once and does not take it for a failure to shrink."""
+class Halt(KeyboardInterrupt):
+    """Ends a round of exploring from inside an example. Hypothesis lets a
+    KeyboardInterrupt through as it is, and nothing else: any other BaseException ends
+    the example where it stands, and when that example repeats one that drew further
+    (a shrinking step, the final replay of the counterexample) Hypothesis raises
+    FlakyStrategyDefinition instead, so the round read as a failure "not confirmed on
+    replay" and the reason it stopped was lost. The runner catches each kind before
+    anything takes it for Ctrl-C."""
 
 
-class ShrinkCut(BaseException):  # noqa: N818 - a signal, not an error
+class TimeUp(Halt):
+    """The run's time is up (the message says which time): Hypothesis stops at once and
+    does not take it for a failure to shrink."""
+
+
+class ShrinkCut(Halt):
     """Shrinking this round's failure has taken its share of the time budget: the round
     ends with the counterexample as shrunk so far (the recorder keeps the shortest)."""
 

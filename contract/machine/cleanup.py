@@ -102,7 +102,8 @@ def _removed(
     if interrupts.requested():  # the time its clean-up had may have run out: no verdict
         _left(machine, sandbox, f"interrupted before it could be removed ({refused.describe()})")
     all_ended = not _unanswered_start(machine, session)
-    failure = refusal_failure(refused, timeout, _evidence(machine), all_ended=all_ended)
+    evidence = _slot_evidence(machine, session) if refused.busy else _evidence(machine)
+    failure = refusal_failure(refused, timeout, evidence, all_ended=all_ended)
     if failure is None:
         raise_harness(
             f"could not remove the sandbox folder #{sandbox}: {refused.describe()} "
@@ -187,6 +188,23 @@ def slot_never_freed(actual: str, evidence: list[Exchange]) -> Failure:
 def _evidence(machine: MachineBase) -> list[Exchange]:
     client = machine.conn.client
     return [client.redacted(e) for e in client.transcript]
+
+
+#: The calls a session's slot depends on (CON-2): its starts, its polls and cancels.
+_SLOT_CALLS = frozenset({"start-copy", "start-delete", "poll", "cancel"})
+
+
+def _slot_evidence(machine: MachineBase, session: Session) -> list[Exchange]:
+    """The session's own starts, polls and cancels (the clean-up's refused deletes among
+    them), for a slot that never freed: the example cannot be shrunk (the server keeps
+    the session busy for every replay), and the rest of it (fixtures, listings, the
+    other sessions) has no say in this session's slot."""
+    client, profile = machine.conn.client, machine.api.profile
+    return [
+        client.redacted(e)
+        for e in client.transcript
+        if e.session == session.label and profile.call_of(e.method, e.url) in _SLOT_CALLS
+    ]
 
 
 def _charge(machine: MachineBase, clause: str, title: str, expected: str, actual: str) -> None:

@@ -26,7 +26,7 @@ from ..model import (
 )
 from ..profiles import Profile
 from ..sandbox import Node, Tree, name_key
-from .base import COMMON, Area, MachineBase, Run, Tracked  # noqa: F401
+from .base import BIG_SUBTREE, COMMON, Area, MachineBase, Run, Tracked  # noqa: F401
 
 # --- what an answer tells the model (also used by `lro-conformance replay`) ------------
 
@@ -253,6 +253,51 @@ class LifecycleRules(MachineBase):
             ex, intent = self._send_copy(session, "start-copy", source, dest, name, auto)
         self._track(self._judge_start(ex, intent), intent)
 
+    def _big_roots(self, session: Session) -> list[int]:
+        """Roots of the deep or wide subtrees in the session's area (none before it has one)."""
+        area = self.areas.get(session.label)
+        if area is None:
+            return []
+        tree = area.tree
+        return [
+            i
+            for i in sorted(tree.nodes)
+            if i != area.root
+            and (len(tree.subtree(i)) >= BIG_SUBTREE or tree.height(i) >= gen.DEEP)
+        ]
+
+    def _sessions_with_big(self) -> list[Session]:
+        return [s for s in self.free_sessions() if self._big_roots(s)]
+
+    @precondition(lambda self: self._sessions_with_big())
+    @rule(data=st.data())
+    def start_on_big(self, data: st.DataObject) -> None:
+        """Copy (out of it) or delete a whole deep or wide subtree. Depth- and size-dependent
+        bugs (a recursion that stops some levels down, a worker that handles one page of
+        children) show only at its far end, and a deep tree is a chain of few entries: the
+        ordinary starts, drawing among all entries, reach its root in one start of a dozen
+        or so, and a fixture tree is deep or wide one time in five. This rule aims at it and
+        mostly waits for the end, where those bugs show."""
+        session = self.draw_session(data, self._sessions_with_big())
+        area = self.area_of(session)
+        roots = self._big_roots(session)  # again: area_of may have settled an operation
+        if not roots:
+            return
+        root = data.draw(st.sampled_from(roots), label="subtree")
+        if data.draw(st.booleans(), label="copy?"):
+            below = area.tree.subtree(root)
+            outside = [n.id for n in area.tree.folders() if n.id not in below] or [area.root]
+            dest = data.draw(st.sampled_from(outside), label="destination")
+            name = data.draw(self.names(), label="name")
+            ex, intent = self._send_copy(session, "start-copy", root, dest, name, True)
+        else:
+            ex, intent = self._send_delete(session, "start-delete", root)
+        token = self._track(self._judge_start(ex, intent), intent)
+        # Mostly seen through to its end at once: left running, the cancel rules (which
+        # favour operations with much left to do) would end most of them first.
+        if token is not None and data.draw(gen.mostly(st.just(True), st.just(False), odds=2)):
+            self._wait_for_end(data, token)
+
     @precondition(lambda self: self.busy_sessions())
     @rule(data=st.data())
     def start_while_busy(self, data: st.DataObject) -> None:
@@ -476,6 +521,9 @@ class LifecycleRules(MachineBase):
         sees more of a long run (progress going back, a token dropped while it runs).
         Both shrink to one long leap and one poll, when that is all a failure needs."""
         token = data.draw(st.sampled_from(self._running()), label="token")
+        self._wait_for_end(data, token)
+
+    def _wait_for_end(self, data: st.DataObject, token: str) -> None:
         leap = data.draw(gen.first_waits(), label="first wait")
         even = data.draw(gen.poll_spacings(), label="even steps")
         if leap:
