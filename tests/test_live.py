@@ -119,6 +119,11 @@ def test_a_server_that_blocks_the_clean_up_gets_a_verdict_that_names_what_was_le
     assert left, "the fault should have kept the gate from removing its sandbox"
     report = json.loads((tmp_path / "conformance.json").read_text())
     assert report["clauses"][clause]["verdict"] == "fail"
+    if clause == "CON-2":  # no replay can shrink it: the evidence is the session's slot's
+        evidence = report["clauses"][clause]["failure"]["exchanges"]
+        assert len({e["session"] for e in evidence}) == 1, evidence
+        assert not [e for e in evidence if e["method"] == "GET" and "/children" in e["url"]]
+        assert not [e for e in evidence if e["method"] == "POST" and "/children" in e["url"]]
     named = {(item["id"], item["name"]) for item in report["leftovers"]}
     assert {(entry["id"], entry["name"]) for entry in left} <= named, (left, named)
     for entry in left:
