@@ -4,7 +4,8 @@ share it, and where the time went.
 A CI step has a time limit; a run over a slow network sends its requests one round
 trip at a time. So the whole run (profile probe, exploring and shrinking, fuzzing,
 clean-up) ends within the budget, plus `GRACE` for the clean-up of the example in
-progress when time runs out. What time did not reach is "not tested"; a counterexample
+progress when time runs out: past that, a clean-up stops waiting for the server
+(`overrun`), charges no clause for what it could not end, and names what it leaves. What time did not reach is "not tested"; a counterexample
 whose shrinking was cut short says so.
 
 How it is shared: fuzzing gets `FUZZ_SHARE` of it (at the end on a virtual clock, at
@@ -116,3 +117,24 @@ class Budget:
         limit = f" of a {self.seconds:g} s budget" if self.seconds is not None else ""
         parts = ", ".join(f"{phase} {seconds:.0f} s" for phase, seconds in self.spent.items())
         return f"time: {took:.0f} s{limit}" + (f" ({parts})" if parts else "")
+
+
+class _Bound:
+    ends: float | None = None  # time.monotonic() past which a clean-up waits no more
+
+
+@contextmanager
+def bounding(run_budget: Budget) -> Iterator[None]:
+    """While a run with this budget lasts, its clean-ups wait for the server only until
+    `GRACE` past the budget's end (no limit without a budget)."""
+    previous = _Bound.ends
+    _Bound.ends = None if run_budget.end is None else run_budget.end + GRACE
+    try:
+        yield
+    finally:
+        _Bound.ends = previous
+
+
+def overrun() -> bool:
+    """The run's budget and its clean-up grace are spent."""
+    return _Bound.ends is not None and time.monotonic() >= _Bound.ends

@@ -151,6 +151,18 @@ def explore(
     notes."""
     target = target or make_target(options)
     time_budget = time_budget or run_budget(options)
+    with budget.bounding(time_budget):
+        _explore(options, recorder, target, on_deadline, time_budget, tell)
+
+
+def _explore(
+    options: Options,
+    recorder: Recorder,
+    target: Target,
+    on_deadline: Callable[[float | None], None] | None,
+    time_budget: Budget,
+    tell: Callable[[str], None] | None,
+) -> None:
     try:
         with time_budget.phase("profile probe"):
             picked = settle(options.profile, target, options.operation_timeout)
@@ -296,9 +308,10 @@ def _rounds(
                 "is as shrunk so far, and exploring went on"
             )
         except Blocked as exc:
-            # The server kept the clean-up from ending (recorded as its clause's failure):
-            # the sessions are not free, so nothing more is started on them.
-            recorder.notes.append(f"clean-up blocked by the server: {exc}")
+            # The server kept the clean-up from ending (recorded as its clause's failure),
+            # or the budget's grace ran out first: the sessions are not free, so nothing
+            # more is started on them.
+            recorder.notes.append(f"the clean-up did not end: {exc}")
             break
         except TimeUp as exc:
             recorder.notes.append(f"{exc}, after {recorder.examples} examples")

@@ -92,3 +92,17 @@ def test_a_bad_budget_is_refused_clearly(bad):
     )
     assert result.returncode == 2 and "max-duration" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_clean_up_stops_waiting_once_the_budget_and_its_grace_are_spent():
+    from contract.machine import cleanup
+    from contract.targets import WallClock
+
+    spent = budget.Budget(10, started=time.monotonic() - 10 - budget.GRACE)
+    with budget.bounding(spent):
+        assert budget.overrun()
+        assert list(cleanup.pauses(WallClock())) == []  # no more waiting for the server
+    assert not budget.overrun()  # the bound is the run's only
+    with budget.bounding(budget.Budget(None)):
+        assert not budget.overrun()
+        assert next(cleanup.pauses(WallClock()), None) is not None

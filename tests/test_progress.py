@@ -10,6 +10,8 @@ import pty
 import subprocess
 import sys
 import threading
+import time
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -112,6 +114,49 @@ def test_a_pipe_gets_the_first_lines_at_once(tmp_path):
         proc.wait()
     assert first.startswith("Long-operation conformance: embedded emulator"), first
     assert still_running, "the first line came only when the run ended"
+
+
+@pytest.mark.slow
+def test_a_ci_log_never_goes_quiet_for_three_progress_intervals(tmp_path):
+    """A CI log, stdout and stderr both pipes: a line at least every LOG_EVERY seconds
+    (20; a reader must never wait 60 s), here scaled down to 0.5 s, over a run's first
+    12 s (exploring, shrinking: a fault is seeded)."""
+    every, watch = 0.5, 12.0
+    code = (
+        "import sys; from contract.reporting import progress; "
+        f"progress.LOG_EVERY = {every}; from contract.cli import main; sys.exit(main())"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "--fault", "cancel-ignored", "--max-examples", "2000"]
+        + ["--report-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        text=True,
+    )
+    began = time.monotonic()
+    heard: list[float] = []
+
+    def listen(pipe) -> None:  # type: ignore[no-untyped-def]
+        for _ in iter(pipe.readline, ""):
+            heard.append(time.monotonic())
+
+    readers = [
+        threading.Thread(target=listen, args=(p,), daemon=True) for p in (proc.stdout, proc.stderr)
+    ]
+    for reader in readers:
+        reader.start()
+    try:
+        time.sleep(watch)
+        still_running = proc.poll() is None
+    finally:
+        proc.kill()
+        proc.wait()
+    times = sorted(t for t in heard if t < began + watch)
+    assert still_running, "the run ended before the watch did: give it more examples"
+    assert times and times[0] - began < 5, "no first line within 5 s (interpreter start)"
+    gaps = [b - a for a, b in pairwise([*times, began + watch])]
+    assert max(gaps) < 3 * every, f"the log went quiet for {max(gaps):.1f} s"
 
 
 @pytest.mark.parametrize("seconds, shown", [(75.2, "1 min 15 s left"), (-3, "0 min 00 s left")])

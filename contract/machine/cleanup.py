@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import strategies as gen
 
-from .. import interrupts
+from .. import budget, interrupts
 from ..checks import Failure
 from ..model import RUNNING
 from ..sandbox import Node, name_key
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .base import MachineBase
 
 POLLS = 40
+_OVERRUN = f"the time budget and its clean-up grace ({budget.GRACE:g} s) ran out"
 WALL_BUDGET = 300.0  # seconds a clean-up waits for an operation to end on the wall clock
 _RUNNING = {s.value for s in RUNNING}
 
@@ -69,6 +70,8 @@ def clean_up(machine: MachineBase) -> None:
         sandbox = find_folder(api, first, machine.conn.parent_id, machine.sandbox_name)
     if stuck and interrupts.requested():  # its clean-up's time ran out: no verdict
         _left(machine, sandbox, "interrupted before the example's operations ended")
+    if stuck and budget.overrun():
+        _left(machine, sandbox, f"{_OVERRUN} before the example's operations ended")
     if stuck:
         _charge(
             machine,
@@ -101,6 +104,8 @@ def _removed(
         return
     if interrupts.requested():  # the time its clean-up had may have run out: no verdict
         _left(machine, sandbox, f"interrupted before it could be removed ({refused.describe()})")
+    if budget.overrun():
+        _left(machine, sandbox, f"{_OVERRUN} before it could be removed ({refused.describe()})")
     all_ended = not _unanswered_start(machine, session)
     evidence = _slot_evidence(machine, session) if refused.busy else _evidence(machine)
     failure = refusal_failure(refused, timeout, evidence, all_ended=all_ended)
@@ -195,15 +200,25 @@ _SLOT_CALLS = frozenset({"start-copy", "start-delete", "poll", "cancel"})
 
 
 def _slot_evidence(machine: MachineBase, session: Session) -> list[Exchange]:
-    """The session's own starts, polls and cancels (the clean-up's refused deletes among
-    them), for a slot that never freed: the example cannot be shrunk (the server keeps
-    the session busy for every replay), and the rest of it (fixtures, listings, the
-    other sessions) has no say in this session's slot."""
+    """What shows a session's slot held with nothing running: its starts and cancels, the
+    last poll of each operation (its end), and the first and last of the clean-up's
+    refused deletes. The example cannot be shrunk (the server keeps the session busy for
+    every replay), and the rest of it (fixtures, listings, the other sessions, the polls
+    before an end) has no say in this session's slot."""
     client, profile = machine.conn.client, machine.api.profile
+    mine = [
+        (e, call)
+        for e in client.transcript
+        if e.session == session.label and (call := profile.call_of(e.method, e.url)) in _SLOT_CALLS
+    ]
+    last_poll = {e.url: e.seq for e, call in mine if call == "poll"}
+    refused = [e.seq for e, _ in mine if e.action == "cleanup" and e.status == profile.busy]
+    ends = {refused[0], refused[-1]} if refused else set()
     return [
         client.redacted(e)
-        for e in client.transcript
-        if e.session == session.label and profile.call_of(e.method, e.url) in _SLOT_CALLS
+        for e, call in mine
+        if (call == "poll" and last_poll[e.url] == e.seq)
+        or (call != "poll" and (e.seq in ends or e.seq not in refused))
     ]
 
 
@@ -320,22 +335,28 @@ def pauses(clock: Clock, overdue: float | None = None) -> Iterator[float]:
     doubling to 60 s of server time, 40 times (over half an hour), then every 60 s until
     the clock reads `overdue`; on the wall clock 0.2 s growing to 1 s, for WALL_BUDGET
     seconds or until `overdue`, whichever is later. After a signal, only while the
-    clean-up's grace lasts (`interrupts.GRACE`)."""
+    clean-up's grace lasts (`interrupts.GRACE`); with a time budget, not past its end and
+    `budget.GRACE`."""
     if clock.virtual:
         for pause in (min(2.0**i, 60.0) for i in range(POLLS)):
-            if interrupts.grace_left() == 0:
+            if _cut():
                 return
             yield pause
-        while overdue is not None and clock.now <= overdue and interrupts.grace_left() != 0:
+        while overdue is not None and clock.now <= overdue and not _cut():
             yield 60.0
         return
     deadline = time.monotonic() + WALL_BUDGET
     if overdue is not None:
         deadline = max(deadline, time.monotonic() + (overdue - clock.now))
     pause = 0.2
-    while time.monotonic() < deadline and interrupts.grace_left() != 0:
+    while time.monotonic() < deadline and not _cut():
         yield pause
         pause = min(pause * 1.5, 1.0)
+
+
+def _cut() -> bool:
+    """A clean-up's time is up: a signal's grace, or the time budget's, is spent."""
+    return interrupts.grace_left() == 0 or budget.overrun()
 
 
 def wait(clock: Clock, seconds: float) -> None:

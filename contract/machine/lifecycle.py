@@ -476,32 +476,35 @@ class LifecycleRules(MachineBase):
         # all the same, and found gone again (or back, as a bare folder).
         root = area.tree.nodes.get(area.root) or Node(area.root, None, "", "Folder")
         nodes = {area.root: root}
-        queue = [area.root]
-        while queue and len(nodes) < 500:
-            folder = queue.pop(0)
-            pages = self.api.list_children(area.session, folder)
-            if pages[0].status == self.conn.profile.not_found and folder == area.root:
-                return Tree(area.root, {})
-            for page in pages:
-                self.judge("list", page)
-                body = page.json()
-                if (
-                    page.status != self.conn.profile.entry_read
-                    or not isinstance(body, dict)
-                    or not isinstance(body.get("value"), list)
-                ):
-                    return None
-                for entry in body["value"]:
-                    if not isinstance(entry, dict) or not isinstance(entry.get("id"), int):
+        level = [area.root]  # a level's folders are listed together (`list_folders`)
+        while level and len(nodes) < 500:
+            below: list[int] = []
+            for folder, pages in zip(
+                level, self.api.list_folders(area.session, level), strict=True
+            ):
+                if pages[0].status == self.conn.profile.not_found and folder == area.root:
+                    return Tree(area.root, {})
+                for page in pages:
+                    self.judge("list", page)
+                    body = page.json()
+                    if (
+                        page.status != self.conn.profile.entry_read
+                        or not isinstance(body, dict)
+                        or not isinstance(body.get("value"), list)
+                    ):
                         return None
-                    if entry["id"] in others:
-                        continue
-                    node = Node(
-                        entry["id"], folder, str(entry.get("name")), str(entry.get("entryType"))
-                    )
-                    nodes[node.id] = node
-                    if node.type == "Folder":
-                        queue.append(node.id)
+                    for entry in body["value"]:
+                        if not isinstance(entry, dict) or not isinstance(entry.get("id"), int):
+                            return None
+                        if entry["id"] in others:
+                            continue
+                        node = Node(
+                            entry["id"], folder, str(entry.get("name")), str(entry.get("entryType"))
+                        )
+                        nodes[node.id] = node
+                        if node.type == "Folder":
+                            below.append(node.id)
+            level = below
         return Tree(area.root, nodes)
 
     @precondition(lambda self: self.tracked)

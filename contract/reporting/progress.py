@@ -76,10 +76,11 @@ class Progress(_Ticker):
         *,
         quiet: bool = False,
         every: float = 0.5,
-        log_every: float = LOG_EVERY,
+        log_every: float | None = None,  # LOG_EVERY, as it is when the run starts
         budget: Budget | None = None,
     ) -> None:
         tty = stream is not None and _isatty(stream)
+        log_every = LOG_EVERY if log_every is None else log_every
         super().__init__(stream, quiet=quiet, every=every if tty else log_every)
         self.recorder, self.budget = recorder, budget
         self.deadline: float | None = None  # wall-clock time (targets.WallClock) of the end
@@ -135,9 +136,9 @@ class Heartbeat(_Ticker):
     they end): every `LOG_EVERY` seconds, how many shards are done."""
 
     def __init__(
-        self, stream: TextIO | None, *, quiet: bool = False, every: float = LOG_EVERY
+        self, stream: TextIO | None, *, quiet: bool = False, every: float | None = None
     ) -> None:
-        super().__init__(stream, quiet=quiet, every=every)
+        super().__init__(stream, quiet=quiet, every=LOG_EVERY if every is None else every)
         self.tty = False  # a line each time, also on a terminal
         self.shards: int | None = None  # known once the workers have collected them
         self.done = 0
