@@ -12,6 +12,7 @@ between the `latency` markers (or `--name`'s).
         # issue #17's first criterion: ten clean seeds at 50 ms within 180 s
     python bench/latency.py --latencies 50 --budgets 180 --seeds 1 --clean 0
         # its second: the three faults at 50 ms within 180 s
+    python bench/latency.py --jobs 2         # two runs side by side (mostly waiting)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,24 +132,39 @@ def main() -> int:
     p.add_argument("--seeds", type=int, default=1, help="seeds per cell (0, 1, ...)")
     p.add_argument("--name", default="latency", help="the BENCHMARKS.md section")
     p.add_argument("--logs", type=Path, help="keep each run's output here")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs side by side (each its own server and gate process; a run over a slow "
+        "network mostly waits, but wall times read high when the cores are busy)",
+    )
     args = p.parse_args()
+    if args.jobs < 1:
+        p.error("--jobs must be 1 or more")
     faults = [] if args.faults == "none" else args.faults.split(",")
     builds: list[str | None] = ([None] if args.clean else []) + faults
     logs = args.logs or Path(tempfile.mkdtemp(prefix="lro-latency-"))
-    rows = []
-    for latency in (int(x) for x in args.latencies.split(",")):
-        for build in builds:
-            for budget in args.budgets.split(","):
-                for seed in range(args.seeds):
-                    row = run(latency, build, budget, seed, logs)
-                    rows.append(row)
-                    print(
-                        f"{latency:>3} ms {row.build:<18} {budget:>7} seed {seed}: exit "
-                        f"{row.code} in {row.seconds:.0f} s, {row.requests} requests, not "
-                        f"tested {row.untested or 'none'}, found {row.found}, shrunk "
-                        f"{row.shrunk}",
-                        flush=True,
-                    )
+    cells = [
+        (int(latency), build, budget, seed)
+        for latency in args.latencies.split(",")
+        for build in builds
+        for budget in args.budgets.split(",")
+        for seed in range(args.seeds)
+    ]
+
+    def one(cell: tuple[int, str | None, str, int]) -> Row:
+        row = run(*cell, logs)
+        print(
+            f"{row.latency:>3} ms {row.build:<18} {row.budget:>7} seed {row.seed}: exit "
+            f"{row.code} in {row.seconds:.0f} s, {row.requests} requests, not tested "
+            f"{row.untested or 'none'}, found {row.found}, shrunk {row.shrunk}",
+            flush=True,
+        )
+        return row
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        rows = list(pool.map(one, cells))  # in the cells' order, whatever ends first
     command = "python bench/latency.py " + " ".join(sys.argv[1:])
     begin, end = f"<!-- {args.name}:begin -->", f"<!-- {args.name}:end -->"
     write_section(args.name, f"{begin}\n{table(rows, command.strip())}\n{end}")

@@ -64,7 +64,7 @@ class RepositoryApi:
 
     def _path(self, template: str, **ids: Any) -> str:
         parts = {k: quote(str(v), safe="") for k, v in ids.items()}
-        return f"v1/Repositories/{quote(self.repo_id, safe='')}/" + template.format(**parts)
+        return self.profile.repository_path(quote(self.repo_id, safe="")) + template.format(**parts)
 
     # --- long operations ---------------------------------------------------------
 

@@ -22,15 +22,22 @@ from urllib.parse import urlsplit
 #: Where a start's answer carries the operation's token (`Profile.started_token`).
 TOKEN_FIELD = "token"
 
-#: The part of a request path after `/v1/Repositories/{repoId}/` (a base URL may add a prefix).
-_REPOSITORY_PATH = re.compile(r"/v1/Repositories/[^/]+/(?P<rest>.+)$")
+#: Where a dialect's repository paths start (under the base URL): `{API_ROOT}/{repoId}/...`.
+API_ROOT = "v1/Repositories"
+
+
+@cache
+def _repository_pattern(api_root: str) -> re.Pattern[str]:
+    """The part of a request path after `/{api_root}/{repoId}/` (a base URL may add a
+    prefix)."""
+    return re.compile(rf"/{re.escape(api_root)}/[^/]+/(?P<rest>.+)$")
 
 
 @dataclass(frozen=True)
 class Profile:
     name: str
     description: str
-    # Paths relative to /v1/Repositories/{repoId}/
+    # Paths relative to {api_root}/{repoId}/ under the base URL
     copy_path: str  # .format(dest=...)
     delete_path: str  # .format(entry=...)
     task_path: str  # .format(token=...)
@@ -60,6 +67,12 @@ class Profile:
     # Clauses this dialect gives nothing to judge: clause id -> why. A run in this profile
     # reports them skipped with the reason (not "not tested", which would ask for more).
     inapplicable: Mapping[str, str] = field(default_factory=dict, hash=False)
+    api_root: str = API_ROOT
+
+    def repository_path(self, repo_id: str) -> str:
+        """The path (no leading slash, a trailing one) under which a repository's calls
+        lie, for `repo_id` as it goes on the wire (quoted by the caller if need be)."""
+        return f"{self.api_root}/{repo_id}/"
 
     def calls(self) -> tuple[tuple[str, str, str], ...]:
         """(method, path template, call name) of every request the gate makes."""
@@ -76,7 +89,7 @@ class Profile:
     def call_of(self, method: str, url: str) -> str | None:
         """Which call a request is, from its method and path (whatever the machine's reason
         for making it: a busy start, a followed Location, a listing's next page)."""
-        found = _REPOSITORY_PATH.search(urlsplit(url).path)
+        found = _repository_pattern(self.api_root).search(urlsplit(url).path)
         if found is None:
             return None
         for verb, template, call in self.calls():
@@ -123,7 +136,7 @@ class Profile:
 
     def entry_location(self) -> re.Pattern[str]:
         """Where a completed copy's Location must point (path part)."""
-        return re.compile(r"^/v1/Repositories/(?P<repo>[^/]+)/Entries/(?P<entry>\d+)$")
+        return re.compile(rf"^/{re.escape(self.api_root)}/(?P<repo>[^/]+)/Entries/(?P<entry>\d+)$")
 
 
 OPENAPI_V1 = Profile(

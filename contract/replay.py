@@ -4,10 +4,10 @@ violation still shows.
 FILE is a run's `conformance.json` (the failure of `--clause`, or its only one) or a
 generated `repro/<CLAUSE>.py` (its `PLAN`). The steps are those of the reproduction
 plan (`reporting/reproduction.py`): ids and tokens the target hands out on replay are
-taken from its answers and put into later requests. Each answer is judged as in a run,
-by the model (`model.step`, with the observations the machine makes,
-`machine.lifecycle.*_observation`) and the registered checks (`checks.run_checks`); the
-violation shows when one of them fails the clause. Checks that need the run's picture of
+taken from its answers and put into later requests. Each answer is judged as in a run
+(`judging.judge`: the model, with the observations the machine makes,
+`machine.lifecycle.*_observation`, then the registered checks); the violation shows when
+one of them fails the clause. Checks that need the run's picture of
 the sandbox (RED-4, ISO-2, CAN-2, the "changed nothing" checks) or what the run asked
 for (RED-2) have neither on replay: a failure found by one of them is "cannot tell"
 (exit 2), never "does not show".
@@ -28,13 +28,14 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from . import judging
 from .api import GuardRefusal
-from .checks import Context, Failure, run_checks, violation_failure
+from .checks import Context, Failure
 from .checks.registry import REGISTRY
 from .client import Exchange, Session
 from .machine import cleanup
 from .machine.lifecycle import cancel_observation, poll_observation, start_observation
-from .model import Model, Observation, Timing, Violation, step
+from .model import Model, Observation, Timing
 from .reporting.reproduction import SENT_TOGETHER, Plan, build, fill, pick
 from .runner import make_target, tolerance
 from .settings import Options
@@ -300,18 +301,9 @@ class _Judge:
         self, action: str, method: str, url: str, ex: Exchange, session: Session | None
     ) -> list[Failure]:
         """The model and the checks on one answer, as `MachineBase.judge` does."""
-        failures: list[Failure] = []
         token = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1] if "/Tasks/" in url else None
         op = self.model.ops.get(token) if token else None
         obs = self._observation(action, method, ex, session, token)
-        if obs is not None and ex.status is not None:
-            result = step(self.model, obs)
-            if isinstance(result, Violation):
-                failures.append(violation_failure(result))
-                self.exercised.add(result.clause)
-            else:
-                self.model = result.model
-                self.exercised.update(result.exercised)
         facts: dict[str, Any] = {"token": token}
         if action == "unauthenticated":
             auth = ex.request_headers.get("authorization")
@@ -319,12 +311,11 @@ class _Judge:
         ctx = Context(
             action, ex, self.conn.profile, self.conn.repo_id, self.conn.base_url, op, None, facts
         )
-        try:
-            found, exercised = run_checks(ctx)
-        except KeyError:  # a check that needs what only a run knows (the sandbox's picture)
-            found, exercised = [], set()
-        self.exercised.update(exercised)
-        return failures + found
+        # Lenient: a check that needs what only a run knows (the sandbox's picture) is
+        # left out, the others still run.
+        self.model, found = judging.judge(self.model, obs, ctx, lenient=True)
+        self.exercised.update(found.exercised)
+        return found.failures
 
     def _observation(
         self, action: str, method: str, ex: Exchange, session: Session | None, token: str | None

@@ -353,12 +353,14 @@ class LiveTarget:
             trips.append(time.monotonic() - began)
             if ex.error is not None:
                 raise HarnessError(f"cannot reach {self.base_url}: {ex.error}")
-            if ex.status == 401:
-                raise HarnessError(f"the target refused the bearer token of {session.label} (401)")
-            if ex.status == 404:
+            if ex.status == self.profile.unauthorized:
+                raise HarnessError(
+                    f"the target refused the bearer token of {session.label} ({ex.status})"
+                )
+            if ex.status == self.profile.not_found:
                 raise HarnessError(
                     f"repository {self.repo_id!r} or parent folder #{self.parent_id} not found "
-                    "(404): check --repo-id and --parent-id"
+                    f"({ex.status}): check --repo-id and --parent-id"
                 )
             if ex.status != self.profile.entry_read:
                 raise HarnessError(

@@ -84,7 +84,7 @@ def percent_is_sane(ctx: Context) -> list[Failure] | None:
         return fail("percentComplete out of range", "an integer in 0..100", repr(pct))
     if ctx.op.percent is not None and pct < ctx.op.percent:
         return fail("percentComplete went down", f">= {ctx.op.percent} (seen before)", f"{pct}")
-    if body.get("status") == Status.COMPLETED.value and pct != 100:
+    if reported(ctx) == Status.COMPLETED.value and pct != 100:
         return fail("a Completed operation is not at 100%", "100", f"{pct}")
     return []
 
@@ -99,7 +99,7 @@ def failures_carry_errors(ctx: Context) -> list[Failure] | None:
         return fail(
             '"errors" is not an array', "an array (empty when nothing failed)", repr(errors)
         )
-    if body.get("status") != Status.FAILED.value:
+    if reported(ctx) != Status.FAILED.value:
         return []
     messages = [e.get("errorMessage") for e in errors if isinstance(e, dict)]
     if not any(isinstance(m, str) and m.strip() for m in messages):

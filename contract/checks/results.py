@@ -57,7 +57,7 @@ def completed_copy_redirects(ctx: Context) -> list[Failure] | None:
     if found is None:
         return fail(
             "Location does not point at an entry",
-            "/v1/Repositories/{repoId}/Entries/{newId}",
+            f"/{ctx.profile.repository_path('{repoId}')}Entries/{{newId}}",
             location,
         )
     if found[0] != ctx.repo_id:

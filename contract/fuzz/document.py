@@ -95,7 +95,7 @@ def document(profile: Profile, repo_id: str, ids: SandboxIds, *, loose: str | No
     of any JSON type: schemathesis' valid requests of that twin are requests of this
     one with just that field ill-typed (its negative mode mostly breaks a body whole:
     not JSON, not an object)."""
-    base = f"/v1/Repositories/{quote(repo_id, safe='')}/"
+    base = "/" + profile.repository_path(quote(repo_id, safe=""))
     name = {"type": "string", "minLength": 1, "maxLength": 24}
     copy_body = _body(
         ["sourceId", "name"],

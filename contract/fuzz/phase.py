@@ -32,8 +32,8 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from schemathesis.generation import GenerationMode
 
-from .. import interrupts
-from ..checks import Context, run_checks
+from .. import interrupts, judging
+from ..checks import Context
 from ..client import Auth, Exchange, Session
 from ..machine import cleanup
 from ..model import RUNNING
@@ -279,10 +279,10 @@ class FuzzPhase:
     def judge(self, action: str, exchanges: list[Exchange], facts: dict[str, Any]) -> None:
         conn = self.conn
         ctx = Context(action, exchanges[-1], conn.profile, conn.repo_id, conn.base_url, facts=facts)
-        failures, exercised = run_checks(ctx)
-        self.recorder.exercise(exercised)
-        self.recorder.see_undeclared(ctx.undeclared)
-        for failure in failures:
+        found = judging.checked(ctx)
+        self.recorder.exercise(found.exercised)
+        self.recorder.see_undeclared(found.undeclared)
+        for failure in found.failures:
             failure.exchanges = [conn.client.redacted(e) for e in exchanges]
             self.recorder.fail(failure)
 

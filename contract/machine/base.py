@@ -22,8 +22,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant
 
 import strategies as gen
 
-from .. import budget, interrupts
-from ..checks import Context, Failure, Intent, Suspect, run_checks, violation_failure
+from .. import budget, interrupts, judging
+from ..checks import Context, Failure, Intent, Suspect
 from ..client import Exchange, Session
 from ..model import (
     Model,
@@ -32,8 +32,6 @@ from ..model import (
     Outcome,
     Status,
     Timing,
-    Violation,
-    step,
 )
 from ..sandbox import Node, Tree, name_key
 from ..targets import Connection, HarnessError, Target
@@ -198,12 +196,11 @@ class MachineBase(RuleBasedStateMachine):
         **facts: Any,
     ) -> None:
         """Feed one answer to the model and the checks; raise on the first violation."""
-        failures: list[Failure] = []
         op = self.model.ops.get(token) if token else None
-        if obs is not None and exchange.status is not None:
-            failures += self._step(step(self.model, obs))
-        failures += self._check(action, exchange, op, token, intent, facts)
-        self._conclude(failures)
+        self.model, found = judging.judge(
+            self.model, obs, self._context(action, exchange, op, token, intent, facts)
+        )
+        self._conclude(self._recorded(found))
 
     def judge_together(self, kind: str, answers: list[Answer]) -> None:
         """Judge the answers to a batch of requests sent together (`kind` names it in the
@@ -223,20 +220,14 @@ class MachineBase(RuleBasedStateMachine):
             if note not in self.run.recorder.notes:
                 self.run.recorder.notes.append(note)
             reject()
-        failures = self._step(result)
+        self.model, found = judging.stepped(self.model, result)
         for a in answers:
             op = before.ops.get(a.token) if a.token else None
-            failures += self._check(a.action, a.exchange, op, a.token, a.intent, dict(a.facts))
-        self._conclude(failures)
+            ctx = self._context(a.action, a.exchange, op, a.token, a.intent, dict(a.facts))
+            found += judging.checked(ctx)
+        self._conclude(self._recorded(found))
 
-    def _step(self, result: Outcome | Violation) -> list[Failure]:
-        if isinstance(result, Violation):
-            return [violation_failure(result)]
-        self.model = result.model
-        self.run.recorder.exercise(result.exercised)
-        return []
-
-    def _check(
+    def _context(
         self,
         action: str,
         exchange: Exchange,
@@ -244,22 +235,19 @@ class MachineBase(RuleBasedStateMachine):
         token: str | None,
         intent: Intent | None,
         facts: dict[str, Any],
-    ) -> list[Failure]:
+    ) -> Context:
         facts.setdefault("token", token)
-        ctx = Context(
-            action,
-            exchange,
-            self.conn.profile,
-            self.conn.repo_id,
-            self.conn.base_url,
-            op,
-            intent,
-            facts,
+        conn = self.conn
+        return Context(
+            action, exchange, conn.profile, conn.repo_id, conn.base_url, op, intent, facts
         )
-        found, exercised = run_checks(ctx)
-        self.run.recorder.exercise(exercised)
-        self.run.recorder.see_undeclared(ctx.undeclared)
-        return found
+
+    def _recorded(self, found: judging.Found) -> list[Failure]:
+        """The clauses exercised and the undeclared properties go to the run's recorder;
+        the failures back to the caller (`_conclude` records them with their evidence)."""
+        self.run.recorder.exercise(found.exercised)
+        self.run.recorder.see_undeclared(found.undeclared)
+        return found.failures
 
     def _conclude(self, failures: list[Failure]) -> None:
         """Record the failures; raise the first one not muted (see `Run.muted`)."""
