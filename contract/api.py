@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from .client import Auth, Call, Client, Exchange, Session
 from .profiles import Profile
+from .sandbox import Node
 
 
 class GuardRefusal(Exception):
@@ -231,3 +232,22 @@ class RepositoryApi:
                     if isinstance(item, dict) and isinstance(item.get("id"), int):
                         self.owned_entries.add(item["id"])
         return pages
+
+
+def listed_entries(pages: list[Exchange], parent: int, profile: Profile) -> list[Node] | None:
+    """The entries the pages of `parent`'s listing hold, or None when one of them is not
+    a complete, readable page (an answer other than the profile's, no `value` array, an
+    entry without an integer id)."""
+    found = []
+    for page in pages:
+        body = page.json()
+        value = body.get("value") if isinstance(body, dict) else None
+        if page.status != profile.entry_read or not isinstance(value, list):
+            return None
+        for item in value:
+            if not isinstance(item, dict) or not isinstance(item.get("id"), int):
+                return None
+            found.append(
+                Node(item["id"], parent, str(item.get("name")), str(item.get("entryType")))
+            )
+    return found

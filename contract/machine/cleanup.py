@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import strategies as gen
 
 from .. import budget, interrupts
+from ..api import listed_entries
 from ..checks import Failure
 from ..model import RUNNING
 from ..sandbox import Node, name_key
@@ -128,19 +129,8 @@ def new_marker() -> str:
 def marked(pages: list[Exchange], parent: int, marker: str, profile: Profile) -> list[Node] | None:
     """The entries of a listing of `parent` whose names carry `marker` (names a run asked
     for); None when the listing is not complete and readable."""
-    found = []
-    for page in pages:
-        body = page.json()
-        value = body.get("value") if isinstance(body, dict) else None
-        if page.status != profile.entry_read or not isinstance(value, list):
-            return None
-        for item in value:
-            if not isinstance(item, dict) or not isinstance(item.get("id"), int):
-                return None
-            name = str(item.get("name"))
-            if marker in name_key(name):
-                found.append(Node(item["id"], parent, name, str(item.get("entryType"))))
-    return found
+    entries = listed_entries(pages, parent, profile)
+    return None if entries is None else [n for n in entries if marker in name_key(n.name)]
 
 
 def remove_leak(

@@ -8,6 +8,7 @@ from hypothesis.stateful import precondition, rule
 
 import strategies as gen
 
+from ..api import listed_entries
 from ..checks import Intent, Suspect, location_entry
 from ..client import Exchange, Session
 from ..model import (
@@ -486,21 +487,12 @@ class LifecycleRules(MachineBase):
                     return Tree(area.root, {})
                 for page in pages:
                     self.judge("list", page)
-                    body = page.json()
-                    if (
-                        page.status != self.conn.profile.entry_read
-                        or not isinstance(body, dict)
-                        or not isinstance(body.get("value"), list)
-                    ):
+                    entries = listed_entries([page], folder, self.conn.profile)
+                    if entries is None:
                         return None
-                    for entry in body["value"]:
-                        if not isinstance(entry, dict) or not isinstance(entry.get("id"), int):
-                            return None
-                        if entry["id"] in others:
+                    for node in entries:
+                        if node.id in others:
                             continue
-                        node = Node(
-                            entry["id"], folder, str(entry.get("name")), str(entry.get("entryType"))
-                        )
                         nodes[node.id] = node
                         if node.type == "Folder":
                             below.append(node.id)
