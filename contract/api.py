@@ -18,6 +18,9 @@ from .client import Auth, Call, Client, Exchange, Session
 from .profiles import Profile
 from .sandbox import Node
 
+#: At most this many first pages of a tree level's listings are sent together.
+LIST_TOGETHER = 8
+
 
 class GuardRefusal(Exception):
     """A destructive call on something the run did not create: refused, never sent."""
@@ -206,7 +209,11 @@ class RepositoryApi:
             for f in folders
         ]
         if len(firsts) > 1 and self.client.can_send_together:
-            answers = self.client.send_together(firsts)
+            answers = [  # a few at a time: a wide level is no burst a server must absorb
+                ex
+                for at in range(0, len(firsts), LIST_TOGETHER)
+                for ex in self.client.send_together(firsts[at : at + LIST_TOGETHER])
+            ]
         else:
             answers = [
                 self.client.send(c.method, c.url, action=c.action, session=session) for c in firsts

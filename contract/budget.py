@@ -5,8 +5,9 @@ A CI step has a time limit; a run over a slow network sends its requests one rou
 trip at a time. So the whole run (profile probe, exploring and shrinking, fuzzing,
 clean-up) ends within the budget, plus `GRACE` for the clean-up of the example in
 progress when time runs out: past that, a clean-up stops waiting for the server
-(`overrun`), charges no clause for what it could not end, and names what it leaves. What time did not reach is "not tested"; a counterexample
-whose shrinking was cut short says so.
+(`overrun`), charges no clause for what it could not end, and names what it leaves.
+What time did not reach is "not tested"; a counterexample whose shrinking was cut short
+says so.
 
 How it is shared: fuzzing gets `FUZZ_SHARE` of it (at the end on a virtual clock, at
 the start on the wall clock, where the expiry probe's tokens age meanwhile); exploring

@@ -76,7 +76,7 @@ def _on_signal(signum: int, frame: Any) -> None:
 
 def _stop_now(signum: int) -> None:
     """The second signal: say what stays on the server, and exit without cleaning up."""
-    name = "the gate's command" if signum in _RELAYS else signal.Signals(signum).name
+    name = "passed on by the gate's command" if signum in _RELAYS else signal.Signals(signum).name
     left = "; ".join(_State.holding.values())
     if not left:
         left = "what the workers name" if _State.forward else "nothing the run made is known"

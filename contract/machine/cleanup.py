@@ -69,10 +69,8 @@ def clean_up(machine: MachineBase) -> None:
     sandbox = machine.sandbox
     if sandbox is None and machine.sandbox_name is not None:
         sandbox = find_folder(api, first, machine.conn.parent_id, machine.sandbox_name)
-    if stuck and interrupts.requested():  # its clean-up's time ran out: no verdict
-        _left(machine, sandbox, "interrupted before the example's operations ended")
-    if stuck and budget.overrun():
-        _left(machine, sandbox, f"{_OVERRUN} before the example's operations ended")
+    if stuck and (cut := _time_cut()):  # its clean-up's time ran out: no verdict
+        _left(machine, sandbox, f"{cut} before the example's operations ended")
     if stuck:
         _charge(
             machine,
@@ -103,10 +101,8 @@ def _removed(
     refused = remove_folder(machine.api, machine.conn.clock, session, folder, timeout)
     if refused is None:
         return
-    if interrupts.requested():  # the time its clean-up had may have run out: no verdict
-        _left(machine, sandbox, f"interrupted before it could be removed ({refused.describe()})")
-    if budget.overrun():
-        _left(machine, sandbox, f"{_OVERRUN} before it could be removed ({refused.describe()})")
+    if cut := _time_cut():  # the time its clean-up had may have run out: no verdict
+        _left(machine, sandbox, f"{cut} before it could be removed ({refused.describe()})")
     all_ended = not _unanswered_start(machine, session)
     evidence = _slot_evidence(machine, session) if refused.busy else _evidence(machine)
     failure = refusal_failure(refused, timeout, evidence, all_ended=all_ended)
@@ -342,6 +338,14 @@ def pauses(clock: Clock, overdue: float | None = None) -> Iterator[float]:
     while time.monotonic() < deadline and not _cut():
         yield pause
         pause = min(pause * 1.5, 1.0)
+
+
+def _time_cut() -> str | None:
+    """Why a clean-up may not have had all its time (a signal came, or the time budget
+    and its grace are spent), so that what it could not end is no verdict; else None."""
+    if interrupts.requested():
+        return "interrupted"
+    return _OVERRUN if budget.overrun() else None
 
 
 def _cut() -> bool:
