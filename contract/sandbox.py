@@ -40,7 +40,25 @@ class Tree:
         return entry in self.nodes
 
     def children(self, entry: int) -> list[Node]:
-        return sorted((n for n in self.nodes.values() if n.parent == entry), key=lambda n: n.id)
+        """`entry`'s children, by name (`order_key`)."""
+        kids = (n for n in self.nodes.values() if n.parent == entry)
+        return sorted(kids, key=lambda n: (name_key(n.name), n.name, n.id))
+
+    def order_key(self, entry: int) -> tuple[tuple[tuple[str, str], ...], int]:
+        """Where `entry` comes in the tree's order: by the names on its path from the root
+        (case-folded, then as written), so that the same shape is ordered alike whatever
+        ids the server gave it (a replay against a live server then draws alike); the id
+        breaks what names leave tied."""
+        path: list[tuple[str, str]] = []
+        node = self.nodes.get(entry)
+        while node is not None and node.id != self.root and len(path) <= len(self.nodes):
+            path.append((name_key(node.name), node.name))
+            node = self.nodes.get(node.parent) if node.parent is not None else None
+        return tuple(reversed(path)), entry
+
+    def in_order(self, ids: Iterable[int]) -> list[int]:
+        """`ids` in the tree's order (`order_key`)."""
+        return sorted(ids, key=self.order_key)
 
     def folders(self) -> list[Node]:
         return [n for n in self.nodes.values() if n.type == "Folder"]

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 ROOT_ID = 1
+LARGE_BASE, LARGE_SPAN = 1_000_000_007, 1_000_003  # the large-ids variant (int32, prime span)
 FOLDER, SHORTCUT, DOCUMENT = "Folder", "Shortcut", "Document"
 DEFAULT_VOLUME = "DEFAULTVOLUME"
 
@@ -62,8 +63,11 @@ class Tree:
         self._entries: dict[int, Entry] = {ROOT_ID: root}
         # folder id -> child ids; ids only grow, so appending keeps each list sorted.
         self._child_ids: dict[int, list[int]] = {ROOT_ID: []}
-        self._next_id = 1_000_000_007 if large_ids else ROOT_ID + 1
-        self._large_ids = large_ids  # the large-ids variant: growing by uneven steps
+        self._next_id = LARGE_BASE if large_ids else ROOT_ID + 1
+        # The large-ids variant: large ids in no particular order (a later entry may get a
+        # smaller one), as opaque int32 ids may be; each created entry's is the next.
+        self._large_ids = large_ids
+        self._created = 0
         self._copy_names = copy_names  # the copy-rename-scheme variant
 
     def get(self, entry_id: int) -> Entry | None:
@@ -147,7 +151,11 @@ class Tree:
         self._entries[entry.id] = entry
         self._child_ids[entry.id] = []
         self._child_ids[parent_id].append(entry.id)
-        self._next_id += 1 + (entry.id * 7919) % 9973 if self._large_ids else 1
+        self._created += 1
+        if self._large_ids:  # a permutation of 0..LARGE_SPAN-1 (prime span, coprime step)
+            self._next_id = LARGE_BASE + (self._created * 618_034) % LARGE_SPAN
+        else:
+            self._next_id += 1
         self._entries[parent_id].modified = now
         return entry
 

@@ -88,7 +88,8 @@ _CATALOGUE: tuple[Variant, ...] = (
     ),
     Variant(
         "large-ids",
-        "New entries get large, non-sequential ids (still 32-bit).",
+        "New entries get large ids in no particular order (a later entry may get a "
+        "smaller one; still 32-bit).",
         "Ids are opaque integers (int32 in the vendor document).",
     ),
 )

@@ -543,7 +543,7 @@ class MachineBase(RuleBasedStateMachine):
     def _entry_choice(self, data: st.DataObject, area: Area, *, folders: bool, root: bool) -> int:
         """Mostly an entry inside the area; sometimes its root (if allowed) or a removed id."""
         nodes = area.tree.folders() if folders else list(area.tree.nodes.values())
-        inner = sorted(n.id for n in nodes if n.id != area.root)
+        inner = area.tree.in_order(n.id for n in nodes if n.id != area.root)
         rare = sorted(self.gone) + ([area.root] if root else [])
         # A deep or wide subtree (strategies/trees.py) is where depth- and size-dependent
         # bugs show: its root is drawn about as often as all the other entries together

@@ -104,7 +104,7 @@ class LifecycleRules(MachineBase):
         area = self.area_of(self.draw_session(data, self.free_sessions()))
         # An area the server removed (a delete that took more than asked) has no folders
         # left: its root then, and the create's answer says it is gone.
-        folders = sorted(n.id for n in area.tree.folders()) or [area.root]
+        folders = area.tree.in_order(n.id for n in area.tree.folders()) or [area.root]
         parent = data.draw(st.sampled_from(folders), label="parent")
         self._build(area, parent, shape)
 
@@ -115,7 +115,7 @@ class LifecycleRules(MachineBase):
         name, or from or into a removed entry."""
         source = self._entry_choice(data, area, folders=False, root=True)
         below = area.tree.subtree(source)
-        folders = sorted(n.id for n in area.tree.folders())
+        folders = area.tree.in_order(n.id for n in area.tree.folders())
         outside = [f for f in folders if f not in below]
         unusual = [f for f in folders if f in below] + sorted(self.gone)
         dest = data.draw(
@@ -246,7 +246,7 @@ class LifecycleRules(MachineBase):
             ex, intent = self._send_delete(session, "start-delete", gone)
         else:
             inside = data.draw(
-                st.sampled_from(sorted(area.tree.nodes) or [area.root]), label="entry"
+                st.sampled_from(area.tree.in_order(area.tree.nodes) or [area.root]), label="entry"
             )
             source, dest = (gone, inside) if how == "copy from" else (inside, gone)
             name = data.draw(self.names(), label="name")
@@ -262,7 +262,7 @@ class LifecycleRules(MachineBase):
         tree = area.tree
         return [
             i
-            for i in sorted(tree.nodes)
+            for i in tree.in_order(tree.nodes)
             if i != area.root
             and (len(tree.subtree(i)) >= BIG_SUBTREE or tree.height(i) >= gen.DEEP)
         ]

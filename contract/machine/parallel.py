@@ -55,12 +55,14 @@ class ParallelRules(LifecycleRules):
         can all succeed on their own, and whichever the server accepts, the area ends up
         the same shape (so a replay draws alike, whatever order a live server chose)."""
         area = self.area_of(session)
-        entries = sorted(n.id for n in area.tree.nodes.values() if n.id != area.root)
+        entries = area.tree.in_order(n.id for n in area.tree.nodes.values() if n.id != area.root)
         if not entries:
             return []
         source = data.draw(st.sampled_from(entries), label="source")
         below = area.tree.subtree(source)
-        folders = [f for f in sorted(n.id for n in area.tree.folders()) if f not in below]
+        folders = [
+            f for f in area.tree.in_order(n.id for n in area.tree.folders()) if f not in below
+        ]
         dest = data.draw(st.sampled_from(folders), label="destination")
         names: list[str] = []
         for _ in range(count):
@@ -78,7 +80,7 @@ class ParallelRules(LifecycleRules):
         if data.draw(st.booleans(), label="copy?"):
             copies = self._copies(data, session, 1)
             return copies[0] if copies else None
-        entries = sorted(n.id for n in area.tree.nodes.values() if n.id != area.root)
+        entries = area.tree.in_order(n.id for n in area.tree.nodes.values() if n.id != area.root)
         if not entries:
             return None
         target = data.draw(st.sampled_from(entries), label="target")
