@@ -18,8 +18,8 @@ from .client import Auth, Call, Client, Exchange, Session
 from .profiles import Profile
 from .sandbox import Node
 
-#: At most this many first pages of a tree level's listings are sent together.
-LIST_TOGETHER = 8
+#: At most this many requests of a tree level (listings, fixture creations) go together.
+AT_ONCE = 8
 
 
 class GuardRefusal(Exception):
@@ -176,17 +176,23 @@ class RepositoryApi:
     # --- fixtures and reads ------------------------------------------------------
 
     def create_folder(self, session: Session, parent: int, name: str) -> Exchange:
-        return self._learn(
-            self.client.send(
+        return self.create_folders(session, [(parent, name)])[0]
+
+    def create_folders(self, session: Session, folders: list[tuple[int, str]]) -> list[Exchange]:
+        """Create a folder of each (parent, name), sent together when there are several and
+        the client can (a fixture tree's level is one round trip, not one per folder)."""
+        calls = [
+            Call(
                 "POST",
                 self._path(self.profile.children_path, entry=parent),
-                action="create-folder",
-                session=session,
-                json_body={"name": name, "entryType": "Folder"},
-                params={"autoRename": "false"},
-            ),
-            entry=True,
-        )
+                "create-folder",
+                session,
+                {"name": name, "entryType": "Folder"},
+                {"autoRename": "false"},
+            )
+            for parent, name in folders
+        ]
+        return [self._learn(ex, entry=True) for ex in self._send(calls)]
 
     def get_entry(self, session: Session, entry: int, *, action: str = "get-entry") -> Exchange:
         return self.client.send(
@@ -208,19 +214,32 @@ class RepositoryApi:
             Call("GET", self._path(self.profile.children_path, entry=f), "list", session)
             for f in folders
         ]
-        if len(firsts) > 1 and self.client.can_send_together:
-            answers = [  # a few at a time: a wide level is no burst a server must absorb
-                ex
-                for at in range(0, len(firsts), LIST_TOGETHER)
-                for ex in self.client.send_together(firsts[at : at + LIST_TOGETHER])
-            ]
-        else:
-            answers = [
-                self.client.send(c.method, c.url, action=c.action, session=session) for c in firsts
-            ]
+        answers = self._send(firsts)
         return [
             self._rest(session, folder, [first])
             for folder, first in zip(folders, answers, strict=True)
+        ]
+
+    def _send(self, calls: list[Call]) -> list[Exchange]:
+        """Each call's exchange, in order: sent together, a few at a time, when there are
+        several and the client can (a wide level is no burst a server must absorb), else
+        one by one."""
+        if len(calls) > 1 and self.client.can_send_together:
+            return [
+                ex
+                for at in range(0, len(calls), AT_ONCE)
+                for ex in self.client.send_together(calls[at : at + AT_ONCE])
+            ]
+        return [
+            self.client.send(
+                c.method,
+                c.url,
+                action=c.action,
+                session=c.session,
+                json_body=c.json_body,
+                params=c.params,
+            )
+            for c in calls
         ]
 
     def _rest(self, session: Session, folder: int, pages: list[Exchange]) -> list[Exchange]:

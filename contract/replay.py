@@ -139,6 +139,7 @@ class Replayed:
     exercised: set[str] = field(default_factory=set)  # clauses the replay's judging judged
     stopped: str | None = None  # why the replay could not get to the failing step
     skipped: list[str] = field(default_factory=list)  # steps the guard kept from being sent
+    left: list[str] = field(default_factory=list)  # what the server kept clean-up from removing
 
     @property
     def shows(self) -> bool:
@@ -195,7 +196,8 @@ def replay(plan: Plan, options: Options) -> Replayed:
                         judge.sandbox = value
     finally:
         try:
-            judge.clean_up(values["sandbox_name"])
+            blocked, out.left = judge.clean_up(values["sandbox_name"])
+            out.failures += blocked
         finally:
             conn.close()
     out.exercised = judge.exercised
@@ -337,15 +339,21 @@ class _Judge:
             return cancel_observation(ex, profile, token)
         return None
 
-    def clean_up(self, sandbox_name: str) -> None:
-        """On a shared target: end the replay's operations and remove its sandbox."""
+    def clean_up(self, sandbox_name: str) -> tuple[list[Failure], list[str]]:
+        """On a shared target: end the replay's operations and remove its sandbox. When
+        the server blocks that, what it broke (the clean-up's failures: a slot that never
+        frees is the replayed CON-2 itself) and what stays on the server."""
         if not self.conn.shared:
-            return
+            return [], []
         leftovers = _Leftovers(self, sandbox_name)
         try:
             cleanup.clean_up(leftovers)  # type: ignore[arg-type]
-        except cleanup.Blocked as exc:  # a replay reports its one clause; this names the rest
-            raise HarnessError(f"clean-up blocked by the server: {exc}") from None
+        except cleanup.Blocked:
+            recorder = leftovers.run.recorder
+            return list(recorder.failures.values()), [
+                left.describe() for left in recorder.leftovers
+            ]
+        return [], []
 
 
 class _Leftovers:
@@ -387,6 +395,8 @@ def describe(out: Replayed) -> list[str]:
     others = sorted({f.clause for f in out.failures} - {out.plan.clause})
     if others:
         lines.append(f"also seen on replay: {', '.join(others)}")
+    if out.left:
+        lines.append(f"left behind (the server kept clean-up from it): {'; '.join(out.left)}")
     return lines
 
 

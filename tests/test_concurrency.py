@@ -12,6 +12,7 @@ import tempfile
 import pytest
 from mutation import run_with_fault
 
+from contract.api import AT_ONCE
 from contract.client import Call, Client
 from contract.machine import ClauseViolation
 from contract.profiles import profile
@@ -58,6 +59,21 @@ def test_a_racy_slot_check_lets_simultaneous_starts_all_win_in_mock_mode():
     assert _accepted(exchanges) == 3
     # All were sent before any was answered: the model sees them in flight together.
     assert max(ex.sent_order for ex in exchanges) < min(ex.received_order for ex in exchanges)
+
+
+def test_a_tree_levels_folders_are_created_together_a_few_at_a_time():
+    """A fixture tree costs a round trip per level, not per folder (a slow network pays for
+    every one), and a wide level goes at most `AT_ONCE` at a time, no burst."""
+    conn = MockTarget(OPENAPI).connect()
+    session = conn.sessions[0]
+    root = conn.api.create_folder(session, conn.parent_id, "R").json()["id"]
+    made = conn.api.create_folders(session, [(root, f"f{i}") for i in range(AT_ONCE + 3)])
+    assert [ex.status for ex in made] == [201] * (AT_ONCE + 3)
+    assert len({ex.json()["id"] for ex in made}) == AT_ONCE + 3
+    first, rest = made[:AT_ONCE], made[AT_ONCE:]
+    assert max(ex.sent_order for ex in first) < min(ex.received_order for ex in first)
+    assert min(ex.sent_order for ex in rest) > max(ex.received_order for ex in first)
+    assert {ex.json()["id"] for ex in made} <= conn.api.owned_entries
 
 
 def test_a_client_without_an_async_client_says_so():

@@ -121,9 +121,21 @@ def test_a_server_that_blocks_the_clean_up_gets_a_verdict_that_names_what_was_le
     assert report["clauses"][clause]["verdict"] == "fail"
     if clause == "CON-2":  # no replay can shrink it: the evidence is the session's slot's
         evidence = report["clauses"][clause]["failure"]["exchanges"]
-        assert len({e["session"] for e in evidence}) == 1, evidence
+        slot = [e for e in evidence if e["action"] != "create-folder"]
+        assert len({e["session"] for e in slot}) == 1, evidence
         assert not [e for e in evidence if e["method"] == "GET" and "/children" in e["url"]]
-        assert not [e for e in evidence if e["method"] == "POST" and "/children" in e["url"]]
+        # ... and the folders it was given, so that its reproduction replays (exit 1).
+        with emulator_server("--fault", fault) as fresh:
+            replayed = subprocess.run(
+                [sys.executable, "-m", "contract.cli", "replay"]
+                + [str(tmp_path / "repro" / "CON-2.py"), *gate_options(fresh)],
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+        assert replayed.returncode == 1, replayed.stdout + replayed.stderr
+        assert "CON-2 still shows" in replayed.stdout
+        assert "left behind (the server kept clean-up from it): folder #" in replayed.stdout
     named = {(item["id"], item["name"]) for item in report["leftovers"]}
     assert {(entry["id"], entry["name"]) for entry in left} <= named, (left, named)
     for entry in left:

@@ -519,19 +519,27 @@ class MachineBase(RuleBasedStateMachine):
         return found
 
     def _build(self, area: Area, parent: int, shape: gen.Shape) -> None:
-        ex = self.api.create_folder(area.session, parent, self.mark(shape.name))
-        self.judge("create-folder", ex)
-        body = ex.json()
-        if (
-            ex.status != self.conn.profile.entry_created
-            or not isinstance(body, dict)
-            or not isinstance(body.get("id"), int)
-        ):
-            return  # a name this server refuses (400) or already has (409): fine, skip it
-        node = Node(body["id"], parent, str(body.get("name", self.mark(shape.name))), "Folder")
-        area.tree = area.tree.with_node(node)
-        for child in shape.children:
-            self._build(area, node.id, child)
+        """Create `shape` under `parent`, a level at a time: a level's folders are sent
+        together (`api.create_folders`), so a tree costs a round trip per level, not per
+        folder. Which ids the server gives them does not matter: entries are drawn in the
+        tree's name order (`Tree.in_order`)."""
+        level = [(parent, shape)]
+        while level:
+            made = self.api.create_folders(area.session, [(p, self.mark(s.name)) for p, s in level])
+            below: list[tuple[int, gen.Shape]] = []
+            for (p, s), ex in zip(level, made, strict=True):
+                self.judge("create-folder", ex)
+                body = ex.json()
+                if (
+                    ex.status != self.conn.profile.entry_created
+                    or not isinstance(body, dict)
+                    or not isinstance(body.get("id"), int)
+                ):
+                    continue  # a name this server refuses (400) or already has (409): skip it
+                node = Node(body["id"], p, str(body.get("name", self.mark(s.name))), "Folder")
+                area.tree = area.tree.with_node(node)
+                below += [(node.id, child) for child in s.children]
+            level = below
 
     def _missing(self, *ids: int) -> bool:
         """Whether one of `ids` surely names no entry: this example saw it removed, and no

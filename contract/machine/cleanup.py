@@ -186,16 +186,18 @@ _SLOT_CALLS = frozenset({"start-copy", "start-delete", "poll", "cancel"})
 
 
 def _slot_evidence(machine: MachineBase, session: Session) -> list[Exchange]:
-    """What shows a session's slot held with nothing running: its starts and cancels, the
-    last poll of each operation (its end), and the first and last of the clean-up's
-    refused deletes. The example cannot be shrunk (the server keeps the session busy for
-    every replay), and the rest of it (fixtures, listings, the other sessions, the polls
-    before an end) has no say in this session's slot."""
+    """What shows a session's slot held with nothing running: the folders the example
+    created (a replay takes the ids its later requests name from their answers), the
+    session's starts and cancels, the last poll of each operation (its end), and the first
+    and last of the clean-up's refused deletes. The example cannot be shrunk (the server
+    keeps the session busy for every replay), and the rest of it (listings, the other
+    sessions' operations, the polls before an end) has no say in this session's slot."""
     client, profile = machine.conn.client, machine.api.profile
+    calls = [(e, profile.call_of(e.method, e.url)) for e in client.transcript]
     mine = [
         (e, call)
-        for e in client.transcript
-        if e.session == session.label and (call := profile.call_of(e.method, e.url)) in _SLOT_CALLS
+        for e, call in calls
+        if e.action == "create-folder" or (e.session == session.label and call in _SLOT_CALLS)
     ]
     last_poll = {e.url: e.seq for e, call in mine if call == "poll"}
     refused = [e.seq for e, _ in mine if e.action == "cleanup" and e.status == profile.busy]
@@ -262,6 +264,9 @@ def remove_folder(
         # An operation whose start was interrupted in flight holds the session: wait for it.
         wait(clock, pause)
     token = api.profile.started_token(ex.status, ex.json())
+    if token is None and _gone(api, session, folder, ex):
+        interrupts.released(folder)  # removed already (a replayed plan may delete it itself)
+        return None
     if token is None:
         return Refused(ex, busy=ex.status == api.profile.busy, started=False)
     overdue = None if timeout is None else clock.now + timeout
@@ -269,6 +274,13 @@ def remove_folder(
         return Refused(ex, busy=False, started=True)
     interrupts.released(folder)
     return None
+
+
+def _gone(api: RepositoryApi, session: Session, folder: int, refused: Exchange) -> bool:
+    """Whether a delete refused with "not found" meant it: reading the folder says so too."""
+    if refused.status != api.profile.not_found:
+        return False
+    return api.get_entry(session, folder, action="cleanup").status == api.profile.not_found
 
 
 def remove_or_raise(api: RepositoryApi, clock: Clock, session: Session, folder: int) -> None:
