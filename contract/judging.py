@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .checks import Context, Failure, run_checks, violation_failure
 from .model import Model, Observation, Outcome, Violation, step
+from .profiles import Profile
 
 
 @dataclass
@@ -29,11 +30,12 @@ class Found:
         return self
 
 
-def stepped(model: Model, result: Outcome | Violation) -> tuple[Model, Found]:
+def stepped(model: Model, result: Outcome | Violation, profile: Profile) -> tuple[Model, Found]:
     """The model's verdict on an observation (`step`'s or `step_together`'s result): the
-    model moved on, or a failure and the model as it was."""
+    model moved on, or a failure (worded with `profile`'s status codes) and the model as
+    it was."""
     if isinstance(result, Violation):
-        return model, Found([violation_failure(result)], {result.clause})
+        return model, Found([violation_failure(result, profile)], {result.clause})
     return result.model, Found([], set(result.exercised))
 
 
@@ -50,6 +52,6 @@ def judge(
     the checks on the answer in `ctx`, whose `op` is the operation as known before it."""
     found = Found()
     if obs is not None and ctx.exchange.status is not None:
-        model, found = stepped(model, step(model, obs))
+        model, found = stepped(model, step(model, obs), ctx.profile)
     found += checked(ctx, lenient=lenient)
     return model, found

@@ -7,7 +7,7 @@ Rules of the lifecycle (guide, "Long Operations (V1)"; vendor OpenAPI v1):
 * A running operation ends exactly once: Completed, Failed or Cancelled.
 * Ended states are absorbing: status never changes again until the token
   expires, 15 minutes (the TTL) after the operation ended; after that the
-  token is gone (404).
+  token is gone (v1 answers 404).
 * Status only moves forward along the table below.
 
 Nothing here does I/O or reads a clock: times are numbers handed in by the
@@ -17,6 +17,7 @@ caller (seconds on the server's clock).
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 
 
 class Status(enum.Enum):
@@ -27,10 +28,29 @@ class Status(enum.Enum):
     COMPLETED = "Completed"
     FAILED = "Failed"
     CANCELLED = "Cancelled"
-    EXPIRED = "expired"  # not a wire status: the token answers 404
+    EXPIRED = "expired"  # not a wire status: the token is gone
 
 
 S = Status
+
+
+class Said(enum.StrEnum):
+    """The answers the model's texts name. They are words, not a wire: a failure's text
+    gets the dialect's status code in each one's place (`worded`, `Profile.said`), so the
+    model reads the same whatever the dialect answers with."""
+
+    BUSY = "<busy>"  # a start refused: the session's slot is taken
+    GONE = "<gone>"  # an unknown or expired token
+    CANCEL_ACCEPTED = "<cancel accepted>"
+    CANCEL_REFUSED = "<cancel refused>"  # the operation had ended
+
+
+def worded(text: str, codes: Mapping[Said, int]) -> str:
+    """`text` with each answer the model names put as the dialect's status code."""
+    for said, code in codes.items():
+        text = text.replace(said.value, str(code))
+    return text
+
 
 #: state -> states it may move to next (besides staying where it is).
 TRANSITIONS: dict[Status, frozenset[Status]] = {
@@ -138,7 +158,7 @@ class Started:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A start in `session` answered 'too many operations' (429); `together`: it was one of
+    """A start in `session` answered 'too many operations' (busy); `together`: it was one of
     several starts of the session sent at once (CON-4)."""
 
     session: str
@@ -188,7 +208,7 @@ class CancelAccepted:
 
 @dataclass(frozen=True)
 class CancelRefused:
-    """The owner's cancel was refused because the operation had ended (400)."""
+    """The owner's cancel was refused because the operation had ended."""
 
     token: str
     at: Interval
@@ -260,7 +280,9 @@ def possible_at(op: Operation, at: Interval, timing: Timing) -> frozenset[Status
     """The states `op` may be in at some instant of `at`, given what was observed before."""
     sent, received = at
     states = closure(op.possible)
-    if op.cancel == "accepted":  # a 204 means it ends Cancelled, never Completed/Failed
+    if (
+        op.cancel == "accepted"
+    ):  # an accepted cancel means it ends Cancelled, never Completed/Failed
         states -= {S.COMPLETED, S.FAILED}
     # Expired needs the end plus the TTL to have passed; the end is after running_until.
     if received <= op.running_until + timing.ttl - timing.tolerance:
@@ -326,20 +348,20 @@ def _rejected(model: Model, obs: Rejected) -> Outcome | Violation:
             "a start was refused because of another session's operation",
             "the start accepted: this session has no running operation "
             "(another session's does, and sessions are independent)",
-            "429 too many operations",
+            f"{Said.BUSY} too many operations",
         )
     if obs.together and not model.session_ops(obs.session):
         return Violation(
             "CON-4",
             "none of several simultaneous starts was accepted",
             "one of them accepted: the session had no operation",
-            "429 too many operations (and no other start of the batch accepted)",
+            f"{Said.BUSY} too many operations (and no other start of the batch accepted)",
         )
     return Violation(
         "CON-2",
         "the session's slot was not freed when its operation ended",
         "the start accepted: every operation of this session was seen ended",
-        "429 too many operations",
+        f"{Said.BUSY} too many operations",
     )
 
 
@@ -410,7 +432,9 @@ def _unexplained_status(op: Operation, obs: Seen, states: frozenset[Status]) -> 
     expected = f"one of {_names(states)}"
     actual = f"status {obs.status.value}"
     if states == {S.EXPIRED}:
-        return Violation("EXP-2", "token still answers after its TTL", "404 (expired)", actual)
+        return Violation(
+            "EXP-2", "token still answers after its TTL", f"{Said.GONE} (expired)", actual
+        )
     if op.cancel == "accepted":
         return Violation("CAN-1", "a cancelled operation did not end Cancelled", expected, actual)
     if op.terminal is not None and op.cancel == "refused":
@@ -453,10 +477,10 @@ def _accepted_meanwhile(model: Model, op: Operation, order: Order) -> Violation 
         return Violation(
             clause,
             title,
-            f"the start at t={other.requested:g} refused with 429 "
+            f"the start at t={other.requested:g} refused with {Said.BUSY} "
             f"({op.kind} {op.token!r} was running)"
             if not together
-            else "exactly one of the starts accepted, the others refused with 429",
+            else f"exactly one of the starts accepted, the others refused with {Said.BUSY}",
             f"it was accepted as {other.kind} {other.token!r}; {op.token!r} "
             "was seen running afterwards"
             if not together
@@ -475,11 +499,11 @@ def _gone(model: Model, obs: Gone) -> Outcome | Violation:
             exercised.add("CAN-4")
         new = replace(op, possible=frozenset({S.EXPIRED}))
         return Outcome(_with(model, new), frozenset(exercised))
-    actual = f"404 on {obs.via} at t={obs.at[0]:g}"
+    actual = f"{Said.GONE} on {obs.via} at t={obs.at[0]:g}"
     if op.terminal is None:
         return Violation(
             "STA-1",
-            "a live token answered 404",
+            f"a live token answered {Said.GONE}",
             f"a status (the operation may still be {_names(states)})",
             actual,
         )
@@ -502,17 +526,17 @@ def _gone(model: Model, obs: Gone) -> Outcome | Violation:
 def _unplaced(model: Model, obs: Unplaced) -> Violation:
     """An answer no situation allows is wrong whatever the operation's state; it is
     charged to the clause of the state it may be in. A token that may have expired:
-    EXP-2 (a poll) or CAN-4 (a cancel), which say gone is 404 — a server answers such
+    EXP-2 (a poll) or CAN-4 (a cancel), which say such a token is gone — a server answers such
     a status for tokens it has let go (410 Gone) far more often than for live ones.
     A token surely retrievable: STA-1 (a poll answers its status), CAN-1 (a cancel
-    of a running operation answers 204) or CAN-3 (of an ended one, 400)."""
+    of a running operation is accepted) or CAN-3 (of an ended one, refused)."""
     op = model.ops[obs.token]
     states = possible_at(op, obs.at, model.timing)
     title = f"a {obs.via} answered {obs.answer}"
     if S.EXPIRED in states:
         clause = "EXP-2" if obs.via == "poll" else "CAN-4"
         may = "has" if states == {S.EXPIRED} else "may have"
-        return Violation(clause, f"{title} for a token that {may} expired", "404", obs.answer)
+        return Violation(clause, f"{title} for a token that {may} expired", Said.GONE, obs.answer)
     clause = "STA-1" if obs.via == "poll" else "CAN-1" if states & RUNNING else "CAN-3"
     return Violation(
         clause, title, f"{obs.allowed} (the operation may be {_names(states)})", obs.answer
@@ -546,12 +570,14 @@ def _cancel_accepted(model: Model, obs: CancelAccepted) -> Outcome | Violation:
     states = possible_at(op, obs.at, model.timing)
     if not states & RUNNING:
         if states == {S.EXPIRED}:
-            return Violation("CAN-4", "cancel of an expired token accepted", "404", "204")
+            return Violation(
+                "CAN-4", "cancel of an expired token accepted", Said.GONE, Said.CANCEL_ACCEPTED
+            )
         return Violation(
             "CAN-3",
             "cancel of an ended operation accepted",
-            f"400 (the operation had ended: {_names(states)})",
-            "204",
+            f"{Said.CANCEL_REFUSED} (the operation had ended: {_names(states)})",
+            Said.CANCEL_ACCEPTED,
         )
     new = replace(op, possible=(states & RUNNING) | {S.CANCELLED}, cancel="accepted")
     exercised = {"CAN-1"}
@@ -565,9 +591,17 @@ def _cancel_refused(model: Model, obs: CancelRefused) -> Outcome | Violation:
     states = possible_at(op, obs.at, model.timing)
     if not states & ENDED:
         if states == {S.EXPIRED}:
-            return Violation("CAN-4", "cancel of an expired token not answered 404", "404", "400")
+            return Violation(
+                "CAN-4",
+                f"cancel of an expired token not answered {Said.GONE}",
+                Said.GONE,
+                Said.CANCEL_REFUSED,
+            )
         return Violation(
-            "CAN-1", "cancel of a running operation refused", "204", "400 (operation ended)"
+            "CAN-1",
+            "cancel of a running operation refused",
+            Said.CANCEL_ACCEPTED,
+            f"{Said.CANCEL_REFUSED} (operation ended)",
         )
     cancel: CancelState = "refused" if op.cancel == "none" else op.cancel
     new = replace(op, possible=states & ENDED, cancel=cancel)

@@ -19,6 +19,8 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
+from .model import Said
+
 #: Where a start's answer carries the operation's token (`Profile.started_token`).
 TOKEN_FIELD = "token"
 
@@ -129,6 +131,15 @@ class Profile:
             return None
         token = body.get(TOKEN_FIELD)
         return token if isinstance(token, str) and token else None
+
+    def said(self) -> dict[Said, int]:
+        """The status code of each answer the model's texts name (`model.worded`)."""
+        return {
+            Said.BUSY: self.busy,
+            Said.GONE: self.not_found,
+            Said.CANCEL_ACCEPTED: self.cancel_accepted,
+            Said.CANCEL_REFUSED: self.cancel_ended,
+        }
 
     def response_schema(self, call: str, status: int) -> str | None:
         """The schema name of a documented 2xx answer to `call`; None if none is documented."""

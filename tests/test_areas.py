@@ -7,8 +7,9 @@ from hypothesis import given
 
 import strategies as gen
 from contract.machine import LongOperationMachine, Run
-from contract.model import Timing
+from contract.model import TRANSITIONS, Timing
 from contract.profiles import profile
+from contract.runner import Options, explore
 from contract.targets import MockTarget
 from contract.verdicts import Recorder
 
@@ -49,3 +50,13 @@ def test_a_second_area_made_while_the_first_is_in_use_changes_nothing_it_sees():
 @given(gen.entry_names())
 def test_no_drawn_name_can_take_an_area_folder_s_name(name):
     assert not name.casefold().startswith(gen.AREA_PREFIX)
+
+
+def test_a_default_run_sees_every_step_of_the_lifecycle():
+    """Each step of the transition table (`model.TRANSITIONS`) is seen by two polls of one
+    operation, a cancel between them or not (the model's doubt after a cancel is no reason
+    to call InProgress -> Cancelled unseen); a jump over states is no step."""
+    recorder = Recorder()
+    explore(Options(seed=0, shrink=False, fuzz_cases=0), recorder)
+    steps = {(a.value, b.value) for a, targets in TRANSITIONS.items() for b in targets}
+    assert set(recorder.transitions) == steps, steps - set(recorder.transitions)

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from contract.checks import violation_failure
 from contract.model import (
     ENDED,
     RUNNING,
@@ -17,6 +18,7 @@ from contract.model import (
     Model,
     Outcome,
     Rejected,
+    Said,
     Seen,
     Started,
     Status,
@@ -26,6 +28,7 @@ from contract.model import (
     closure,
     step,
 )
+from contract.profiles import profile
 
 S = Status
 TIMING = Timing(ttl=900.0, tolerance=0.5)
@@ -233,3 +236,18 @@ def test_a_cancel_without_credentials_that_acted_is_aut1_and_with_a_foreign_one_
     # Another session and a credential-less request both tried: either may have done it.
     both = run(start(), credentials, ForeignCancel("t1", at(1.5)), seen(S.CANCELLED, 2.0))
     assert not isinstance(both, Violation), both
+
+
+def test_the_model_names_answers_and_the_dialect_gives_their_codes():
+    """The model is wire-free: its texts name an answer ("gone", "cancel accepted"), and a
+    failure carries the profile's status code in its place."""
+    expired = run(start(), seen(S.COMPLETED, 1.0), CancelAccepted("t1", at(1.0 + 902)))
+    assert (expired.clause, expired.expected, expired.actual) == (
+        "CAN-4",
+        Said.GONE,
+        Said.CANCEL_ACCEPTED,
+    )
+    failure = violation_failure(expired, profile("openapi-v1"))
+    assert (failure.expected, failure.actual) == ("404", "204")
+    ended = run(start(), seen(S.COMPLETED, 1.0), CancelAccepted("t1", at(2.0)))
+    assert violation_failure(ended, profile("guide-v1")).expected.startswith("400 (the operation")

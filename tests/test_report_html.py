@@ -73,8 +73,8 @@ def test_the_pages_show_the_matrix_the_lifecycle_and_the_failure(start_202):
     for t in report["stats"]["transitions"]:
         assert f"| {t['from']} | {t['to']} | {t['count']} |" in md
     allowed = {(a.value, b.value) for a, targets in TRANSITIONS.items() for b in targets}
-    # A run may also see two states a poll apart that are not one step (NotStarted, then
-    # expired): counted, but not a row of the table of single steps.
+    # Two states a poll apart that are not one step (NotStarted, then expired) are no
+    # transition: the table counts single steps only.
     seen = {(t["from"], t["to"]) for t in report["stats"]["transitions"]}
     assert md.count("| not exercised |") == len(allowed - seen)
     failure = report["clauses"]["SUB-1"]["failure"]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..client import Exchange
-from ..model import Kind, Operation, Violation
+from ..model import Kind, Operation, Violation, worded
 from ..profiles import Profile
 from ..sandbox import Tree
 
@@ -124,11 +124,11 @@ def fail(title: str, expected: str, actual: str, *, sound: bool = True) -> list[
     return [Failure("", title, expected, actual, sound=sound)]
 
 
-def violation_failure(v: Violation) -> Failure:
-    """The model's verdict as a failure; the model was not advanced past it: unsound."""
-    return Failure(
-        v.clause, v.title, v.expected, v.actual, check="lifecycle_is_consistent", sound=False
-    )
+def violation_failure(v: Violation, profile: Profile) -> Failure:
+    """The model's verdict as a failure, its texts naming the profile's status codes; the
+    model was not advanced past it: unsound."""
+    title, expected, actual = (worded(t, profile.said()) for t in (v.title, v.expected, v.actual))
+    return Failure(v.clause, title, expected, actual, check="lifecycle_is_consistent", sound=False)
 
 
 def short(text: str, limit: int = 300) -> str:

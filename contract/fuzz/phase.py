@@ -314,20 +314,25 @@ class FuzzPhase:
         )
 
     def picture(self, sandbox: Sandbox) -> frozenset[tuple[int, str]]:
-        """(parent, name) of every entry in the sandbox: ids may be reissued, names not."""
+        """(parent, name) of every entry in the sandbox: ids may be reissued, names not. A
+        level's folders are listed together (`list_folders`): a round trip per level."""
         seen: set[tuple[int, str]] = set()
-        todo = [sandbox.root]
-        while todo:
-            folder = todo.pop()
-            for page in self.conn.api.list_children(self.session, folder):
-                body = page.json()
-                listed = isinstance(body, dict) and page.status == self.conn.profile.entry_read
-                value = body.get("value") if listed else []
-                for item in value if isinstance(value, list) else []:
-                    if isinstance(item, dict) and isinstance(item.get("id"), int):
-                        seen.add((folder, str(item.get("name"))))
-                        if item.get("entryType") == "Folder" and len(seen) < 200:
-                            todo.append(item["id"])
+        level = [sandbox.root]
+        while level:
+            below: list[int] = []
+            for folder, pages in zip(
+                level, self.conn.api.list_folders(self.session, level), strict=True
+            ):
+                for page in pages:
+                    body = page.json()
+                    listed = isinstance(body, dict) and page.status == self.conn.profile.entry_read
+                    value = body.get("value") if listed else []
+                    for item in value if isinstance(value, list) else []:
+                        if isinstance(item, dict) and isinstance(item.get("id"), int):
+                            seen.add((folder, str(item.get("name"))))
+                            if item.get("entryType") == "Folder" and len(seen) < 200:
+                                below.append(item["id"])
+            level = below
         return frozenset(seen)
 
     def slot_is_free(self, sandbox: Sandbox) -> tuple[bool | None, str]:

@@ -158,6 +158,7 @@ class Tracked:
     # The poll that first showed its end, while its effects wait to be checked (they are
     # checked before the next request that needs its session's area, or at the end).
     unchecked: Exchange | None = None
+    last_seen: Status | None = None  # the state its last poll showed, when it was one
 
 
 class MachineBase(RuleBasedStateMachine):
@@ -220,7 +221,7 @@ class MachineBase(RuleBasedStateMachine):
             if note not in self.run.recorder.notes:
                 self.run.recorder.notes.append(note)
             reject()
-        self.model, found = judging.stepped(self.model, result)
+        self.model, found = judging.stepped(self.model, result, self.conn.profile)
         for a in answers:
             op = before.ops.get(a.token) if a.token else None
             ctx = self._context(a.action, a.exchange, op, a.token, a.intent, dict(a.facts))

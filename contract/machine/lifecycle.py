@@ -13,6 +13,7 @@ from ..checks import Intent, Suspect, location_entry
 from ..client import Exchange, Session
 from ..model import (
     ENDED,
+    TRANSITIONS,
     CancelAccepted,
     CancelRefused,
     Gone,
@@ -62,7 +63,9 @@ def poll_observation(ex: Exchange, profile: Profile, token: str) -> Observation 
         allowed = f"{profile.poll_running} or {profile.poll_ended} with a status body"
         if profile.completion_redirects:
             allowed += f", {profile.poll_completed_copy} for a Completed copy"
-        return Unplaced(token, ex.at, "poll", str(ex.status), f"{allowed}; 404 once expired")
+        return Unplaced(
+            token, ex.at, "poll", str(ex.status), f"{allowed}; {profile.not_found} once expired"
+        )
     return None
 
 
@@ -342,11 +345,15 @@ class LifecycleRules(MachineBase):
         if isinstance(body, dict) and isinstance(body.get("operationType"), str):
             self.op_types.setdefault(before.kind, body["operationType"])
         after = self.model.ops[token]
-        if len(after.possible) == 1:
-            (state,) = after.possible
-            prior = next(iter(before.possible)) if len(before.possible) == 1 else None
-            self.run.recorder.reached(prior, state)
         tracked = self.tracked[token]
+        if len(after.possible) == 1:
+            # A transition is two polls' states: the last one a poll showed, and this one
+            # (a cancel in between leaves the model unsure of the state, not the polls).
+            (state,) = after.possible
+            prior = tracked.last_seen
+            step = prior is not None and state in TRANSITIONS[prior]  # not a jump over states
+            self.run.recorder.reached(prior if step else None, state)
+            tracked.last_seen = state
         self._count_ended_poll(token, obs)
         if isinstance(obs, Seen) and obs.status in ENDED and not tracked.settled:
             self._settle(token, ex)
@@ -471,31 +478,48 @@ class LifecycleRules(MachineBase):
 
     def _snapshot(self, area: Area) -> Tree | None:
         """List the area from the server; None when it could not be listed completely. The
-        other sessions' areas (folders in the first one's, the sandbox) are not its own."""
+        other sessions' areas (folders in the first one's, the sandbox) are not its own.
+
+        Every folder the run's picture holds is listed at once (`list_folders`: a few at a
+        time), not a level after another: a deep tree costs one round trip, not one per
+        level. The tree is then read from the root down; a folder the listings show that
+        the picture lacks (a copy's result) is listed when its level is reached, and the
+        listing of a folder no longer there is judged like any answer and left unread."""
+        profile = self.conn.profile
         others = {a.root for a in self.areas.values() if a is not area}
         # An area the server removed is an empty picture (below): its root is listed again
         # all the same, and found gone again (or back, as a bare folder).
         root = area.tree.nodes.get(area.root) or Node(area.root, None, "", "Folder")
-        nodes = {area.root: root}
-        level = [area.root]  # a level's folders are listed together (`list_folders`)
-        while level and len(nodes) < 500:
-            below: list[int] = []
+        listed: dict[int, list[Exchange]] = {}
+
+        def list_now(folders: list[int]) -> None:
             for folder, pages in zip(
-                level, self.api.list_folders(area.session, level), strict=True
+                folders, self.api.list_folders(area.session, folders), strict=True
             ):
-                if pages[0].status == self.conn.profile.not_found and folder == area.root:
-                    return Tree(area.root, {})
+                listed[folder] = pages
                 for page in pages:
                     self.judge("list", page)
-                    entries = listed_entries([page], folder, self.conn.profile)
-                    if entries is None:
-                        return None
-                    for node in entries:
-                        if node.id in others:
-                            continue
-                        nodes[node.id] = node
-                        if node.type == "Folder":
-                            below.append(node.id)
+
+        pictured = area.tree.in_order(n.id for n in area.tree.folders() if n.id != area.root)
+        list_now([area.root, *pictured])
+        nodes = {area.root: root}
+        level = [area.root]
+        while level and len(nodes) < 500:
+            list_now([f for f in level if f not in listed])
+            below: list[int] = []
+            for folder in level:
+                pages = listed[folder]
+                if pages[0].status == profile.not_found and folder == area.root:
+                    return Tree(area.root, {})
+                entries = listed_entries(pages, folder, profile)
+                if entries is None:
+                    return None
+                for node in entries:
+                    if node.id in others:
+                        continue
+                    nodes[node.id] = node
+                    if node.type == "Folder":
+                        below.append(node.id)
             level = below
         return Tree(area.root, nodes)
 
