@@ -12,9 +12,10 @@ says so.
 How it is shared: fuzzing gets `FUZZ_SHARE` of it (at the end on a virtual clock, at
 the start on the wall clock, where the expiry probe's tokens age meanwhile); exploring
 the rest. Shrinking one failure may take `SHRINK_SHARE` of the exploring time left when
-it was found; then the round ends with the counterexample as shrunk so far and the next
-round explores on. On the wall clock the run cannot end before the expiry probe's last
-look (a TTL and a little more): a shorter budget is a configuration error.
+it was found (`SHRINK_ALONE` seconds in a run without a budget); then the round ends
+with the counterexample as shrunk so far and the next round explores on. On the wall
+clock the run cannot end before the expiry probe's last look (a TTL and a little more):
+a shorter budget is a configuration error.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ WALL_EXTRA = 300.0  # a wall-clock run: what the expiry probe needs and this muc
 PROBE_EXTRA = 60.0  # the expiry probe's own operations and looks, past TTL and tolerance
 FUZZ_SHARE = 0.15
 SHRINK_SHARE = 0.25
+#: Seconds shrinking one failure may take in a run without a budget (the embedded
+#: emulator's): less than Hypothesis' own limit (300 s), which ends in a warning that
+#: asks its users to report a slow shrink.
+SHRINK_ALONE = 240.0
 
 
 def probe_needs(token_ttl: float, tolerance: float) -> float:

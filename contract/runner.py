@@ -227,18 +227,24 @@ def _explore(
         raise first_error
 
 
+#: The clauses the expiry script exercises (`machine.expiry.schedule`).
+SCRIPTED = frozenset({"EXP-1", "EXP-2", "EXP-3", "CAN-4"})
+
+
 def _expire(
     options: Options, recorder: Recorder, target: Target, timing: Timing, time_budget: Budget
 ) -> None:
-    """On a virtual clock, when exploring left a TTL clause untested (it needs a copy seen
-    running for a while, then looks around its TTL: a matter of luck in a short run), the
-    expiry probe's script runs once, the clock leaping (`machine/expiry.py`)."""
-    untested = [c for c in _untested(options, recorder, target) if c.startswith("EXP-")]
+    """On a virtual clock, when exploring left a clause of an aged token untested (a TTL
+    clause needs a copy seen running for a while, then looks around its TTL; on a shared
+    target, where no unknown token is cancelled, CAN-4 needs a cancel of an expired one:
+    a matter of luck in a short run), the expiry probe's script runs once, the clock
+    leaping (`machine/expiry.py`): it looks around the TTL, then cancels the gone token."""
+    untested = [c for c in _untested(options, recorder, target) if c in SCRIPTED]
     if not untested or time_budget.left() == 0:
         return
     recorder.notes.append(
         f"{', '.join(untested)} not exercised by exploring: a scripted example watched a "
-        "copy to its end and looked at its token around the TTL"
+        "copy to its end, looked at its token around the TTL and cancelled it once gone"
     )
     with time_budget.phase("expiry script"):
         scripted_expiry(target, recorder, timing)
@@ -302,8 +308,9 @@ def _rounds(
         try:
             _explore_once(options, run, diverged + 1000 * top_ups, examples)
         except ShrinkCut:
+            limit = "time budget" if time_budget.seconds is not None else "time limit"
             recorder.notes.append(
-                f"time budget: shrinking {', '.join(sorted(run.shrinking))} was cut short "
+                f"{limit}: shrinking {', '.join(sorted(run.shrinking))} was cut short "
                 f"after {time.monotonic() - (run.found_at or began):.0f} s; its counterexample "
                 "is as shrunk so far, and exploring went on"
             )

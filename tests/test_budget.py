@@ -106,3 +106,15 @@ def test_a_clean_up_stops_waiting_once_the_budget_and_its_grace_are_spent():
     with budget.bounding(budget.Budget(None)):
         assert not budget.overrun()
         assert next(cleanup.pauses(WallClock()), None) is not None
+
+
+def test_without_a_budget_a_slow_shrink_is_cut_by_the_gate_not_by_hypothesis(monkeypatch):
+    """Hypothesis stops a shrink after five minutes with a warning that asks its users to
+    report it; the gate stops first (`SHRINK_ALONE`) and says so in its own words."""
+    monkeypatch.setattr(budget, "SHRINK_ALONE", 0.0)
+    recorder = Recorder()
+    options = Options(seed=1, faults=("start-202",), fuzz_cases=0)
+    with pytest.raises((ClauseViolation, ExceptionGroup)):
+        runner.explore(options, recorder)
+    assert "SUB-1" in recorder.failures
+    assert any("time limit: shrinking SUB-1 was cut short" in n for n in recorder.notes)

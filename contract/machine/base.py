@@ -406,20 +406,22 @@ class MachineBase(RuleBasedStateMachine):
                 "wall clock: exploring stopped when the expiry probe was done (the time a "
                 "TTL takes bounds the run)"
             )
-        if run.until is None:
-            return
         now = time.monotonic()
-        if now + run.cleanup_took >= run.until:
+        if run.until is not None and now + run.cleanup_took >= run.until:
             raise TimeUp("time budget: exploring stopped when its share of --max-duration ran out")
         new = frozenset(run.recorder.failures) - run.muted
         if new and run.found_at is None:
             run.found_at, run.shrinking = now, new
-        shrink_until = (
-            None
-            if run.found_at is None
-            else run.found_at + budget.SHRINK_SHARE * (run.until - run.found_at)
+        if run.found_at is None:
+            return
+        # Shrinking one failure may take its share of the budget, or without a budget
+        # SHRINK_ALONE (before Hypothesis' own five minutes, which end in its warning).
+        took = (
+            budget.SHRINK_ALONE
+            if run.until is None
+            else budget.SHRINK_SHARE * (run.until - run.found_at)
         )
-        if shrink_until is not None and now >= shrink_until:
+        if now >= run.found_at + took:
             raise ShrinkCut
 
     def teardown(self) -> None:
