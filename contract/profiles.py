@@ -12,6 +12,7 @@ emulator serves a profile of the same name from `emulator/dialect.py`.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -131,6 +132,24 @@ class Profile:
             return None
         token = body.get(TOKEN_FIELD)
         return token if isinstance(token, str) and token else None
+
+    def created_entry(self, status: int | None, body: Any) -> int | None:
+        """The id of the entry a create answer made, or None."""
+        created = status == self.entry_created and isinstance(body, dict)
+        entry = body.get("id") if created else None
+        return entry if isinstance(entry, int) and not isinstance(entry, bool) else None
+
+    def entries_named(self, url: str, body: str | None) -> set[int]:
+        """The entries a request names: in its path, and a copy's source in its body."""
+        named = {int(i) for i in re.findall(r"/Entries/(\d+)", urlsplit(url).path)}
+        try:
+            sent = json.loads(body) if body else None
+        except ValueError:
+            sent = None
+        source = sent.get("sourceId") if isinstance(sent, dict) else None
+        if isinstance(source, int) and not isinstance(source, bool):
+            named.add(source)
+        return named
 
     def said(self) -> dict[Said, int]:
         """The status code of each answer the model's texts name (`model.worded`)."""

@@ -186,28 +186,46 @@ _SLOT_CALLS = frozenset({"start-copy", "start-delete", "poll", "cancel"})
 
 
 def _slot_evidence(machine: MachineBase, session: Session) -> list[Exchange]:
-    """What shows a session's slot held with nothing running: the folders the example
-    created (a replay takes the ids its later requests name from their answers), the
-    session's starts and cancels, the last poll of each operation (its end), and the first
-    and last of the clean-up's refused deletes. The example cannot be shrunk (the server
-    keeps the session busy for every replay), and the rest of it (listings, the other
-    sessions' operations, the polls before an end) has no say in this session's slot."""
+    """What shows a session's slot held with nothing running: the session's starts and
+    cancels, the last poll of each operation (its end), the first and last of the
+    clean-up's refused deletes, and the creations of the folders those name (with their
+    parents: a replay takes the ids from their answers). The example cannot be shrunk (the
+    server keeps the session busy for every replay), and the rest of it (listings, the
+    other sessions' operations, the polls before an end, other folders) has no say in
+    this session's slot."""
     client, profile = machine.conn.client, machine.api.profile
     calls = [(e, profile.call_of(e.method, e.url)) for e in client.transcript]
+    mine = [(e, call) for e, call in calls if e.session == session.label and call in _SLOT_CALLS]
+    started = {profile.started_token(e.status, e.json()) for e, _ in mine} - {None}
+    # Polls and cancels of tokens the session never got (unknown, malformed) say nothing.
     mine = [
         (e, call)
-        for e, call in calls
-        if e.action == "create-folder" or (e.session == session.label and call in _SLOT_CALLS)
+        for e, call in mine
+        if call not in ("poll", "cancel") or any(str(t) in e.url for t in started)
     ]
     last_poll = {e.url: e.seq for e, call in mine if call == "poll"}
     refused = [e.seq for e, _ in mine if e.action == "cleanup" and e.status == profile.busy]
     ends = {refused[0], refused[-1]} if refused else set()
-    return [
-        client.redacted(e)
+    kept = [
+        e
         for e, call in mine
         if (call == "poll" and last_poll[e.url] == e.seq)
         or (call != "poll" and (e.seq in ends or e.seq not in refused))
     ]
+    made: dict[int, tuple[Exchange, int | None]] = {}  # entry -> (its creation, parent)
+    for e in client.transcript:
+        entry = profile.created_entry(e.status, e.json()) if e.action == "create-folder" else None
+        if entry is not None:
+            made[entry] = (e, next(iter(profile.entries_named(e.url, None)), None))
+    needed = set().union(*(profile.entries_named(e.url, e.request_body) for e in kept))
+    todo = list(needed)
+    while todo:
+        parent = made.get(todo.pop(), (None, None))[1]
+        if parent is not None and parent not in needed:
+            needed.add(parent)
+            todo.append(parent)
+    shown = {made[i][0].seq for i in needed if i in made} | {e.seq for e in kept}
+    return [client.redacted(e) for e in client.transcript if e.seq in shown]
 
 
 def _charge(machine: MachineBase, clause: str, title: str, expected: str, actual: str) -> None:
