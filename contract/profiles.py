@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .model import Said
 
@@ -99,6 +99,16 @@ class Profile:
             if verb == method.upper() and _template_pattern(template).fullmatch(found["rest"]):
                 return call
         return None
+
+    def task_token(self, url: str) -> str | None:
+        """The token a poll's or a cancel's URL names (as the server handed it out), or None
+        for any other request."""
+        found = _repository_pattern(self.api_root).search(urlsplit(url).path)
+        head, _, tail = self.task_path.partition("{token}")
+        named = found and re.fullmatch(
+            re.escape(head) + "(?P<token>[^/]+)" + re.escape(tail), found["rest"]
+        )
+        return unquote(named["token"]) if named else None
 
     @property
     def unavailable(self) -> frozenset[int]:

@@ -289,9 +289,9 @@ class _Judge:
         what this replay created may be deleted, copied into or cancelled."""
         path = url.split("?")[0].rstrip("/")
         last = path.rsplit("/", 1)[-1]
-        tasks = "/Tasks/" in path
-        if method == "DELETE" and tasks:
-            self.conn.api._guard("cancel an operation", token=last)
+        token = self.conn.profile.task_token(url)
+        if method == "DELETE" and token is not None:
+            self.conn.api._guard("cancel an operation", token=token)
         elif method == "DELETE" and last.isdigit():
             self.conn.api._guard("delete", entry=int(last))
         elif method == "POST" and "/Entries/" in path and action.startswith("start"):
@@ -303,7 +303,7 @@ class _Judge:
         self, action: str, method: str, url: str, ex: Exchange, session: Session | None
     ) -> list[Failure]:
         """The model and the checks on one answer, as `MachineBase.judge` does."""
-        token = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1] if "/Tasks/" in url else None
+        token = self.conn.profile.task_token(url)
         op = self.model.ops.get(token) if token else None
         obs = self._observation(action, method, ex, session, token)
         facts: dict[str, Any] = {"token": token}

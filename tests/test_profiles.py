@@ -11,6 +11,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from served import ROOT, root_children
@@ -352,3 +353,15 @@ def test_in_guide_v1_seeded_faults_are_still_caught_by_their_clauses(fault):
 
 
 # --profile auto on the wall clock: tests/test_wall_clock.py (its runs wait at once).
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_a_poll_or_cancel_url_gives_back_the_token_as_the_server_handed_it_out(name):
+    """Tokens are opaque strings: one with reserved characters is quoted in the URL, and
+    the clean-up's evidence and the replay's guard must still know it for the run's."""
+    dialect = PROFILES[name]
+    token = "a+b/c=="
+    path = dialect.repository_path("r1") + dialect.task_path.format(token=quote(token, safe=""))
+    assert dialect.task_token(f"https://tenant.example/prefix/{path}?x=1") == token
+    entry = dialect.repository_path("r1") + dialect.entry_path.format(entry=5)
+    assert dialect.task_token(f"https://tenant.example/{entry}") is None

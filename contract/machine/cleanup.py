@@ -196,12 +196,16 @@ def _slot_evidence(machine: MachineBase, session: Session) -> list[Exchange]:
     client, profile = machine.conn.client, machine.api.profile
     calls = [(e, profile.call_of(e.method, e.url)) for e in client.transcript]
     mine = [(e, call) for e, call in calls if e.session == session.label and call in _SLOT_CALLS]
-    started = {profile.started_token(e.status, e.json()) for e, _ in mine} - {None}
+    started = {
+        profile.started_token(e.status, e.json())
+        for e, call in mine
+        if call in ("start-copy", "start-delete")
+    } - {None}
     # Polls and cancels of tokens the session never got (unknown, malformed) say nothing.
     mine = [
         (e, call)
         for e, call in mine
-        if call not in ("poll", "cancel") or any(str(t) in e.url for t in started)
+        if call not in ("poll", "cancel") or profile.task_token(e.url) in started
     ]
     last_poll = {e.url: e.seq for e, call in mine if call == "poll"}
     refused = [e.seq for e, _ in mine if e.action == "cleanup" and e.status == profile.busy]
