@@ -67,6 +67,7 @@ class Trial:
     def fits(self, profile: Profile) -> bool:
         """Everything `profile` says about this copy held, its path included."""
         end = self.end
+        report = profile.read_poll(end, self.token) if end is not None else None
         return (
             self.path == profile.copy_path
             and self.token is not None
@@ -74,8 +75,9 @@ class Trial:
             and self.running <= {profile.poll_running}
             and end is not None
             and end.status == profile.poll_completed_copy
-            and bool(end.header("location"))
-            and profile.poll_reports(end.status, end.json(), end.header("location")) == "Completed"
+            and report is not None
+            and bool(report.link)
+            and report.status == "Completed"
         )
 
     def describe(self) -> str:
@@ -87,8 +89,8 @@ class Trial:
             text += f", polls while it ran {'/'.join(map(str, sorted(self.running)))}"
         if self.end is None:
             return text + ", and it was not seen to end"
-        with_location = "with" if self.end.header("location") else "without"
-        return text + f", its end {self.end.status} {with_location} Location"
+        link = self.end.header("location")  # what a v1 candidate's end carries
+        return text + f", its end {self.end.status} {'with' if link else 'without'} Location"
 
 
 def short_path(template: str) -> str:
@@ -233,12 +235,11 @@ def _copy(
     trial.token = token
     for pause in pauses(conn.clock):
         poll = api.poll(session, token, action="profile-probe")
-        body = poll.json()
-        status = body.get("status") if isinstance(body, dict) else None
+        report = api.profile.read_poll(poll, token)
         redirect = poll.status is not None and 300 <= poll.status < 400
-        if poll.status is not None and 200 <= poll.status < 300 and status in _RUNNING:
+        if poll.status is not None and 200 <= poll.status < 300 and report.status in _RUNNING:
             trial.running.add(poll.status)
-        elif (redirect and poll.header("location")) or status in _ENDED:
+        elif (redirect and report.link) or report.status in _ENDED:
             trial.end = poll
             return trial
         else:

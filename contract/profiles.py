@@ -20,10 +20,11 @@ from functools import cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from .dialects import Answer, Members, PollReport, v1
 from .model import Said
 
-#: Where a start's answer carries the operation's token (`Profile.started_token`).
-TOKEN_FIELD = "token"
+#: The module that reads each wire (`Profile.wire`): see `contract/dialects/`.
+WIRES = {"v1": v1}
 
 #: Where a dialect's repository paths start (under the base URL): `{API_ROOT}/{repoId}/...`.
 API_ROOT = "v1/Repositories"
@@ -71,6 +72,17 @@ class Profile:
     # reports them skipped with the reason (not "not tested", which would ask for more).
     inapplicable: Mapping[str, str] = field(default_factory=dict, hash=False)
     api_root: str = API_ROOT
+    wire: str = "v1"  # the module of `contract/dialects/` that reads its answers (WIRES)
+
+    @property
+    def members(self) -> Members:
+        """How the dialect names its documents' members (for the checks' messages)."""
+        return WIRES[self.wire].MEMBERS
+
+    def read_poll(self, answer: Answer, token: str | None) -> PollReport:
+        """What a poll's answer says about `token`: the status it reports, whether the
+        token is gone, the status document's statements (the one reader of a poll)."""
+        return WIRES[self.wire].read_poll(self, answer, token)
 
     def repository_path(self, repo_id: str) -> str:
         """The path (no leading slash, a trailing one) under which a repository's calls
@@ -123,25 +135,10 @@ class Profile:
         """A Completed copy is answered with a redirect to its result, not a status body."""
         return 300 <= self.poll_completed_copy < 400
 
-    def poll_reports(self, status: int | None, body: Any, location: str | None) -> str | None:
-        """The wire status a poll answer reports, or None when it reports none: the body's
-        `status` of a 2xx answer; "Completed" for this dialect's completion redirect (its
-        status, with a Location), whose body, if any, is not a status report."""
-        if status is None:
-            return None
-        if self.completion_redirects and status == self.poll_completed_copy and location:
-            return "Completed"
-        if 200 <= status < 300 and isinstance(body, dict) and isinstance(body.get("status"), str):
-            return body["status"]
-        return None
-
     def started_token(self, status: int | None, body: Any) -> str | None:
-        """The token a start's answer hands out: a 2xx answer's non-empty string `token`,
-        or None (no operation the run can follow). The one place that knows the field."""
-        if status is None or not 200 <= status < 300 or not isinstance(body, dict):
-            return None
-        token = body.get(TOKEN_FIELD)
-        return token if isinstance(token, str) and token else None
+        """The token a start's answer hands out, or None (no operation the run can
+        follow): the dialect's reader is the one place that knows where it is."""
+        return WIRES[self.wire].started_token(status, body)
 
     def created_entry(self, status: int | None, body: Any) -> int | None:
         """The id of the entry a create answer made, or None."""

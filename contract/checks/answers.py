@@ -67,11 +67,11 @@ def unauthenticated_rejected(ctx: Context) -> list[Failure] | None:
 
 @check("ISO-1", "poll-foreign", "cancel-foreign")
 def foreign_session_refused(ctx: Context) -> list[Failure] | None:
-    ex, profile = ctx.exchange, ctx.profile
-    status = ex.status or 0
-    # The profile's completion redirect hands over the result as a status body would.
-    redirected = profile.poll_reports(status, None, ex.header("location")) is not None
-    if 200 <= status < 300 or redirected:
+    status = ctx.exchange.status or 0
+    # A status reported (a document's, or the profile's completion redirect, which hands
+    # over the result as a document would), or a 2xx that does not say the token is gone.
+    reached = ctx.report.status is not None or (200 <= status < 300 and not ctx.report.gone)
+    if reached:
         return fail(
             "a session reached another session's operation",
             "404 or 403 (the token belongs to another session)",

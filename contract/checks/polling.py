@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..dialects import MISSING
 from ..model import ENDED, RUNNING, WIRE_STATUSES, Status
 from .registry import Context, Failure, check, fail, progress, reported, short
 
@@ -13,8 +14,10 @@ def poll_status_is_known(ctx: Context) -> list[Failure] | None:
         return _redirect_is_a_completed_copy(ctx)
     if not 200 <= status < 300:
         return None
-    body = progress(ctx)
-    wire = body.get("status") if body else None
+    if ctx.report.gone:  # the token is unknown (404 in v1): the model judges that
+        return None
+    report = progress(ctx)
+    wire = report.status if report else None
     if wire not in WIRE_STATUSES:
         return fail(
             "poll answered an unknown status",
@@ -42,70 +45,75 @@ def _redirect_is_a_completed_copy(ctx: Context) -> list[Failure]:
         return []
     expected = f"a status body ({profile.poll_running} or {profile.poll_ended})"
     if profile.completion_redirects:
-        expected += f", or {profile.poll_completed_copy} with Location for a Completed copy"
-    actual = f"{status} (Location: {ctx.exchange.header('location') or 'none'})"
+        link = profile.members.link
+        expected += f", or {profile.poll_completed_copy} with {link} for a Completed copy"
+    actual = f"{status} ({profile.members.link}: {ctx.report.link or 'none'})"
     what = "a delete" if ctx.op is not None and not copy else "a poll"
     return fail(f"{what} answered a redirect", expected, actual)
 
 
 @check("STA-2", "poll")
 def poll_echoes_token(ctx: Context) -> list[Failure] | None:
-    body = progress(ctx)
-    if body is None or ctx.op is None:
+    report = progress(ctx)
+    if report is None or ctx.op is None:
         return None
-    token = ctx.facts["token"]
-    if body.get("operationToken") != token:
+    token, names = ctx.facts["token"], ctx.profile.members
+    if report.token != token:
         return fail(
             "status body does not echo the token",
-            f"operationToken {token!r}",
-            f"operationToken {body.get('operationToken')!r}",
+            f"{names.token} {token!r}",
+            f"{names.token} {_sent(report.token)!r}",
         )
-    kind, name = ctx.op.kind, body.get("operationType")
+    kind, name = ctx.op.kind, report.kind
     if not isinstance(name, str) or not name:
-        return fail("status body names no operationType", "a non-empty string", repr(name))
+        return fail(f"status body names no {names.kind}", "a non-empty string", repr(_sent(name)))
     other = "delete" if kind == "copy" else "copy"
     known: dict[str, str] = ctx.facts.get("operation_types", {})
     if kind in known and known[kind] != name:
-        return fail(f"operationType changed for a {kind}", repr(known[kind]), repr(name))
+        return fail(f"{names.kind} changed for a {kind}", repr(known[kind]), repr(name))
     if known.get(other) == name or other in name.casefold():
-        return fail(
-            f"a {kind} is named like a {other}", f"an operationType for a {kind}", repr(name)
-        )
+        return fail(f"a {kind} is named like a {other}", f"a {names.kind} for a {kind}", repr(name))
     return []
+
+
+def _sent(value: object) -> object:
+    """A member's value as sent (None when the document lacks it)."""
+    return None if value is MISSING else value
 
 
 @check("STA-3", "poll")
 def percent_is_sane(ctx: Context) -> list[Failure] | None:
-    body = progress(ctx)
-    if body is None or ctx.op is None or "percentComplete" not in body:
+    report = progress(ctx)
+    if report is None or ctx.op is None or report.percent is MISSING:
         return None
-    pct = body["percentComplete"]
+    pct, name = report.percent, ctx.profile.members.percent
     if not isinstance(pct, int) or isinstance(pct, bool) or not 0 <= pct <= 100:
-        return fail("percentComplete out of range", "an integer in 0..100", repr(pct))
+        return fail(f"{name} out of range", "an integer in 0..100", repr(pct))
     if ctx.op.percent is not None and pct < ctx.op.percent:
-        return fail("percentComplete went down", f">= {ctx.op.percent} (seen before)", f"{pct}")
-    if reported(ctx) == Status.COMPLETED.value and pct != 100:
+        return fail(f"{name} went down", f">= {ctx.op.percent} (seen before)", f"{pct}")
+    if report.status == Status.COMPLETED.value and pct != 100:
         return fail("a Completed operation is not at 100%", "100", f"{pct}")
     return []
 
 
 @check("STA-5", "poll")
 def failures_carry_errors(ctx: Context) -> list[Failure] | None:
-    body = progress(ctx)
-    if body is None:
+    report = progress(ctx)
+    if report is None:
         return None
-    errors = body.get("errors")
-    if not isinstance(errors, list):
+    names = ctx.profile.members
+    if not report.errors_valid:
         return fail(
-            '"errors" is not an array', "an array (empty when nothing failed)", repr(errors)
+            f'"{names.errors}" is not an array',
+            "an array (empty when nothing failed)",
+            repr(_sent(report.errors)),
         )
-    if reported(ctx) != Status.FAILED.value:
+    if report.status != Status.FAILED.value:
         return []
-    messages = [e.get("errorMessage") for e in errors if isinstance(e, dict)]
-    if not any(isinstance(m, str) and m.strip() for m in messages):
+    if not report.error_messages:
         return fail(
             "a Failed operation carries no error message",
-            "at least one error with a non-empty errorMessage",
-            short(repr(errors)),
+            f"at least one error with a non-empty {names.error_message}",
+            short(repr(_sent(report.errors))),
         )
     return []

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from ..client import Exchange
+from ..dialects import PollReport
 from ..model import Kind, Operation, Violation, worded
 from ..profiles import Profile
 from ..sandbox import Tree
@@ -67,6 +69,12 @@ class Context:
 
     def body(self) -> Any:
         return self.exchange.json()
+
+    @cached_property
+    def report(self) -> PollReport:
+        """What this answer says about the operation of the token it names, as the
+        profile's dialect reads it (meaningful for a poll's answer)."""
+        return self.profile.read_poll(self.exchange, self.facts.get("token"))
 
 
 CheckFn = Callable[[Context], "list[Failure] | None"]
@@ -136,17 +144,11 @@ def short(text: str, limit: int = 300) -> str:
 
 
 def reported(ctx: Context) -> str | None:
-    """The status a poll answer reports, as the profile reads it: a 2xx body's `status`,
-    or Completed for the profile's completion redirect (guide-v1's 302 with Location)."""
-    if ctx.action != "poll":
-        return None
-    ex = ctx.exchange
-    return ctx.profile.poll_reports(ex.status, ctx.body(), ex.header("location"))
+    """The status a poll answer reports, as the profile's dialect reads it (a status
+    document's, or Completed for guide-v1's completion redirect); None for other actions."""
+    return ctx.report.status if ctx.action == "poll" else None
 
 
-def progress(ctx: Context) -> dict[str, Any] | None:
-    """The poll's OperationProgress body, when the poll was answered 2xx with an object."""
-    if ctx.action != "poll" or not 200 <= (ctx.exchange.status or 0) < 300:
-        return None
-    body = ctx.body()
-    return body if isinstance(body, dict) else None
+def progress(ctx: Context) -> PollReport | None:
+    """A poll's report, when the answer carried a status document."""
+    return ctx.report if ctx.action == "poll" and ctx.report.document else None

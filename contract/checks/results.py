@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from ..dialects import PollReport
 from ..model import Status
 from ..profiles import Profile
 from ..sandbox import Tree, name_key, same_name
-from .registry import Context, Failure, Intent, check, fail, progress, reported
+from .registry import Context, Failure, Intent, check, fail, reported
 
 
-def _completed_copy(ctx: Context) -> dict[str, Any] | None:
-    """The status body of a poll that reports a Completed copy ({} when the profile's
-    completion redirect carries none); None for any other answer."""
+def _completed_copy(ctx: Context) -> PollReport | None:
+    """The report of a poll that says a copy Completed; None for any other answer."""
     if ctx.op is None or ctx.op.kind != "copy" or reported(ctx) != Status.COMPLETED.value:
         return None
-    return progress(ctx) or {}
+    return ctx.report
 
 
 def resolve_location(base_url: str, location: str) -> str:
@@ -39,53 +38,56 @@ def location_entry(base_url: str, profile: Profile, location: str) -> tuple[str,
 
 @check("RED-1", "poll")
 def completed_copy_redirects(ctx: Context) -> list[Failure] | None:
-    if _completed_copy(ctx) is None:
+    report = _completed_copy(ctx)
+    if report is None:
         return None
-    status, location = ctx.exchange.status, ctx.exchange.header("location")
+    status, location, link = ctx.exchange.status, report.link, ctx.profile.members.link
     if status != ctx.profile.poll_completed_copy:
         return fail(
             "a Completed copy answered the wrong status",
-            f"{ctx.profile.poll_completed_copy} with Location",
+            f"{ctx.profile.poll_completed_copy} with {link}",
             f"{status}",
         )
     if not location:
-        return fail("a Completed copy answered without Location", "a Location header", "none")
+        return fail(f"a Completed copy answered without {link}", f"a {link}", "none")
     base, target = urlsplit(ctx.base_url), urlsplit(resolve_location(ctx.base_url, location))
     if (target.scheme, target.netloc) != (base.scheme, base.netloc):
-        return fail("Location points at another origin", f"{base.scheme}://{base.netloc}", location)
+        return fail(f"{link} points at another origin", f"{base.scheme}://{base.netloc}", location)
     found = location_entry(ctx.base_url, ctx.profile, location)
     if found is None:
         return fail(
-            "Location does not point at an entry",
+            f"{link} does not point at an entry",
             f"/{ctx.profile.repository_path('{repoId}')}Entries/{{newId}}",
             location,
         )
     if found[0] != ctx.repo_id:
-        return fail(
-            "Location points at another repository", f"repository {ctx.repo_id!r}", location
-        )
+        return fail(f"{link} points at another repository", f"repository {ctx.repo_id!r}", location)
     return []
 
 
 @check("RED-3", "poll")
 def body_agrees_with_location(ctx: Context) -> list[Failure] | None:
-    body = _completed_copy(ctx)
-    location = ctx.exchange.header("location")
-    if body is None or not location:
+    report = _completed_copy(ctx)
+    if report is None or not report.link or not report.claims:
         return None
-    checked = False
-    uri, entry_id = body.get("redirectUri"), body.get("entryId")
-    if isinstance(uri, str) and uri:
-        checked = True
-        if resolve_location(ctx.base_url, uri) != resolve_location(ctx.base_url, location):
-            return fail("redirectUri disagrees with Location", location, uri)
+    link, location = ctx.profile.members.link, report.link
     found = location_entry(ctx.base_url, ctx.profile, location)
-    if isinstance(entry_id, int) and entry_id and found is not None:
-        checked = True
-        if entry_id != found[1]:
-            return fail(
-                "entryId disagrees with Location", f"entryId {found[1]}", f"entryId {entry_id}"
-            )
+    checked = False
+    for claim in report.claims:
+        if claim.kind == "uri":
+            checked = True
+            if resolve_location(ctx.base_url, claim.value) != resolve_location(
+                ctx.base_url, location
+            ):
+                return fail(f"{claim.field} disagrees with {link}", location, claim.value)
+        elif claim.kind == "entry" and found is not None:
+            checked = True
+            if claim.value != found[1]:
+                return fail(
+                    f"{claim.field} disagrees with {link}",
+                    f"{claim.field} {found[1]}",
+                    f"{claim.field} {claim.value}",
+                )
     return [] if checked else None
 
 
@@ -96,7 +98,7 @@ def location_leads_to_new_entry(ctx: Context) -> list[Failure] | None:
         return None
     if ex.status != ctx.profile.entry_read:
         return fail(
-            "following Location did not give the entry",
+            f"following {ctx.profile.members.link} did not give the entry",
             f"{ctx.profile.entry_read} and the new entry",
             f"{ex.status}",
         )
@@ -104,7 +106,9 @@ def location_leads_to_new_entry(ctx: Context) -> list[Failure] | None:
     source = intent.before.nodes.get(intent.target)
     problems = []
     if body.get("id") != ctx.facts["entry_id"]:
-        problems.append(f"id {body.get('id')!r} (Location names {ctx.facts['entry_id']})")
+        problems.append(
+            f"id {body.get('id')!r} ({ctx.profile.members.link} names {ctx.facts['entry_id']})"
+        )
     if body.get("parentId") != intent.dest:
         problems.append(f"parentId {body.get('parentId')!r} (destination is {intent.dest})")
     if source is not None and body.get("entryType") != source.type:
@@ -119,7 +123,7 @@ def location_leads_to_new_entry(ctx: Context) -> list[Failure] | None:
         )
     if problems:
         return fail(
-            "Location leads to the wrong entry",
+            f"{ctx.profile.members.link} leads to the wrong entry",
             "the new entry: requested name, parent = destination, type of the source",
             "; ".join(problems),
         )

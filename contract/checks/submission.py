@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ..model import Status
-from ..profiles import TOKEN_FIELD
 from .registry import Context, Failure, check, fail, short
 
 STARTS = ("start-copy", "start-delete", "start-busy")
@@ -28,7 +27,7 @@ def start_answers_token(ctx: Context) -> list[Failure] | None:
     if ctx.profile.started_token(status, ctx.body()) is None:  # one the run cannot follow
         return fail(
             "start answered without a token",
-            f'a JSON body with a non-empty string "{TOKEN_FIELD}"',
+            f'a JSON body with a non-empty string "{ctx.profile.members.start_token}"',
             short(ctx.exchange.response_body),
             sound=False,
         )

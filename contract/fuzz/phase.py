@@ -400,10 +400,8 @@ class FuzzPhase:
         clock, began, step = self.conn.clock, self.conn.clock.now, 1.0
         while clock.now - began <= (WAIT_VIRTUAL if clock.virtual else WAIT_WALL):
             ex = self.conn.api.poll(self.session, token, action="fuzz-cleanup")
-            status = self.conn.profile.poll_reports(ex.status, ex.json(), ex.header("location"))
-            if ex.status == self.conn.profile.not_found or (
-                status is not None and status not in RUNNING_NAMES
-            ):
+            report = self.conn.profile.read_poll(ex, token)
+            if report.gone or (report.status is not None and report.status not in RUNNING_NAMES):
                 return True
             clock.advance(step)
             step = min(step * 2, 60.0)

@@ -346,8 +346,8 @@ def wait_for_end(
 
 def _ended(api: RepositoryApi, session: Session, token: str) -> bool:
     ex = api.poll(session, token, action="cleanup")
-    status = api.profile.poll_reports(ex.status, ex.json(), ex.header("location"))
-    return ex.status == api.profile.not_found or status not in _RUNNING
+    report = api.profile.read_poll(ex, token)
+    return report.gone or report.status not in _RUNNING
 
 
 def pauses(clock: Clock, overdue: float | None = None) -> Iterator[float]:

@@ -50,14 +50,12 @@ def poll_observation(ex: Exchange, profile: Profile, token: str) -> Observation 
     """A poll's answer: the state seen, the token gone, a status no situation allows
     (`Unplaced`: the model charges it to a clause), or nothing the model tracks (no
     answer, a 2xx or 3xx the checks judge, a gateway's or rate limit's answer)."""
-    body = ex.json()
-    wire = profile.poll_reports(ex.status, body, ex.header("location"))
-    if wire in {s.value for s in Status}:
-        report = isinstance(body, dict) and 200 <= (ex.status or 0) < 300
-        pct = body.get("percentComplete") if report else None
+    report = profile.read_poll(ex, token)
+    if report.status in {s.value for s in Status}:
+        pct = report.percent
         pct = pct if isinstance(pct, int) and not isinstance(pct, bool) else None
-        return Seen(token, Status(wire), ex.at, pct, ex.order)
-    if ex.status == profile.not_found:
+        return Seen(token, Status(report.status), ex.at, pct, ex.order)
+    if report.gone:
         return Gone(token, ex.at, "poll")
     if ex.status is not None and ex.status >= 400 and ex.status not in profile.unavailable:
         allowed = f"{profile.poll_running} or {profile.poll_ended} with a status body"
@@ -341,9 +339,9 @@ class LifecycleRules(MachineBase):
             intent=self.tracked[token].intent,
             operation_types=dict(self.op_types),
         )
-        body = ex.json()
-        if isinstance(body, dict) and isinstance(body.get("operationType"), str):
-            self.op_types.setdefault(before.kind, body["operationType"])
+        named = self.conn.profile.read_poll(ex, token).kind
+        if isinstance(named, str):
+            self.op_types.setdefault(before.kind, named)
         after = self.model.ops[token]
         tracked = self.tracked[token]
         if len(after.possible) == 1:
@@ -446,7 +444,7 @@ class LifecycleRules(MachineBase):
             )
 
     def _follow_result(self, token: str, poll: Exchange, intent: Intent) -> int | None:
-        location = poll.header("location")
+        location = self.conn.profile.read_poll(poll, token).link
         if intent.kind != "copy" or not location:
             return None
         found = location_entry(self.conn.base_url, self.conn.profile, location)
