@@ -6,19 +6,26 @@ wrong method), check the bearer token (401), check the repository id (404),
 then run the endpoint. Test hooks skip authentication and exist only on a
 virtual clock. Any `Problem` becomes a problem document; anything else that
 escapes is an emulator bug and still gets a 500 problem, never an exception.
+
+Which routes exist is the dialect's (`Dialect.paths`); what each route does is
+`ENDPOINTS`, one table for every dialect (v1's `task` and v2's `tasks` are different
+routes). A long poll (v2's `GET .../Tasks`) may wait in `handle_async`, on the wall
+clock, until `LONG_POLLS` says it need not: the lock is taken to look, never held while
+waiting, so the request that ends the wait (a cancel, a step falling due) is served.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
 
-from . import entries, inputs, tasks
+from . import entries, inputs, task_lists, tasks
 from .clock import VirtualClock, iso, make_clock
 from .config import EmulatorConfig, check
-from .dialect import DIALECTS, TEST_HOOK_ROUTES, json_response
+from .dialect import DIALECTS, TEST_HOOK_ROUTES, Route, json_response
 from .engine import Engine, Timing
 from .faults import FaultSet
 from .messages import Request, Response
@@ -29,6 +36,7 @@ from .variants import VariantSet
 from .world import Call, World
 
 Endpoint = Callable[[World, Call], Response]
+Hold = Callable[[World, Call], bool]  # may a long poll hold its answer back now?
 
 ANONYMOUS = "anonymous"  # creator of what an unauthenticated request makes (a fault only)
 # racy-slot-check: how long a start's handler awaits between reading the session's slot and
@@ -37,6 +45,9 @@ ANONYMOUS = "anonymous"  # creator of what an unauthenticated request makes (a f
 # (every start pays it, so a longer one only slows the fault's runs: 0.1 s made a live
 # run of 20 examples take 45 s).
 RACE_WINDOW = 0.03
+# How often a waiting long poll looks again (under the lock) whether it may answer: a
+# task's end is seen at most this late.
+LONG_POLL_TICK = 0.02
 
 
 def clock_now(world: World, call: Call) -> Response:
@@ -61,10 +72,15 @@ ENDPOINTS: dict[str, dict[str, Endpoint]] = {
     "entry": {"GET": entries.get_entry, "DELETE": tasks.start_delete},
     "children": {"GET": entries.list_children, "POST": entries.create_child},
     "copy": {"POST": tasks.start_copy},
-    "task": {"GET": tasks.poll, "DELETE": tasks.cancel},
+    "task": {"GET": tasks.poll, "DELETE": tasks.cancel},  # v1: one token in the path
+    "tasks": {"GET": task_lists.list_tasks, "DELETE": task_lists.cancel_tasks},  # v2
     "clock": {"GET": clock_now},
     "clock-advance": {"POST": clock_advance},
 }
+
+#: endpoint -> while its answer may be held back: the long polls (wall clock only, at most
+#: `EmulatorConfig.long_poll` seconds; never under the no-long-poll variant).
+LONG_POLLS: dict[Endpoint, Hold] = {task_lists.list_tasks: task_lists.all_running}
 
 
 class Emulator:
@@ -101,7 +117,11 @@ class Emulator:
 
     async def handle_async(self, request: Request) -> Response:
         """Serve one request from an event loop (the Starlette app, mock mode's requests
-        sent together): `handle`, except under the racy-slot-check fault."""
+        sent together): `handle`, except for a long poll on the wall clock (it may wait)
+        and under the racy-slot-check fault."""
+        hold = self._long_poll_of(request)
+        if hold is not None:
+            return await self._long_poll(request, hold)
         if not self.world.faults.has("racy-slot-check") or not self._is_start(request):
             return self.handle(request)
         # The bug: the handler reads the session's slot, then awaits before it registers
@@ -120,11 +140,43 @@ class Emulator:
                 self.world.engine.slots_read = None
 
     def _is_start(self, request: Request) -> bool:
-        try:
-            route = self.world.dialect.match_route(urlsplit(request.url).path)
-        except ValueError:
-            return False
+        route = self._route_of(request)
         return route is not None and (route.name, request.method.upper()) in _STARTS
+
+    def _route_of(self, request: Request) -> Route | None:
+        try:
+            return self.world.dialect.match_route(urlsplit(request.url).path)
+        except ValueError:
+            return None
+
+    def _long_poll_of(self, request: Request) -> Hold | None:
+        """What may hold `request`'s answer back, when it is a long poll that may wait."""
+        if self.world.clock.mode != "wall" or self.config.long_poll <= 0:
+            return None  # a virtual clock never moves inside a request: answer at once
+        if self.world.variants.has("no-long-poll"):
+            return None
+        route = self._route_of(request)
+        endpoint = ENDPOINTS.get(route.name, {}).get(request.method.upper()) if route else None
+        return LONG_POLLS.get(endpoint) if endpoint else None
+
+    async def _long_poll(self, request: Request, hold: Hold) -> Response:
+        """Answer once `hold` says nothing is left to wait for (a task named ended, none is
+        known, the request is refused) or `long_poll` seconds passed, whichever is first.
+        The lock is held to look and to answer, never while waiting."""
+        deadline = time.monotonic() + self.config.long_poll
+        while True:
+            with self._lock:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._holds(request, hold):
+                    return self.world.variants.dress(self._answer(request))
+            await asyncio.sleep(min(LONG_POLL_TICK, left))
+
+    def _holds(self, request: Request, hold: Hold) -> bool:
+        try:
+            _, call = self._prepare(request)
+            return hold(self.world, call)
+        except Exception:  # refused (a Problem) or an emulator bug: answered at once
+            return False
 
     def _answer(self, request: Request) -> Response:
         try:
@@ -136,6 +188,12 @@ class Emulator:
             return problem_response(bug, _path_of(request), self.world.faults)
 
     def _serve(self, request: Request) -> Response:
+        endpoint, call = self._prepare(request)
+        return endpoint(self.world, call)
+
+    def _prepare(self, request: Request) -> tuple[Endpoint, Call]:
+        """The endpoint that serves `request` and the call it gets, with the world brought
+        up to date; a Problem for every refusal on the way (route, method, auth, repo)."""
         now = self.world.clock.now()
         self.world.engine.advance(now)
         try:
@@ -164,8 +222,7 @@ class Emulator:
         if "repo" in params and params["repo"] != self.config.repo_id:
             raise Problem(404, "Repository not found.", f"No repository '{params['repo']}'.")
         origin = f"{url.scheme}://{url.netloc}" if url.scheme else ""
-        call = Call(request, url.path, url.query, origin, params, session, now)
-        return endpoint(self.world, call)
+        return endpoint, Call(request, url.path, url.query, origin, params, session, now)
 
     def _copy_before_auth(self, request: Request, params: dict[str, str], now: float) -> None:
         """unauthenticated-copy-runs: a wrong bearer token is only checked after the copy ran."""

@@ -31,6 +31,12 @@ class EmulatorConfig:
     faults: frozenset[str] = frozenset()  # names from FAULTS
     variants: frozenset[str] = frozenset()  # names from variants.VARIANTS (or "all")
     profile: str = "openapi-v1"  # the dialect it speaks, a name in dialect.DIALECTS
+    # v2 on the wall clock: seconds a poll of running tasks may wait for one to end (0: none)
+    long_poll: float = 60.0
+
+
+#: The v2 document: a Tasks poll answers "after at most 60 seconds".
+MAX_LONG_POLL = 60.0
 
 
 def check(config: EmulatorConfig) -> None:
@@ -44,6 +50,12 @@ def check(config: EmulatorConfig) -> None:
     _check_seconds("token_ttl", config.token_ttl, allow_zero=False)
     _check_seconds("start_delay", config.start_delay, allow_zero=True)
     _check_seconds("step_seconds", config.step_seconds, allow_zero=True)
+    _check_seconds("long_poll", config.long_poll, allow_zero=True)
+    if config.long_poll > MAX_LONG_POLL:
+        raise ValueError(
+            f"long_poll {config.long_poll!r} is not allowed; use at most {MAX_LONG_POLL:g} "
+            "seconds (the v2 document: a poll answers after at most 60 seconds)"
+        )
     if config.clock not in CLOCK_MODES:
         raise ValueError(f"clock {config.clock!r} is unknown; use one of {', '.join(CLOCK_MODES)}")
     _check_faults(config.faults)

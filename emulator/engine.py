@@ -133,6 +133,14 @@ class Engine:
         """The operation issued under `token`, expired or not."""
         return self._operations.get(token)
 
+    def of_session(self, session: Session, now: float) -> list[Operation]:
+        """The session's operations whose tokens have not expired at `now`, oldest first."""
+        return [
+            op
+            for op in self._operations.values()
+            if op.session == session.index and not self.is_expired(op, now)
+        ]
+
     def cancel(self, op: Operation, now: float) -> None:
         """End a running operation as Cancelled; steps already applied stay applied."""
         op.finish(Status.CANCELLED, now)

@@ -41,16 +41,18 @@ def get_entry(world: World, call: Call) -> Response:
 
 
 def list_children(world: World, call: Call) -> Response:
-    """GET .../Entries/{id}/Laserfiche.Repository.Folder/children, ordered by id."""
+    """GET .../Entries/{id}/Laserfiche.Repository.Folder/children (v2 `.../Folder/Children`),
+    ordered by id, in one page: no `@odata.nextLink` (both documents make it optional)."""
     folder = existing_folder(world.tree, call.params["id"])
     children = [entry_json(world.tree, e) for e in world.tree.children(folder.id)]
     return json_response(200, {"value": children})
 
 
 def create_child(world: World, call: Call) -> Response:
-    """POST .../Entries/{id}/Laserfiche.Repository.Folder/children?autoRename="""
+    """POST .../Entries/{id}/Laserfiche.Repository.Folder/children?autoRename= (v2
+    `.../Folder/Children`, autoRename in the CreateEntryRequest body)"""
     tree = world.tree
-    rename = inputs.auto_rename(call.query)
+    rename = inputs.auto_rename_of(world.dialect.auto_rename_in, call.query, call.request.body)
     wanted = inputs.child_request(call.request.body)
     parent = existing_folder(tree, call.params["id"])
     if wanted.entry_type == SHORTCUT and tree.get(wanted.target_id or 0) is None:

@@ -41,6 +41,53 @@ def auto_rename(query: str) -> bool:
     return values[0].lower() == "true"
 
 
+def auto_rename_of(where: str, query: str, body: bytes) -> bool:
+    """The autoRename flag where the dialect reads it: the query (v1) or the body (v2)."""
+    return body_flag(body, "autoRename") if where == "body" else auto_rename(query)
+
+
+def body_flag(body: bytes, name: str) -> bool:
+    """A boolean property of a JSON-object body (v2's `autoRename`): absent means false;
+    anything but true or false, null included, is 400 (the v2 document types it a
+    non-nullable boolean)."""
+    value = json_object(body).get(name, False)
+    if not isinstance(value, bool):
+        raise _field_problem(name, "true or false")
+    return value
+
+
+#: The longest task id accepted in `taskIds` (ours are 36 or 43 characters).
+MAX_TASK_ID = 256
+
+
+def task_ids(query: str) -> list[str]:
+    """The `taskIds` query parameter of v2's Tasks routes: the ids named, in order, each once;
+    [] when absent or empty (every task of the session).
+
+    Both forms are read: the document's `style: form, explode: true` (`taskIds=a&taskIds=b`)
+    and its summary's "comma-separated list" (`taskIds=a,b`), also mixed; blanks around an
+    id are ignored and the name is matched case-insensitively (as ASP.NET binds query
+    parameters). Malformed is 400: an empty id among others (`a,,b`, `a,`), an id with a
+    control character or longer than MAX_TASK_ID, percent-encoding that is not UTF-8.
+    """
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        raise Problem(400, "Invalid query parameter", "taskIds is not valid UTF-8.") from None
+    pieces = [p.strip() for k, v in pairs if k.lower() == "taskids" for p in v.split(",")]
+    if not any(pieces):
+        return []
+    for piece in pieces:
+        if not piece or len(piece) > MAX_TASK_ID or not piece.isprintable():
+            raise Problem(
+                400,
+                "Invalid query parameter",
+                "taskIds must be task ids separated by commas, none of them empty, "
+                f"each up to {MAX_TASK_ID} printable characters.",
+            )
+    return list(dict.fromkeys(pieces))
+
+
 def json_object(body: bytes, empty_allowed: bool = False) -> dict[str, Any]:
     """The body as a JSON object ({} for an empty body when allowed), else 400."""
     if empty_allowed and not body.strip():
@@ -118,15 +165,16 @@ def has_bad_source_id(body: bytes) -> bool:
         return False
 
 
-def delete_request(body: bytes) -> None:
-    """Check the optional body of a delete start: auditReasonId, comment."""
+def delete_request(body: bytes, comment_field: str = "comment") -> None:
+    """Check the optional body of a delete start: auditReasonId, and the comment (v1's
+    `comment`, v2's `auditReasonComment`: the dialect says which)."""
     fields = json_object(body, empty_allowed=True)
     reason = fields.get("auditReasonId")
     if reason is not None and not _is_int(reason):
         raise _field_problem("auditReasonId", "an integer or null")
-    comment = fields.get("comment")
+    comment = fields.get(comment_field)
     if comment is not None and not isinstance(comment, str):
-        raise _field_problem("comment", "a string or null")
+        raise _field_problem(comment_field, "a string or null")
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,11 @@ from contract.model import ENDED, Status
 from .faults import FaultSet
 from .tree import FOLDER, Tree
 
-COPY, DELETE = "CopyEntry", "DeleteEntry"  # the wire's operationType values
+# What an operation does; each dialect names it on the wire (`dialect.TASK_TYPES`).
+COPY, DELETE = "copy", "delete"
+
+# Why a step failed; each dialect says it in its own words (`dialect.ERROR_CAUSES`).
+MISSING, CONFLICT, INVALID = "missing", "conflict", "invalid"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class OperationError:
 
     object_id: int
     message: str
+    cause: str = MISSING  # MISSING, CONFLICT or INVALID
 
 
 @dataclass(frozen=True)
@@ -157,7 +162,9 @@ def _copy_step(op: Operation, tree: Tree, faults: FaultSet, at: float) -> Operat
         return OperationError(source.id, "The copy of the entry's parent folder no longer exists.")
     name = _name_in(tree, parent_copy, source.name, op.order.auto_rename)
     if name is None:
-        return OperationError(source.id, f"An entry named '{source.name}' already exists.")
+        return OperationError(
+            source.id, f"An entry named '{source.name}' already exists.", CONFLICT
+        )
     copy = tree.add(parent_copy, name, source.entry_type, op.creator, at, source.target_id)
     op.copies[source.id] = copy.id
     return None
@@ -172,13 +179,16 @@ def _copy_root(op: Operation, tree: Tree, faults: FaultSet, at: float) -> Operat
     if dest is None or not dest.is_folder:
         return OperationError(op.order.dest_id, "The destination folder was not found.")
     if source is not None and tree.is_within(op.order.dest_id, source.id):
-        return OperationError(source.id, "Cannot copy an entry into itself or its own subtree.")
+        return OperationError(
+            source.id, "Cannot copy an entry into itself or its own subtree.", INVALID
+        )
     name = _name_in(tree, dest.id, op.order.name, op.order.auto_rename)
     if name is None:
         taken = tree.find_child(dest.id, op.order.name)
         return OperationError(
             taken.id if taken else dest.id,
             f"An entry named '{op.order.name}' already exists in the destination folder.",
+            CONFLICT,
         )
     if source is None:
         # Only under missing-source-completes: the bug invents an empty folder.

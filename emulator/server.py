@@ -121,6 +121,14 @@ def parser() -> argparse.ArgumentParser:
         "--step-seconds", type=float, default=1.0, help="seconds per entry copied/deleted"
     )
     p.add_argument(
+        "--long-poll",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="v2 on the wall clock: how long a poll of tasks that all still run may wait for "
+        "one to end (default 60, the v2 document's most; 0 answers at once)",
+    )
+    p.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -166,6 +174,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         clock=args.clock,
         start_delay=args.start_delay,
         step_seconds=args.step_seconds,
+        long_poll=args.long_poll,
         faults=frozenset(args.fault),
         variants=frozenset(args.variant),
     )

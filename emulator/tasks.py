@@ -1,5 +1,8 @@
 """Endpoints of long operations: start a copy or a delete, poll its token, cancel it.
 
+The starts serve every dialect; the poll and cancel here are v1's (one token in the
+path); v2's Tasks collection, several tasks at once, is `task_lists.py`.
+
 The engine keeps the truth about each operation; this module decides what a
 client is told about it. That is also where most seeded faults live, since
 most realistic bugs of such a server misreport rather than misbehave: each
@@ -8,17 +11,10 @@ one is a short `if world.faults.has(...)` branch next to the clean behaviour.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from contract.model import RUNNING, Status
 
 from . import inputs
-from .dialect import (
-    Progress,
-    entry_location,
-    json_response,
-    progress_of,
-)
+from .dialect import TASK_TYPES, Progress, json_response, precise_iso, progress_of
 from .entries import existing_entry, existing_folder
 from .messages import Response
 from .operations import COPY, DELETE, Operation, Order
@@ -33,13 +29,14 @@ OTHER_REPO = "r0-other"  # where the location-wrong-repo fault points
 
 def start_copy(world: World, call: Call) -> Response:
     """POST .../Entries/{destId}/Laserfiche.Repository.Folder/CopyAsync?autoRename=
-    (`.../Folder/children/CopyAsync` in guide-v1: the dialect's route)"""
+    (`.../Folder/children/CopyAsync` in guide-v1, `.../Folder/CopyAsync` with autoRename in
+    the body in v2: the dialect's route and `auto_rename_in`)"""
     body = call.request.body
     if world.faults.has("rejected-start-leaks") and world.engine.is_busy(call.session, call.now):
         # The bug: the copy's first step runs before the per-session limit is checked.
         leak_requested_folder(world, call.params["id"], body, call.session.user, call.now)
     _refuse_if_busy(world, call)
-    rename = inputs.auto_rename(call.query)
+    rename = inputs.auto_rename_of(world.dialect.auto_rename_in, call.query, body)
     if world.faults.has("malformed-start-leaks") and inputs.has_bad_source_id(body):
         # The bug: the destination folder is created before sourceId is validated.
         leak_requested_folder(world, call.params["id"], body, call.session.user, call.now)
@@ -96,10 +93,11 @@ def _validate_copy_at_start(
 
 
 def start_delete(world: World, call: Call) -> Response:
-    """DELETE .../Entries/{id}, with an optional {auditReasonId, comment} body."""
+    """DELETE .../Entries/{id}, with an optional {auditReasonId, comment} body (v2:
+    {auditReasonId, auditReasonComment})."""
     _refuse_if_busy(world, call)
     if not world.faults.has("delete-ignores-body"):  # the bug: the body is never read
-        inputs.delete_request(call.request.body)
+        inputs.delete_request(call.request.body, world.dialect.delete_comment)
     target = existing_entry(world.tree, call.params["id"])
     if world.faults.has("deep-entry-404"):
         _lose_deep(world, target)
@@ -133,7 +131,7 @@ def _refuse_if_busy(world: World, call: Call) -> None:
 def _accepted(world: World, op: Operation) -> Response:
     status = 202 if world.faults.has("start-202") else world.dialect.start_accepted
     token = "" if world.faults.has("start-empty-token") else op.token
-    return json_response(status, {"token": token})
+    return json_response(status, world.dialect.start_body(token))
 
 
 def poll(world: World, call: Call) -> Response:
@@ -141,7 +139,7 @@ def poll(world: World, call: Call) -> Response:
     op = _visible_operation(world, call, cancelling=False)
     progress = progress_of(op, call.now)
     if world.variants.has("coarse-progress"):
-        progress.percent = 0 if progress.percent < 50 else 50 if progress.percent < 100 else 100
+        progress.percent = coarse(progress.percent)
     if op.order.kind == COPY and op.outcome is not None:
         op.ended_polls += 1
         _leave_lock(world, op, call)
@@ -164,8 +162,8 @@ def poll(world: World, call: Call) -> Response:
     body = progress.body()
     if world.variants.has("precise-timestamps"):
         body |= {
-            "startTimestamp": _precise(progress.start_time),
-            "statusTimestamp": _precise(progress.status_time),
+            "startTimestamp": precise_iso(progress.start_time),
+            "statusTimestamp": precise_iso(progress.status_time),
         }
     if world.faults.has("timestamps-as-numbers"):
         # The bug: the clock's raw epoch seconds go out instead of date-time strings.
@@ -180,7 +178,7 @@ def _link_result(world: World, op: Operation, call: Call, progress: Progress) ->
         result = op.order.source_id
     repo = OTHER_REPO if world.faults.has("location-wrong-repo") else world.config.repo_id
     origin = "" if world.variants.has("relative-location") else call.origin
-    progress.location = entry_location(origin, repo, result)
+    progress.location = world.dialect.entry_location(origin, repo, result)
     progress.entry_id = result
     if world.faults.has("entry-id-mismatch"):
         progress.entry_id = op.order.dest_id
@@ -223,7 +221,7 @@ def _misreport(world: World, op: Operation, progress: Progress) -> None:
     if faults.has("failed-without-errors") and progress.status == Status.FAILED.value:
         progress.errors = []
     if faults.has("wrong-operation-type") and op.order.kind == DELETE:
-        progress.operation_type = COPY
+        progress.operation_type = TASK_TYPES[COPY]
 
 
 def cancel(world: World, call: Call) -> Response:
@@ -248,9 +246,9 @@ def cancel(world: World, call: Call) -> Response:
     return Response(world.dialect.cancel_accepted)
 
 
-def _precise(t: float) -> str:
-    """precise-timestamps: microseconds and an explicit +00:00 offset."""
-    return datetime.fromtimestamp(t, tz=UTC).isoformat(timespec="microseconds")
+def coarse(percent: int) -> int:
+    """coarse-progress: 0, 50 or 100."""
+    return 0 if percent < 50 else 50 if percent < 100 else 100
 
 
 def _leave_partial_beside_source(world: World, op: Operation, now: float) -> None:

@@ -14,11 +14,19 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .faults import print_lines
 from .messages import Response
 
 ALL = "all"
+
+#: What undeclared-properties adds to every JSON object it dresses.
+UNDECLARED: dict[str, object] = {
+    "@odata.context": "https://example.invalid/$metadata#Undeclared",
+    "_links": {"self": {"href": "/undeclared"}},
+    "apiVersion": "1.99",
+}
 
 
 @dataclass(frozen=True)
@@ -31,8 +39,9 @@ class Variant:
 _CATALOGUE: tuple[Variant, ...] = (
     Variant(
         "undeclared-properties",
-        "Every JSON object it answers (2xx bodies and problem documents) carries properties "
-        "no document declares: @odata.context, _links, apiVersion.",
+        "Every JSON object it answers (2xx bodies and problem documents; in v2 also each "
+        "listed task and cancel result) carries properties no document declares: "
+        "@odata.context, _links, apiVersion.",
         "OData services and newer builds add fields; clients ignore what they do not know.",
     ),
     Variant(
@@ -83,7 +92,8 @@ _CATALOGUE: tuple[Variant, ...] = (
     ),
     Variant(
         "relative-location",
-        "A completed copy's Location (and redirectUri) is a path, not an absolute URL.",
+        "A completed copy's Location (and redirectUri; v2: result.uri) is a path, not an "
+        "absolute URL.",
         "RFC 9110 §10.2.2: Location is a URI reference, resolved against the request's.",
     ),
     Variant(
@@ -91,6 +101,21 @@ _CATALOGUE: tuple[Variant, ...] = (
         "New entries get large ids in no particular order (a later entry may get a "
         "smaller one; still 32-bit).",
         "Ids are opaque integers (int32 in the vendor document).",
+    ),
+    Variant(
+        "no-long-poll",
+        "v2: a poll of the Tasks collection always answers at once, also on the wall clock "
+        "while every task it names is running (v1: no change).",
+        'The v2 document: ListTasks "could return the result immediately ... or after at '
+        'most 60 seconds"; at once is within that.',
+    ),
+    Variant(
+        "cancel-ended-false",
+        "v2: cancelling a task that had already ended answers result: false for it (its "
+        "status is kept either way; v1: no change).",
+        'The v2 document: result "indicates if the request to cancel the task has been '
+        'received"; a server may decline one that has nothing left to cancel (the '
+        "vendor's own tests expect true).",
     ),
 )
 
@@ -137,13 +162,13 @@ class VariantSet:
             except ValueError:
                 value = None
             if isinstance(value, dict):
-                value |= {
-                    "@odata.context": "https://example.invalid/$metadata#Undeclared",
-                    "_links": {"self": {"href": "/undeclared"}},
-                    "apiVersion": "1.99",
-                }
-                body = json.dumps(value).encode()
+                body = json.dumps(undeclared(value)).encode()
         return replace(response, headers=headers, body=body)
+
+
+def undeclared(value: dict[str, Any]) -> dict[str, Any]:
+    """undeclared-properties: `value` with the UNDECLARED properties added."""
+    return value | UNDECLARED
 
 
 def print_catalogue() -> int:

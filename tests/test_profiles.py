@@ -39,7 +39,8 @@ VENDOR_COPY = f"{API}/Entries/{{dest}}/{FOLDER_API}/CopyAsync"
 
 
 def test_every_profile_is_served_by_the_emulator_under_the_same_name():
-    assert set(PROFILES) == set(DIALECTS)
+    # The emulator may speak a dialect before the gate judges it (v2, a reference build).
+    assert set(PROFILES) <= set(DIALECTS)
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))

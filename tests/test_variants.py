@@ -5,14 +5,17 @@ sees, none breaks a clause. The gate is run against them in the mutation gate's 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+import time
 from typing import Any
 
 import pytest
 from test_emulator import Driver
 
+from emulator import Emulator, EmulatorConfig, Request
 from emulator.variants import VARIANTS, VariantSet, expand
 
 
@@ -85,6 +88,31 @@ def _first_new_id(d: Driver) -> int:
     return d.folder(1, "A")
 
 
+def _v2(d: Driver, **config: Any) -> Any:
+    """A v2 driver built with the same variants as `d` (the v2-only variants change nothing
+    in v1, so their scenarios run in v2; tests/test_emulator_v2.py has the rest)."""
+    from test_emulator_v2 import Driver as V2Driver
+
+    return V2Driver(variants=d.emu.config.variants, **config)
+
+
+def _long_poll_waits(d: Driver) -> bool:
+    """On the wall clock, does a poll of a running task wait (long_poll 0.3 s)?"""
+    v2 = _v2(d, clock="wall", long_poll=0.3, start_delay=30.0)
+    task = v2.start(v2.delete(v2.folder(1, "A")))
+    url = f"https://h/v2/Repositories/r1/Tasks?taskIds={task}"
+    began = time.monotonic()
+    asyncio.run(v2.emu.handle_async(Request("GET", url, {"authorization": "Bearer alice"})))
+    return time.monotonic() - began >= 0.25
+
+
+def _cancel_of_ended(d: Driver) -> bool:
+    v2 = _v2(d)
+    task = v2.start(v2.delete(v2.folder(1, "A")))
+    v2.run_to_end(task)
+    return bool(v2.cancel(task)[0]["result"])
+
+
 SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
     # variant: (scenario, clean emulator's answer, the variant's)
     "undeclared-properties": (_extra_properties, (False, False), (True, True)),
@@ -99,6 +127,8 @@ SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
     "copy-rename-scheme": (_renamed_copy, "T (2)", "T - Copy"),
     "relative-location": (_location, "https://emulator.invalid", ""),
     "large-ids": (_first_new_id, 2, 1_000_000_007),
+    "no-long-poll": (_long_poll_waits, True, False),
+    "cancel-ended-false": (_cancel_of_ended, True, False),
 }
 
 
@@ -114,6 +144,39 @@ def test_each_variant_changes_what_a_client_sees(variant: str) -> None:
     else:
         assert scenario(Driver()) != changed
     assert scenario(Driver(variants=frozenset({variant}))) == changed
+
+
+@pytest.mark.parametrize("variant", ["no-long-poll", "cancel-ended-false"])
+def test_v2_only_variants_change_nothing_in_v1(variant: str) -> None:
+    """What a v1 client sees is the same with and without them (their code is v2's)."""
+    seen = []
+    for variants in (frozenset(), frozenset({variant})):
+        d = Driver(variants=variants)
+        token = d.start(d.delete(d.folder(1, "A")))
+        d.run_to_end(token)
+        seen.append((d.poll(token).json()["status"], d.cancel(token).status))
+    assert seen[0] == seen[1] == ("Completed", 400)
+
+
+def test_a_v1_poll_never_waits_on_the_wall_clock() -> None:
+    """Long polling is v2's: a v1 poll of a running operation answers at once."""
+    wall = Emulator(EmulatorConfig(clock="wall", long_poll=5.0, start_delay=30.0))
+    alice = {"authorization": "Bearer alice"}
+    folder = wall.handle(
+        Request(
+            "POST",
+            "https://h/v1/Repositories/r1/Entries/1/Laserfiche.Repository.Folder/children",
+            alice,
+            b'{"name": "A", "entryType": "Folder"}',
+        )
+    ).json()["id"]
+    token = wall.handle(
+        Request("DELETE", f"https://h/v1/Repositories/r1/Entries/{folder}", alice)
+    ).json()["token"]
+    began = time.monotonic()
+    url = f"https://h/v1/Repositories/r1/Tasks/{token}"
+    polled = asyncio.run(wall.handle_async(Request("GET", url, alice)))
+    assert polled.status == 202 and time.monotonic() - began < 0.2
 
 
 def test_all_stands_for_every_variant_and_unknown_names_are_refused() -> None:
