@@ -83,7 +83,7 @@ class RepositoryApi:
         raw: bytes | None = None,
         action: str = "start-copy",
     ) -> Exchange:
-        params = None if auto_rename is None else {"autoRename": str(auto_rename).lower()}
+        body, params = self.profile.with_rename(body, auto_rename)
         self._guard("copy into", entry=dest)
         return self._learn(
             self.client.send(
@@ -152,7 +152,7 @@ class RepositoryApi:
         self, session: Session, dest: int, body: Any, *, auto_rename: bool | None = None
     ) -> Call:
         self._guard("copy into", entry=dest)
-        params = None if auto_rename is None else {"autoRename": str(auto_rename).lower()}
+        body, params = self.profile.with_rename(body, auto_rename)
         path = self._path(self.profile.copy_path, dest=dest)
         return Call("POST", path, "start-copy", session, body, params)
 
@@ -187,8 +187,7 @@ class RepositoryApi:
                 self._path(self.profile.children_path, entry=parent),
                 "create-folder",
                 session,
-                {"name": name, "entryType": "Folder"},
-                {"autoRename": "false"},
+                *self.profile.with_rename({"name": name, "entryType": "Folder"}, False),
             )
             for parent, name in folders
         ]

@@ -45,8 +45,8 @@ class Said(enum.StrEnum):
     CANCEL_REFUSED = "<cancel refused>"  # the operation had ended
 
 
-def worded(text: str, codes: Mapping[Said, int]) -> str:
-    """`text` with each answer the model names put as the dialect's status code."""
+def worded(text: str, codes: Mapping[Said, str]) -> str:
+    """`text` with each answer the model names put as the dialect says it."""
     for said, code in codes.items():
         text = text.replace(said.value, str(code))
     return text
@@ -102,7 +102,9 @@ from dataclasses import dataclass, field, replace  # noqa: E402
 from typing import Literal  # noqa: E402
 
 Kind = Literal["copy", "delete"]
-CancelState = Literal["none", "accepted", "refused"]
+#: "received": the owner's cancel was received (v2) when the operation may have ended
+#: already; it becomes "accepted" once a poll sent after it still sees it running.
+CancelState = Literal["none", "accepted", "refused", "received"]
 Interval = tuple[float, float]
 Order = tuple[int, int]
 
@@ -138,6 +140,7 @@ class Operation:
     terminal: Status | None = None
     percent: int | None = None
     cancel: CancelState = "none"
+    cancel_order: int = 0  # the event number of the answer to the owner's received cancel
     foreign_cancel: bool = False
     unauth_cancel: bool = False  # a cancel without valid credentials was sent
     # The event number at which the latest poll that saw it running was sent: it was
@@ -215,6 +218,16 @@ class CancelRefused:
 
 
 @dataclass(frozen=True)
+class CancelReceived:
+    """The owner's cancel was received (v2's `result: true`): a running operation then
+    ends Cancelled, an ended one keeps its status."""
+
+    token: str
+    at: Interval
+    order: Order = (0, 0)
+
+
+@dataclass(frozen=True)
 class ForeignCancel:
     """Another session (`via` "session"), or a request without valid credentials (`via`
     "credentials"), tried to cancel `token` (whatever it was answered)."""
@@ -225,7 +238,15 @@ class ForeignCancel:
 
 
 Observation = (
-    Started | Rejected | Seen | Gone | Unplaced | CancelAccepted | CancelRefused | ForeignCancel
+    Started
+    | Rejected
+    | Seen
+    | Gone
+    | Unplaced
+    | CancelAccepted
+    | CancelRefused
+    | CancelReceived
+    | ForeignCancel
 )
 
 
@@ -376,7 +397,7 @@ def _seen(model: Model, obs: Seen) -> Outcome | Violation:
         exercised.add("EXP-1")
         if op.cancel == "refused":
             exercised.add("CAN-3")
-    if op.cancel == "accepted":
+    if op.cancel == "accepted" or (op.cancel == "received" and obs.status is S.CANCELLED):
         exercised.add("CAN-1")
     if op.foreign_cancel:
         exercised.add("ISO-1")
@@ -402,6 +423,10 @@ def _seen(model: Model, obs: Seen) -> Outcome | Violation:
             running_until=max(op.running_until, sent),
             seen_running=max(op.seen_running, obs.order[0]),
         )
+        if op.cancel == "received" and obs.order[0] > op.cancel_order:
+            # Still running after the received cancel was answered: it ran when the cancel
+            # came, so the cancel was accepted (it must end Cancelled).
+            new = replace(new, cancel="accepted")
     else:
         exercised.add("STA-7")
         outsiders = op.cancel == "none" and obs.status is S.CANCELLED
@@ -608,6 +633,28 @@ def _cancel_refused(model: Model, obs: CancelRefused) -> Outcome | Violation:
     return Outcome(_with(model, new), frozenset({"CAN-3"}))
 
 
+def _cancel_received(model: Model, obs: CancelReceived) -> Outcome | Violation:
+    """Accepted if it may run, its end kept if it may have ended: where both may be, the
+    states of both (a Completed seen later may have come before the cancel)."""
+    op = model.ops[obs.token]
+    states = possible_at(op, obs.at, model.timing)
+    if states == {S.EXPIRED}:
+        return Violation(
+            "CAN-4", "cancel of an expired token received", Said.GONE, Said.CANCEL_ACCEPTED
+        )
+    if not states & RUNNING:
+        return Outcome(_with(model, replace(op, possible=states & ENDED)), frozenset({"CAN-3"}))
+    if not states & ENDED:
+        return _cancel_accepted(model, CancelAccepted(obs.token, obs.at))
+    new = replace(
+        op,
+        possible=(states & (RUNNING | ENDED)) | {S.CANCELLED},
+        cancel="received" if op.cancel == "none" else op.cancel,
+        cancel_order=obs.order[1],
+    )
+    return Outcome(_with(model, new), frozenset())
+
+
 def _foreign_cancel(model: Model, obs: ForeignCancel) -> Outcome | Violation:
     op = model.ops[obs.token]
     if obs.via == "credentials":
@@ -627,5 +674,6 @@ _HANDLERS = {
     Unplaced: _unplaced,
     CancelAccepted: _cancel_accepted,
     CancelRefused: _cancel_refused,
+    CancelReceived: _cancel_received,
     ForeignCancel: _foreign_cancel,
 }

@@ -46,7 +46,7 @@ from .machine.cleanup import (
 )
 from .model import ENDED, RUNNING, Timing
 from .profiles import PROFILES, Profile
-from .targets import Connection, HarnessError, Target
+from .targets import Connection, HarnessError, Target, find_version
 from .verdicts import Leftover
 
 AUTO = "auto"
@@ -63,6 +63,9 @@ class Trial:
     token: str | None = None
     running: set[int] = field(default_factory=set)  # statuses of polls that reported running
     end: Exchange | None = None  # the poll that showed the copy ended, if one did
+    link: str | None = None  # where that poll's answer said the result is
+    root: str = "v1/Repositories"  # the API version the copy was tried in (`api_root`)
+    link_name: str = "Location"  # what the dialect tried calls the result's link
 
     def fits(self, profile: Profile) -> bool:
         """Everything `profile` says about this copy held, its path included."""
@@ -81,21 +84,23 @@ class Trial:
         )
 
     def describe(self) -> str:
-        """`a copy at .../Folder/CopyAsync answered 201, its end 201 with Location`."""
-        text = f"a copy at {short_path(self.path)} answered {self.start or 'nothing'}"
+        """`a copy at /v1/.../Folder/CopyAsync answered 201, its end 201 with Location`."""
+        where = short_path(self.root, self.path)
+        text = f"a copy at {where} answered {self.start or 'nothing'}"
         if self.token is None:
             return text
         if self.running:
             text += f", polls while it ran {'/'.join(map(str, sorted(self.running)))}"
         if self.end is None:
             return text + ", and it was not seen to end"
-        link = self.end.header("location")  # what a v1 candidate's end carries
-        return text + f", its end {self.end.status} {'with' if link else 'without'} Location"
+        with_link = "with" if self.link else "without"
+        return text + f", its end {self.end.status} {with_link} {self.link_name}"
 
 
-def short_path(template: str) -> str:
-    """The distinctive end of a copy path: `.../Folder/children/CopyAsync`."""
-    return ".../" + template.rsplit("Laserfiche.Repository.", 1)[-1]
+def short_path(root: str, template: str) -> str:
+    """The version and distinctive end of a copy path: `/v1/.../Folder/children/CopyAsync`."""
+    tail = template.split("}/", 1)[-1].replace("Laserfiche.Repository.", "")
+    return f"/{root.split('/')[0]}/.../{tail}"
 
 
 def settle(
@@ -104,6 +109,8 @@ def settle(
     """Make sure the target is judged in a dialect it speaks; a one-line note for the
     report when `--profile auto` picked one. Raises HarnessError (exit 2) on a mismatch,
     or when auto finds no single fitting profile."""
+    if target.serves is None or target.serves != target.profile.name:
+        _version(target, auto=profile_name == AUTO)
     if profile_name != AUTO:
         if target.serves is None or target.serves != target.profile.name:
             _check(target, operation_timeout)
@@ -118,6 +125,17 @@ def settle(
         f"profile {chosen.name} picked by --profile auto: {fit.describe()}, "
         f"as {chosen.name} says{elsewhere}"
     )
+
+
+def _version(target: Target, auto: bool) -> None:
+    """Speak the API version that reads the parent folder (`targets.find_version`)."""
+    conn = target.connect()
+    try:
+        found = find_version(conn.api, conn.sessions[0], conn.parent_id, auto)
+    finally:
+        conn.close()
+    if found is not None:
+        target.speaking(found)
 
 
 def _check(target: Target, operation_timeout: float) -> None:
@@ -220,7 +238,9 @@ def _copy(
     timeout: float,
 ) -> Trial:
     """Start a copy of `source` into `dest` on `api`'s copy path and watch it to its end."""
-    trial = Trial(api.profile.copy_path)
+    trial = Trial(
+        api.profile.copy_path, root=api.profile.api_root, link_name=api.profile.members.link
+    )
     ex = api.start_copy(
         session,
         dest,
@@ -240,7 +260,7 @@ def _copy(
         if poll.status is not None and 200 <= poll.status < 300 and report.status in _RUNNING:
             trial.running.add(poll.status)
         elif (redirect and report.link) or report.status in _ENDED:
-            trial.end = poll
+            trial.end, trial.link = poll, report.link
             return trial
         else:
             return trial  # gone, refused, unreadable: nothing more to learn from it

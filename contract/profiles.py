@@ -18,13 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from .dialects import Answer, Members, PollReport, v1
+from .dialects import Answer, CancelSaid, Members, PollReport, v1, v2
 from .model import Said
 
 #: The module that reads each wire (`Profile.wire`): see `contract/dialects/`.
-WIRES = {"v1": v1}
+WIRES = {"v1": v1, "v2": v2}
 
 #: Where a dialect's repository paths start (under the base URL): `{API_ROOT}/{repoId}/...`.
 API_ROOT = "v1/Repositories"
@@ -44,7 +44,7 @@ class Profile:
     # Paths relative to {api_root}/{repoId}/ under the base URL
     copy_path: str  # .format(dest=...)
     delete_path: str  # .format(entry=...)
-    task_path: str  # .format(token=...)
+    task_path: str  # .format(token=...); a `?name={token}` names the token in the query
     entry_path: str  # .format(entry=...)
     children_path: str  # .format(entry=...)
     # Status codes per situation
@@ -60,9 +60,11 @@ class Profile:
     busy: int = 429
     unauthorized: int = 401
     bad_request: int = 400
-    # A delete start takes an optional JSON body (the vendor's DeleteEntryInfo:
-    # {auditReasonId, comment}); a malformed one is bad input like a copy's (SUB-3).
-    delete_body: bool = False
+    # A delete start takes an optional JSON body (v1's DeleteEntryInfo {auditReasonId,
+    # comment}, v2's StartDeleteEntryRequest {auditReasonId, auditReasonComment}): the name
+    # of its comment member, None when it takes none. A malformed one is bad input like a
+    # copy's (SUB-3).
+    delete_comment: str | None = None
     # SCH-1: the bundled document whose schemas describe this dialect's bodies (a name in
     # contract/schemas/, patched), and the schema of each 2xx answer it documents, by the
     # call made (see `call_of`) and the status. An answer not listed is not judged.
@@ -73,6 +75,8 @@ class Profile:
     inapplicable: Mapping[str, str] = field(default_factory=dict, hash=False)
     api_root: str = API_ROOT
     wire: str = "v1"  # the module of `contract/dialects/` that reads its answers (WIRES)
+    # A copy's and a folder creation's autoRename goes in the JSON body (v2), not the query.
+    rename_in_body: bool = False
 
     @property
     def members(self) -> Members:
@@ -83,6 +87,23 @@ class Profile:
         """What a poll's answer says about `token`: the status it reports, whether the
         token is gone, the status document's statements (the one reader of a poll)."""
         return WIRES[self.wire].read_poll(self, answer, token)
+
+    def read_cancel(self, answer: Answer, token: str) -> CancelSaid | None:
+        """What a cancel's answer says about `token`; None when it says none of that."""
+        return WIRES[self.wire].read_cancel(self, answer, token)
+
+    def allowed(self, call: str) -> str:
+        """What the answers to a "poll" or a "cancel" may be, in words (for `Unplaced`)."""
+        return WIRES[self.wire].allowed(self)[call]
+
+    def with_rename(self, body: Any, auto_rename: bool | None) -> tuple[Any, dict[str, str] | None]:
+        """A copy's or creation's JSON body and query, with autoRename where the dialect
+        reads it (nothing added when it is None or the body is no object)."""
+        if auto_rename is None:
+            return body, None
+        if not self.rename_in_body:
+            return body, {"autoRename": str(auto_rename).lower()}
+        return ({**body, "autoRename": auto_rename} if isinstance(body, dict) else body), None
 
     def repository_path(self, repo_id: str) -> str:
         """The path (no leading slash, a trailing one) under which a repository's calls
@@ -108,13 +129,21 @@ class Profile:
         if found is None:
             return None
         for verb, template, call in self.calls():
-            if verb == method.upper() and _template_pattern(template).fullmatch(found["rest"]):
+            path = template.partition("?")[0]
+            if verb == method.upper() and _template_pattern(path).fullmatch(found["rest"]):
                 return call
         return None
 
     def task_token(self, url: str) -> str | None:
         """The token a poll's or a cancel's URL names (as the server handed it out), or None
         for any other request."""
+        path, _, query = self.task_path.partition("?")
+        if query:  # the token is a query parameter's (one token: a poll or cancel of it)
+            if self.call_of("GET", url) != "poll":
+                return None
+            named = parse_qs(urlsplit(url).query).get(query.partition("=")[0], [])
+            one = len(named) == 1 and "," not in named[0]
+            return named[0] if one and named[0] else None
         found = _repository_pattern(self.api_root).search(urlsplit(url).path)
         head, _, tail = self.task_path.partition("{token}")
         named = found and re.fullmatch(
@@ -158,14 +187,9 @@ class Profile:
             named.add(source)
         return named
 
-    def said(self) -> dict[Said, int]:
-        """The status code of each answer the model's texts name (`model.worded`)."""
-        return {
-            Said.BUSY: self.busy,
-            Said.GONE: self.not_found,
-            Said.CANCEL_ACCEPTED: self.cancel_accepted,
-            Said.CANCEL_REFUSED: self.cancel_ended,
-        }
+    def said(self) -> dict[Said, str]:
+        """What each answer the model's texts name is on this wire (`model.worded`)."""
+        return WIRES[self.wire].said(self)
 
     def response_schema(self, call: str, status: int) -> str | None:
         """The schema name of a documented 2xx answer to `call`; None if none is documented."""
@@ -190,7 +214,7 @@ OPENAPI_V1 = Profile(
     poll_ended=200,
     cancel_accepted=204,
     cancel_ended=400,
-    delete_body=True,
+    delete_comment="comment",
     schema_document="lf-repository-v1-swagger",
     response_schemas={
         ("start-copy", 201): "AcceptedOperation",  # CopyEntryAsync
@@ -237,6 +261,39 @@ GUIDE_V1 = Profile(
 )
 
 
+V2 = Profile(
+    name="v2",
+    description='API v2 (tasks): the vendor\'s v2 document (FACTS.md, "API v2")',
+    copy_path="Entries/{dest}/Folder/CopyAsync",
+    delete_path="Entries/{entry}",
+    task_path="Tasks?taskIds={token}",  # ListTasks / CancelTasks, one task named
+    entry_path="Entries/{entry}",
+    children_path="Entries/{entry}/Folder/Children",
+    start_accepted=202,
+    # Every task listing answers 200, whatever its tasks' states; the result is in the
+    # body (result.uri), and a cancel answers 200 with a result per task.
+    poll_running=200,
+    poll_completed_copy=200,
+    poll_ended=200,
+    cancel_accepted=200,
+    cancel_ended=200,
+    delete_comment="auditReasonComment",  # StartDeleteEntryRequest {auditReasonId, ...}
+    schema_document="lf-repository-v2-swagger",
+    response_schemas={
+        ("start-copy", 202): "StartTaskResponse",  # StartCopyEntry
+        ("start-delete", 202): "StartTaskResponse",  # StartDeleteEntry
+        ("poll", 200): "TaskCollectionResponse",  # ListTasks
+        ("cancel", 200): "CancelTasksResponse",  # CancelTasks
+        ("create-folder", 201): "Entry",  # CreateEntry
+        ("list", 200): "EntryCollectionResponse",  # ListEntries
+        ("get-entry", 200): "Entry",  # GetEntry
+    },
+    api_root="v2/Repositories",
+    wire="v2",
+    rename_in_body=True,  # StartCopyEntryRequest, CreateEntryRequest
+)
+
+
 @cache
 def _template_pattern(template: str) -> re.Pattern[str]:
     """A path template ("Entries/{entry}") as a pattern: each {name} one path segment."""
@@ -244,7 +301,7 @@ def _template_pattern(template: str) -> re.Pattern[str]:
     return re.compile("[^/]+".join(map(re.escape, parts)))
 
 
-PROFILES: dict[str, Profile] = {p.name: p for p in (OPENAPI_V1, GUIDE_V1)}
+PROFILES: dict[str, Profile] = {p.name: p for p in (OPENAPI_V1, GUIDE_V1, V2)}
 
 
 def profile(name: str) -> Profile:

@@ -112,6 +112,7 @@ def _live_target(options: Options, dialect: Profile) -> Target:
         options.parent_id,
         options.clock_url,
         ca_bundle=options.ca_bundle,
+        auto=options.profile == AUTO,
     )
 
 

@@ -29,7 +29,7 @@ import respx
 
 from .api import RepositoryApi
 from .client import Client, Exchange, Session
-from .profiles import Profile
+from .profiles import PROFILES, Profile
 
 
 class HarnessError(Exception):
@@ -123,6 +123,33 @@ class WallClock:
 
 
 Clock = ClockDriver | WallClock
+
+
+def find_version(api: RepositoryApi, session: Session, parent: int, auto: bool) -> Profile | None:
+    """When `api`'s profile does not find the parent folder (404), the profile of another
+    API version (v1, v2: a profile's `api_root`) that does: under --profile auto the run
+    goes on in that version (the profile probe then picks the dialect; None: nothing to
+    change); a named profile stops the run (HarnessError) naming the one to use."""
+    given = api.profile
+    if api.get_entry(session, parent, action="preflight").status != given.not_found:
+        return None
+    roots = {p.api_root: p for p in reversed(PROFILES.values())}  # the first of each
+    for root, other in roots.items():
+        if root == given.api_root:
+            continue
+        read = api.speaking(other).get_entry(session, parent, action="preflight")
+        if read.status != other.entry_read:
+            continue
+        if auto:
+            return other
+        names = [p.name for p in PROFILES.values() if p.api_root == root]
+        fix = names[0] if len(names) == 1 else "auto"
+        raise HarnessError(
+            f"the target answers like {' or '.join(names)}, not {given.name} "
+            f"(the parent folder #{parent} is read under /{root}/, not under "
+            f"/{given.api_root}/): run with --profile {fix}"
+        )
+    return None
 
 
 @dataclass
@@ -282,10 +309,12 @@ class LiveTarget:
         clock_url: str | None,
         timeout: float = 30.0,
         ca_bundle: str | None = None,
+        auto: bool = False,
     ) -> None:
         self.profile, self.base_url, self.repo_id = profile, base_url.rstrip("/"), repo_id
         self.tokens, self.parent_id, self.clock_url = list(tokens), parent_id, clock_url
         self.timeout, self.ca_bundle = timeout, ca_bundle
+        self.auto = auto  # --profile auto: the preflight finds the API version it serves
         self.tls = self._verify()
         self.virtual_clock = clock_url is not None
         self.serves = None  # what it speaks is what the profile probe finds out
@@ -317,6 +346,7 @@ class LiveTarget:
             clock.read()
             if not self._checked:
                 self._preflight(api, sessions)
+                api = api.speaking(self.profile)  # the preflight may have found the version
         except Exception:
             http.close()
             raise
@@ -343,9 +373,16 @@ class LiveTarget:
                 f"ca-bundle {self.ca_bundle}: not a PEM certificate file ({exc})"
             ) from None
 
+    def _find_version(self, api: RepositoryApi, session: Session) -> None:
+        found = find_version(api, session, self.parent_id, self.auto)
+        if found is not None:
+            self.speaking(found)
+
     def _preflight(self, api: RepositoryApi, sessions: list[Session]) -> None:
         """Fail fast with a clear reason: unreachable, a refused token, no parent folder.
         Times the round trip too (`round_trip`)."""
+        self._find_version(api, sessions[0])
+        api = api.speaking(self.profile)
         trips = []
         for session in sessions:
             began = time.monotonic()

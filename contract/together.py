@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from .model import Model, Observation, Order, Outcome, Violation, step
+from .model import CancelState, Model, Observation, Order, Outcome, Violation, step
 
 #: The most orderings `step_together` tries (seven observations in flight together).
 MAX_ORDERINGS = 5040
@@ -82,6 +82,16 @@ def _orderings(timed: list[Timed]) -> list[list[Timed]]:
     return found
 
 
+def _joined_cancel(cancels: set[CancelState]) -> CancelState:
+    """An accepted cancel in some ordering; "received" (v2: accepted or ended, unknown)
+    wherever one ordering had it, as it is the weaker."""
+    if "received" in cancels:
+        return "received"
+    if "accepted" in cancels:
+        return "accepted"
+    return "refused" if "refused" in cancels else "none"
+
+
 def _join(models: list[Model]) -> Model:
     """What every one of `models` allows: the union of states, the weakest bounds."""
     first = models[0]
@@ -100,9 +110,8 @@ def _join(models: list[Model]) -> Model:
             else max(v.ended_by for v in versions if v.ended_by is not None),
             terminal=terminals.pop() if len(terminals) == 1 else None,
             percent=None if None in percents else min(p for p in percents if p is not None),
-            cancel="accepted"
-            if "accepted" in cancels
-            else ("refused" if "refused" in cancels else "none"),
+            cancel=_joined_cancel(cancels),
+            cancel_order=max(v.cancel_order for v in versions),
             foreign_cancel=any(v.foreign_cancel for v in versions),
             unauth_cancel=any(v.unauth_cancel for v in versions),
             seen_running=min(v.seen_running for v in versions),

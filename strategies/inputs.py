@@ -64,21 +64,22 @@ class MalformedStart:
 
 
 def malformed_starts(
-    source: int, name: str, *, delete_body: bool = False
+    source: int, name: str, *, delete_comment: str | None = None
 ) -> st.SearchStrategy[MalformedStart]:
     """Start requests that a server must reject with 400 (or 404 for a non-integer path id).
-    With `delete_body` (a dialect whose delete takes an optional body), deletes of a real
-    entry whose body is broken too: the body is optional, not ignorable."""
+    With `delete_comment` (a dialect whose delete takes an optional body: the name of its
+    comment member), deletes of a real entry whose body is broken too: the body is
+    optional, not ignorable."""
     M = MalformedStart
     good = {"sourceId": source, "name": name}
     bodies = [
         M("a delete body that is not JSON", "delete", raw=b"{not json"),
         M("a delete body that is a JSON array", "delete", body=["comment"]),
         M("auditReasonId as a string", "delete", body={"auditReasonId": "abc"}),
-        M("comment as a number", "delete", body={"comment": 12345}),
+        M(f"{delete_comment} as a number", "delete", body={delete_comment: 12345}),
     ]
     return st.sampled_from(
-        (bodies if delete_body else [])
+        (bodies if delete_comment else [])
         + [
             M("a body that is not JSON", "copy", raw=b"{not json"),
             M("a JSON array instead of an object", "copy", body=[source, name]),

@@ -47,7 +47,8 @@ def test_every_profile_is_served_by_the_emulator_under_the_same_name():
 def test_the_emulator_answers_what_the_profile_expects(name):
     """Written apart on purpose (a wrong profile must not be mirrored): here they meet."""
     p, d = PROFILES[name], DIALECTS[name]
-    assert p.copy_path.endswith("Laserfiche.Repository.Folder/" + d.copy_route)
+    assert p.copy_path.endswith("Folder/" + d.copy_route)
+    assert p.api_root == f"{d.api}/Repositories"
     assert (p.start_accepted, p.poll_running, p.poll_completed_copy, p.poll_ended) == (
         d.start_accepted,
         d.poll_running,
@@ -320,13 +321,13 @@ def test_a_profile_fits_only_the_copy_made_on_its_own_path():
 
     end = Exchange(1, "profile-probe", "s1", "GET", f"{ORIGIN}{API}/Tasks/t", {}, None, 0, 0)
     end.status, end.response_headers = 302, {"location": f"{API}/Entries/9"}
-    on_guide_path = Trial(GUIDE_V1.copy_path, 202, "t", {202}, end)
+    on_guide_path = Trial(GUIDE_V1.copy_path, 202, "t", {202}, end, f"{API}/Entries/9")
     assert on_guide_path.fits(GUIDE_V1)
     on_document_path = Trial(PROFILES["openapi-v1"].copy_path, 202, "t", {202}, end)
     assert not on_document_path.fits(GUIDE_V1)
     assert not on_document_path.fits(PROFILES["openapi-v1"])
     assert on_guide_path.describe() == (
-        "a copy at .../Folder/children/CopyAsync answered 202, polls while it ran 202, "
+        "a copy at /v1/.../Folder/children/CopyAsync answered 202, polls while it ran 202, "
         "its end 302 with Location"
     )
 
@@ -363,6 +364,7 @@ def test_a_poll_or_cancel_url_gives_back_the_token_as_the_server_handed_it_out(n
     dialect = PROFILES[name]
     token = "a+b/c=="
     path = dialect.repository_path("r1") + dialect.task_path.format(token=quote(token, safe=""))
-    assert dialect.task_token(f"https://tenant.example/prefix/{path}?x=1") == token
+    extra = "&x=1" if "?" in path else "?x=1"  # a query the token is not in (v2's is)
+    assert dialect.task_token(f"https://tenant.example/prefix/{path}{extra}") == token
     entry = dialect.repository_path("r1") + dialect.entry_path.format(entry=5)
     assert dialect.task_token(f"https://tenant.example/{entry}") is None

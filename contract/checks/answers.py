@@ -3,17 +3,19 @@ AUT-1, ISO-1."""
 
 from __future__ import annotations
 
-from .registry import Context, Failure, check, fail, short
+from ..model import Said
+from .registry import Context, Failure, check, fail, said_gone, short
 
 
 @check("CAN-4", "cancel-unknown", "cancel-malformed")
 def cancel_unknown_not_found(ctx: Context) -> list[Failure] | None:
     status = ctx.exchange.status or 0
-    if status in (ctx.profile.not_found, ctx.profile.bad_request):
+    if said_gone(ctx) or status == ctx.profile.bad_request:
         return []
+    said = ctx.profile.said()[Said.GONE]
     return fail(
-        "cancel of an unknown token not answered 404",
-        "404 (400 if the server finds it malformed)",
+        f"cancel of an unknown token not answered {said}",
+        f"{said} ({ctx.profile.bad_request} if the server finds it malformed)",
         f"{status}",
     )
 
@@ -21,9 +23,14 @@ def cancel_unknown_not_found(ctx: Context) -> list[Failure] | None:
 @check("ERR-2", "poll-unknown", "cancel-unknown", "poll-malformed", "cancel-malformed")
 def unknown_token_not_found(ctx: Context) -> list[Failure] | None:
     status = ctx.exchange.status or 0
-    if status in (ctx.profile.not_found, ctx.profile.bad_request):
+    if said_gone(ctx) or status == ctx.profile.bad_request:
         return []
-    return fail("an unknown token was not answered 404", "404 (or 400 when malformed)", f"{status}")
+    said = ctx.profile.said()[Said.GONE]
+    return fail(
+        f"an unknown token was not answered {said}",
+        f"{said} (or {ctx.profile.bad_request} when malformed)",
+        f"{status}",
+    )
 
 
 @check("ERR-1")
@@ -69,12 +76,12 @@ def unauthenticated_rejected(ctx: Context) -> list[Failure] | None:
 def foreign_session_refused(ctx: Context) -> list[Failure] | None:
     status = ctx.exchange.status or 0
     # A status reported (a document's, or the profile's completion redirect, which hands
-    # over the result as a document would), or a 2xx that does not say the token is gone.
-    reached = ctx.report.status is not None or (200 <= status < 300 and not ctx.report.gone)
-    if reached:
+    # over the result as a document would), or a 2xx that does not say "gone".
+    told = ctx.action == "poll-foreign" and ctx.report.status is not None
+    if told or (200 <= status < 300 and not said_gone(ctx)):
         return fail(
             "a session reached another session's operation",
-            "404 or 403 (the token belongs to another session)",
+            f"{ctx.profile.said()[Said.GONE]} or 403 (the token belongs to another session)",
             f"{status}",
             sound=ctx.action == "poll-foreign",  # a foreign cancel that worked changed state
         )

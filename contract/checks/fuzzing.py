@@ -11,7 +11,8 @@ sent (`contract/fuzz/inputs.py`), not from the document.
 
 from __future__ import annotations
 
-from .registry import Context, Failure, check, fail, short
+from ..model import Said
+from .registry import Context, Failure, check, fail, said_gone, short
 
 #: Answers of a gateway in front of the server or of its load, not of the request: a
 #: staging tenant behind a proxy may give them to any request, so they are not judged.
@@ -45,8 +46,7 @@ def fuzzed_token_unknown(ctx: Context) -> list[Failure] | None:
     if ctx.facts.get("token_issued", True) or ctx.facts.get("auth") != "session":
         return None
     status = ctx.exchange.status or 0
-    allowed = {ctx.profile.not_found, ctx.profile.bad_request}
-    if status in allowed:
+    if said_gone(ctx) or status == ctx.profile.bad_request:
         return []
     # A token with characters a URL or router may treat specially can be refused by the
     # routing layer (405, 414, ...): only an answer that serves it, or a 5xx, is wrong then.
@@ -54,9 +54,10 @@ def fuzzed_token_unknown(ctx: Context) -> list[Failure] | None:
         return None
     if status == ctx.profile.busy or status in UNAVAILABLE:  # a limit, a gateway: any call
         return None
+    gone = ctx.profile.said()[Said.GONE]
     return fail(
-        "a token the server never issued was not answered 404",
-        "404 (or 400 when malformed), never 2xx or 5xx",
+        f"a token the server never issued was not answered {gone}",
+        f"{gone} (or {ctx.profile.bad_request} when malformed), never 2xx or 5xx",
         f"{status} for token {ctx.facts.get('token')!r}",
         sound=ctx.action == "fuzz-poll" or status >= 300,
     )

@@ -18,7 +18,7 @@ from functools import cached_property
 from typing import Any
 
 from ..client import Exchange
-from ..dialects import PollReport
+from ..dialects import CancelSaid, PollReport
 from ..model import Kind, Operation, Violation, worded
 from ..profiles import Profile
 from ..sandbox import Tree
@@ -147,6 +147,15 @@ def reported(ctx: Context) -> str | None:
     """The status a poll answer reports, as the profile's dialect reads it (a status
     document's, or Completed for guide-v1's completion redirect); None for other actions."""
     return ctx.report.status if ctx.action == "poll" else None
+
+
+def said_gone(ctx: Context) -> bool:
+    """A poll's or a cancel's answer says its token is unknown, as the dialect says it
+    (v1: 404; v2: the id left out of the list)."""
+    if "cancel" in ctx.action:
+        token = ctx.facts.get("token") or ""
+        return ctx.profile.read_cancel(ctx.exchange, token) is CancelSaid.GONE
+    return ctx.report.gone
 
 
 def progress(ctx: Context) -> PollReport | None:

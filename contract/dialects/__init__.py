@@ -2,7 +2,7 @@
 
 A dialect reads an answer into what the model and the checks reason about, so that
 nothing above this layer reads a body's field or a header: a poll's answer becomes a
-`PollReport` for one token (the status it reports, whether the token is gone, the
+`PollReport` for one token, a cancel's a `CancelSaid` (the status it reports, whether the token is gone, the
 document's statements about the operation and its result). `v1.py` reads both v1
 dialects (`openapi-v1`, `guide-v1`: they differ in data, which `contract/profiles.py`
 holds). A new dialect is one module here with the same readers and a `Profile` naming
@@ -67,6 +67,15 @@ class PollReport:
     error_messages: tuple[str, ...] = ()  # the non-empty messages among the errors
     link: str | None = None
     claims: tuple[Claim, ...] = ()
+
+
+class CancelSaid(Enum):
+    """What a cancel's answer says about one token."""
+
+    ACCEPTED = "accepted"  # it ran: it will end Cancelled (v1 204)
+    REFUSED = "refused"  # it had ended (v1 400; v2 `result: false`)
+    RECEIVED = "received"  # accepted if it ran, its status kept if it had ended (v2 `true`)
+    GONE = "gone"  # the token is unknown (v1 404; v2 left out of the list)
 
 
 #: How a dialect names the members of its status document, for the checks' messages.

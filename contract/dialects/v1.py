@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import MISSING, Answer, Claim, Members, PollReport
+from ..model import Said
+from . import MISSING, Answer, CancelSaid, Claim, Members, PollReport
 
 if TYPE_CHECKING:
     from ..profiles import Profile
@@ -74,6 +75,38 @@ def _claims(body: dict[str, Any]) -> tuple[Claim, ...]:
     if isinstance(entry, int) and entry:
         claims.append(Claim("entryId", "entry", entry))
     return tuple(claims)
+
+
+def read_cancel(profile: Profile, answer: Answer, token: str) -> CancelSaid | None:
+    """A cancel's answer: 204 accepted, 400 refused (it had ended), 404 gone; None for
+    any other (the caller tells an unknown outcome from a status no situation allows)."""
+    return {
+        profile.cancel_accepted: CancelSaid.ACCEPTED,
+        profile.cancel_ended: CancelSaid.REFUSED,
+        profile.not_found: CancelSaid.GONE,
+    }.get(answer.status or 0)
+
+
+def allowed(profile: Profile) -> dict[str, str]:
+    """What a poll's and a cancel's answers may be, for the model's texts (`Unplaced`)."""
+    poll = f"{profile.poll_running} or {profile.poll_ended} with a status body"
+    if profile.completion_redirects:
+        poll += f", {profile.poll_completed_copy} for a Completed copy"
+    return {
+        "poll": f"{poll}; {profile.not_found} once expired",
+        "cancel": f"{profile.cancel_accepted} while running, {profile.cancel_ended} once "
+        f"ended, {profile.not_found} once expired",
+    }
+
+
+def said(profile: Profile) -> dict[Said, str]:
+    """The answer each of the model's words stands for: a status code."""
+    return {
+        Said.BUSY: str(profile.busy),
+        Said.GONE: str(profile.not_found),
+        Said.CANCEL_ACCEPTED: str(profile.cancel_accepted),
+        Said.CANCEL_REFUSED: str(profile.cancel_ended),
+    }
 
 
 def started_token(status: int | None, body: Any) -> str | None:

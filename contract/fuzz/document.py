@@ -106,8 +106,9 @@ def document(profile: Profile, repo_id: str, ids: SandboxIds, *, loose: str | No
         },
         loose,
     )
+    comment = profile.delete_comment or "comment"
     delete_body = _body(
-        [], {"auditReasonId": {"type": "integer"}, "comment": {"type": "string"}}, loose
+        [], {"auditReasonId": {"type": "integer"}, comment: {"type": "string"}}, loose
     )
     folder_body = _body(
         ["name", "entryType"],

@@ -11,10 +11,12 @@ import strategies as gen
 from ..api import listed_entries
 from ..checks import Intent, Suspect, location_entry
 from ..client import Exchange, Session
+from ..dialects import CancelSaid
 from ..model import (
     ENDED,
     TRANSITIONS,
     CancelAccepted,
+    CancelReceived,
     CancelRefused,
     Gone,
     Kind,
@@ -58,32 +60,25 @@ def poll_observation(ex: Exchange, profile: Profile, token: str) -> Observation 
     if report.gone:
         return Gone(token, ex.at, "poll")
     if ex.status is not None and ex.status >= 400 and ex.status not in profile.unavailable:
-        allowed = f"{profile.poll_running} or {profile.poll_ended} with a status body"
-        if profile.completion_redirects:
-            allowed += f", {profile.poll_completed_copy} for a Completed copy"
-        return Unplaced(
-            token, ex.at, "poll", str(ex.status), f"{allowed}; {profile.not_found} once expired"
-        )
+        return Unplaced(token, ex.at, "poll", str(ex.status), profile.allowed("poll"))
     return None
 
 
 def cancel_observation(ex: Exchange, profile: Profile, token: str) -> Observation | None:
-    """A cancel's answer: accepted, refused (the operation had ended), the token gone, a
-    status no situation allows (`Unplaced`), or nothing (no answer, a gateway's)."""
-    placed = {
-        profile.cancel_accepted: CancelAccepted(token, ex.at),
-        profile.cancel_ended: CancelRefused(token, ex.at),
-        profile.not_found: Gone(token, ex.at, "cancel"),
-    }
+    """A cancel's answer: accepted, refused (the operation had ended), received (v2: either,
+    by the states possible then), the token gone, a status no situation allows
+    (`Unplaced`), or nothing (no answer, a gateway's)."""
     if ex.status is None or ex.status in profile.unavailable:
         return None
-    if ex.status in placed:
-        return placed[ex.status]
-    allowed = (
-        f"{profile.cancel_accepted} while running, {profile.cancel_ended} once ended, "
-        f"{profile.not_found} once expired"
-    )
-    return Unplaced(token, ex.at, "cancel", str(ex.status), allowed)
+    said = profile.read_cancel(ex, token)
+    if said is None:
+        return Unplaced(token, ex.at, "cancel", str(ex.status), profile.allowed("cancel"))
+    return {
+        CancelSaid.ACCEPTED: CancelAccepted(token, ex.at),
+        CancelSaid.REFUSED: CancelRefused(token, ex.at),
+        CancelSaid.RECEIVED: CancelReceived(token, ex.at, ex.order),
+        CancelSaid.GONE: Gone(token, ex.at, "cancel"),
+    }[said]
 
 
 def _work(intent: Intent) -> int:

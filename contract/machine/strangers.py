@@ -49,9 +49,11 @@ class StrangerRules(MachineBase):
         session = self.draw_session(data, self.conn.sessions)
         kind = "malformed" if malformed else "unknown"
         if cancel and not self.api.guarded:  # on a shared target, cancel only our own tokens
-            self.judge(f"cancel-{kind}", self.api.cancel(session, token, action=f"cancel-{kind}"))
+            ex = self.api.cancel(session, token, action=f"cancel-{kind}")
+            self.judge(f"cancel-{kind}", ex, token=token)
         else:
-            self.judge(f"poll-{kind}", self.api.poll(session, token, action=f"poll-{kind}"))
+            ex = self.api.poll(session, token, action=f"poll-{kind}")
+            self.judge(f"poll-{kind}", ex, token=token)
 
     @rule(
         data=st.data(),
@@ -121,7 +123,7 @@ class StrangerRules(MachineBase):
         source = self._entry_choice(data, area, folders=False, root=True)
         name = data.draw(self.names(), label="name")
         bad = data.draw(
-            gen.malformed_starts(source, name, delete_body=self.conn.profile.delete_body),
+            gen.malformed_starts(source, name, delete_comment=self.conn.profile.delete_comment),
             label="malformation",
         )
         targets: frozenset[int] = frozenset()
