@@ -525,7 +525,9 @@ def _gone(model: Model, obs: Gone) -> Outcome | Violation:
         new = replace(op, possible=frozenset({S.EXPIRED}))
         return Outcome(_with(model, new), frozenset(exercised))
     actual = f"{Said.GONE} on {obs.via} at t={obs.at[0]:g}"
-    if op.terminal is None:
+    # Gone before its end was seen: vanished while live (STA-1) or ended and expired too
+    # soon (EXP-1). After an accepted cancel the operation ends at once, so the second.
+    if op.terminal is None and not (op.cancel == "accepted" and S.CANCELLED in states):
         return Violation(
             "STA-1",
             f"a live token answered {Said.GONE}",

@@ -144,6 +144,13 @@ def test_a_live_token_must_not_vanish():
     assert run(start(), seen(S.IN_PROGRESS, 1.0), Gone("t1", at(2.0))).clause == "STA-1"
 
 
+def test_a_token_gone_soon_after_an_accepted_cancel_expired_too_soon():
+    """The cancel ends it, unseen: a vanishing is an expiry before the TTL, not a live
+    token lost (the wall-clock run of the short-TTL fault cancels and polls 3 s later)."""
+    cancelled = (start(), CancelAccepted("t1", at(0.7)), Gone("t1", at(3.8)))
+    assert run(*cancelled).clause == "EXP-1"
+
+
 def test_second_start_accepted_while_first_runs_is_caught():
     result = run(start("a"), start("b"), seen(S.IN_PROGRESS, 0.0, token="a"))
     assert isinstance(result, Violation) and result.clause == "CON-1"
