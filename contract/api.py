@@ -134,6 +134,20 @@ class RepositoryApi:
             auth=auth,
         )
 
+    def poll_several(
+        self, session: Session, tokens: list[str], *, action: str = "poll-several"
+    ) -> Exchange:
+        """One poll naming each of `tokens` (none: every task of the session), where the
+        dialect lists tasks (`Profile.tasks_query`), as the vendor's client sends it:
+        the parameter repeated (`taskIds=a&taskIds=b`)."""
+        listing = self.profile.tasks_query()
+        assert listing is not None, "this dialect polls one token a request"
+        path, name = listing
+        params = [(name, token) for token in tokens]
+        return self.client.send(
+            "GET", self._path(path), action=action, session=session, params=params or None
+        )
+
     def cancel(
         self, session: Session, token: str, *, auth: Auth = "session", action: str = "cancel"
     ) -> Exchange:

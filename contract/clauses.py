@@ -2,12 +2,17 @@
 
 Each check cites exactly one clause id from here. Sources: G = the guide
 ("Long Operations (V1)"), O = the vendor's OpenAPI v1 document, R = RFC 9110 /
-9457, P = platform practice (DESIGN §4; FACTS.md for the evidence).
+9457, P = platform practice, V = the vendor's v2 document and its tests (DESIGN §4;
+FACTS.md for the evidence).
+
+The texts say the rules in v1's words (tokens, status codes, Location). A wire that says
+them otherwise restates them (`RESTATED`, by `Profile.wire`): the same rule, judged by
+the same checks through the dialect's reader; a run's reports give its wire's texts.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 
@@ -23,6 +28,11 @@ class Clause:
     @property
     def group(self) -> str:
         return self.id.split("-")[0]
+
+    def in_wire(self, wire: str) -> Clause:
+        """This clause as `wire` says it (`RESTATED`); itself where the words are the same."""
+        text = RESTATED.get(wire, {}).get(self.id)
+        return replace(self, text=text) if text else self
 
 
 _CATALOGUE = [
@@ -139,11 +149,43 @@ _CATALOGUE = [
         "P",
     ),
     (
+        "LST-1",
+        "A poll of several task ids lists each of the session's live tasks it names exactly once (duplicates once), and nothing else: unknown, expired and other sessions' ids are left out.",
+        "V",
+    ),
+    (
+        "LST-2",
+        "A poll that names no task id lists exactly the session's live tasks.",
+        "V",
+    ),
+    (
         "SCH-1",
         "Every 2xx body validates against the profile's schema (properties it does not declare are allowed).",
         "O",
     ),
 ]
+
+#: wire -> clause id -> the clause in that wire's words. v2 (FACTS.md, "API v2"): the same
+#: rules, said in tasks, `taskIds` lists and `result`.
+RESTATED: dict[str, dict[str, str]] = {
+    "v2": {
+        "SUB-1": "Starting a copy or delete answers at once with 202 and a JSON body holding a non-empty string `taskId`.",
+        "SUB-2": "A task id is never reused for another task while the first is retrievable.",
+        "STA-1": "Polling a live task id (`GET .../Tasks?taskIds=`) answers 200 and lists it with status in {NotStarted, InProgress, Completed, Failed, Cancelled}.",
+        "STA-2": "A listed task names its own `id` and the right `taskType`.",
+        "STA-5": "A Failed task carries at least one error (a ProblemDetails with a title or detail); `errors` is null or an array.",
+        "RED-1": "A Completed copy's task carries `result.uri` pointing at `/v2/Repositories/{repoId}/Entries/{newId}` on the same origin and repository.",
+        "RED-2": "Following `result.uri` gives 200 and the new entry: requested name (or its auto-renamed form), parent = destination, same type as the source.",
+        "RED-3": "Where the task carries `result.entryId`, it agrees with `result.uri`.",
+        "CAN-1": "Cancelling a running task answers `result: true` for it, and the task then reports Cancelled, never Completed.",
+        "CAN-3": "Cancelling an ended task leaves its status unchanged (its `result` may be true or false).",
+        "CAN-4": "Cancelling an unknown or expired task id leaves it out of the answer's list (or answers 400 when malformed).",
+        "EXP-1": "A task id stays retrievable, with the same terminal status, for the whole TTL (15 min) after its task ended.",
+        "EXP-2": "After the TTL (plus tolerance) the task id is gone: polls and cancels leave it out of their lists.",
+        "ERR-2": "An unknown or malformed task id is left out of the list (or answered 400 when malformed), never 5xx.",
+        "ISO-1": "A session cannot read or cancel another session's task: its id is left out of the lists it gets.",
+    },
+}
 
 CLAUSES: dict[str, Clause] = {cid: Clause(cid, text, src) for cid, text, src in _CATALOGUE}
 

@@ -111,7 +111,8 @@ def verdicts_of(options: Options, recorder: Recorder) -> list[Verdict]:
     judged_in = PROFILES.get(recorder.profile or options.profile)
     sessions = len(options.session_tokens) if options.base_url else None
     skipped = configuration_skips(judged_in, sessions) if judged_in is not None else {}
-    return recorder.verdicts({**skipped, **options.skip_clauses})
+    wire = judged_in.wire if judged_in is not None else "v1"
+    return recorder.verdicts({**skipped, **options.skip_clauses}, wire)
 
 
 def only_violations(exc: BaseException) -> bool:

@@ -92,6 +92,16 @@ class Profile:
         """What a cancel's answer says about `token`; None when it says none of that."""
         return WIRES[self.wire].read_cancel(self, answer, token)
 
+    def tasks_query(self) -> tuple[str, str] | None:
+        """(path, query parameter) when the dialect names its tasks in a query list (v2):
+        one poll (or cancel) may name several tasks, or none for every one of the session."""
+        path, _, query = self.task_path.partition("?")
+        return (path, query.partition("=")[0]) if query else None
+
+    def listed_ids(self, answer: Answer) -> list[Any] | None:
+        """The ids a task listing holds, in order and repeats kept (None: no listing)."""
+        return WIRES[self.wire].listed_ids(answer)
+
     def allowed(self, call: str) -> str:
         """What the answers to a "poll" or a "cancel" may be, in words (for `Unplaced`)."""
         return WIRES[self.wire].allowed(self)[call]
@@ -200,6 +210,13 @@ class Profile:
         return re.compile(rf"^/{re.escape(self.api_root)}/(?P<repo>[^/]+)/Entries/(?P<entry>\d+)$")
 
 
+#: v1 polls one token a request, in the path: no listing of tasks to judge.
+V1_ONLY_ONE_TOKEN = {
+    "LST-1": "v1 polls one token a request: there is no listing of several tasks",
+    "LST-2": "v1 polls one token a request: there is no listing of the session's tasks",
+}
+
+
 OPENAPI_V1 = Profile(
     name="openapi-v1",
     description="the vendor's OpenAPI v1 document and the live service",
@@ -216,6 +233,7 @@ OPENAPI_V1 = Profile(
     cancel_ended=400,
     delete_comment="comment",
     schema_document="lf-repository-v1-swagger",
+    inapplicable=V1_ONLY_ONE_TOKEN,
     response_schemas={
         ("start-copy", 201): "AcceptedOperation",  # CopyEntryAsync
         ("start-delete", 201): "AcceptedOperation",  # DeleteEntryInfo
@@ -257,6 +275,7 @@ GUIDE_V1 = Profile(
     inapplicable={
         "RED-3": "a completed copy answers 302 with no body: there is no redirectUri or "
         "entryId to compare with Location",
+        **V1_ONLY_ONE_TOKEN,
     },
 )
 

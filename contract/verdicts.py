@@ -147,12 +147,13 @@ class Recorder:
         if before is not None and before != after:
             self.transitions[(before.value, after.value)] += 1
 
-    def verdicts(self, skipped: dict[str, str] | None = None) -> list[Verdict]:
+    def verdicts(self, skipped: dict[str, str] | None = None, wire: str = "v1") -> list[Verdict]:
+        """A verdict of every clause, its text in the run's `wire`'s words."""
         skipped = skipped or {}
         out = []
         for cid, clause in CLAUSES.items():
             v = Verdict(
-                clause,
+                clause.in_wire(wire),
                 "not tested",
                 self.exercised[cid],
                 self.failures.get(cid),

@@ -141,6 +141,11 @@ class Engine:
             if op.session == session.index and not self.is_expired(op, now)
         ]
 
+    def unexpired(self, now: float) -> list[Operation]:
+        """Every session's operations whose tokens have not expired at `now` (the faults
+        that leak other sessions' tasks into a listing)."""
+        return [op for op in self._operations.values() if not self.is_expired(op, now)]
+
     def cancel(self, op: Operation, now: float) -> None:
         """End a running operation as Cancelled; steps already applied stay applied."""
         op.finish(Status.CANCELLED, now)

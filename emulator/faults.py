@@ -22,6 +22,9 @@ class Fault:
     name: str
     clauses: tuple[str, ...]
     description: str
+    # The dialect whose wire it breaks (the mutation gate runs it there); None: any, run
+    # in the default (openapi-v1).
+    profile: str | None = None
 
 
 _CATALOGUE: tuple[Fault, ...] = (
@@ -297,6 +300,24 @@ _CATALOGUE: tuple[Fault, ...] = (
         ("CAN-2",),
         "A cancelled copy's partial result is moved to the repository's root folder (its "
         "staging area) instead of staying in the destination.",
+    ),
+    Fault(
+        "list-duplicates",
+        ("LST-1",),
+        "A v2 task listing names a task once for each time the poll named it.",
+        "v2",
+    ),
+    Fault(
+        "list-foreign",
+        ("LST-1",),
+        "A v2 task listing also holds the other sessions' tasks that the poll names.",
+        "v2",
+    ),
+    Fault(
+        "list-all-sessions",
+        ("LST-2",),
+        "A v2 task listing that names no task holds every session's live tasks.",
+        "v2",
     ),
     Fault(
         "timestamps-as-numbers",

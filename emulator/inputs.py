@@ -60,7 +60,7 @@ def body_flag(body: bytes, name: str) -> bool:
 MAX_TASK_ID = 256
 
 
-def task_ids(query: str) -> list[str]:
+def task_ids(query: str, unique: bool = True) -> list[str]:
     """The `taskIds` query parameter of v2's Tasks routes: the ids named, in order, each once;
     [] when absent or empty (every task of the session).
 
@@ -85,7 +85,7 @@ def task_ids(query: str) -> list[str]:
                 "taskIds must be task ids separated by commas, none of them empty, "
                 f"each up to {MAX_TASK_ID} printable characters.",
             )
-    return list(dict.fromkeys(pieces))
+    return list(dict.fromkeys(pieces)) if unique else pieces
 
 
 def json_object(body: bytes, empty_allowed: bool = False) -> dict[str, Any]:

@@ -65,9 +65,15 @@ def _listed(world: World, call: Call) -> list[Operation]:
     """The caller's unexpired tasks that `taskIds` names (all of them when it names none)."""
     wanted = inputs.task_ids(call.query)  # 400 when malformed
     live = world.engine.of_session(call.session, call.now)
+    everyone = world.engine.unexpired(call.now)
     if not wanted:
-        return live
-    by_id = {op.token: op for op in live}
+        # The bug: the listing is not filtered by the caller's session.
+        return everyone if world.faults.has("list-all-sessions") else live
+    if world.faults.has("list-duplicates"):  # the bug: the ids are not made unique
+        wanted = inputs.task_ids(call.query, unique=False)
+    # The bug: the ids named are looked up among every session's tasks.
+    pool = everyone if world.faults.has("list-foreign") else live
+    by_id = {op.token: op for op in pool}
     return [by_id[task_id] for task_id in wanted if task_id in by_id]
 
 

@@ -67,6 +67,7 @@ def run_with_fault(
     server may have) explores, then fuzzes, as the gate does."""
     recorder = Recorder()
     options = Options(
+        profile=(FAULTS[fault].profile if fault else None) or "openapi-v1",
         seed=seed,
         max_examples=max_examples,
         faults=(fault,) if fault else (),

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract import schemas
-from emulator import Emulator, EmulatorConfig, Request, Response
+from emulator import FAULTS, Emulator, EmulatorConfig, Request, Response
 from emulator.server import running
 
 ORIGIN = "https://emulator.invalid"
@@ -464,6 +464,37 @@ def test_v2_variants_keep_bodies_valid() -> None:
     assert done["result"]["uri"] == f"{API}/Entries/{done['result']['entryId']}"  # relative
     (cancelled,) = d.cancel(task_id)
     assert cancelled["result"] is False and "apiVersion" in cancelled
+
+
+# --- v2's seeded faults: each changes what a client sees -------------------------------------
+
+
+def _listings(d: Driver) -> tuple[list[Any], list[Any]]:
+    """Alice's listing of her task (twice), bob's and an unknown id; and of every task."""
+    mine = d.start(d.delete(d.folder(1, "A")))
+    bobs = d.start(d.delete(d.folder(1, "B", user="bob"), user="bob"))
+    named = d.tasks(f"?taskIds={mine},{mine},{bobs},00000000-0000-4000-8000-000000000000")
+    return [t["id"] == mine for t in named], [t["id"] == mine for t in d.tasks()]
+
+
+#: fault -> (scenario, what it gives on a clean emulator, what with the fault)
+V2_FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
+    "list-duplicates": (_listings, ([True], [True]), ([True, True], [True])),
+    "list-foreign": (_listings, ([True], [True]), ([True, False], [True])),
+    "list-all-sessions": (_listings, ([True], [True]), ([True], [True, False])),
+}
+V2_FAULTS = sorted(name for name, fault in FAULTS.items() if fault.profile == "v2")
+
+
+def test_every_v2_fault_has_a_scenario() -> None:
+    assert set(V2_FAULT_SCENARIOS) == set(V2_FAULTS)
+
+
+@pytest.mark.parametrize("fault", V2_FAULTS)
+def test_v2_fault_changes_observable_behaviour(fault: str) -> None:
+    scenario, clean, faulty = V2_FAULT_SCENARIOS[fault]
+    assert scenario(Driver()) == clean
+    assert scenario(Driver(faults=frozenset({fault}))) == faulty
 
 
 # --- long polling on the wall clock ---------------------------------------------------------

@@ -3,7 +3,16 @@
 Importing this package registers every check; one module per part of the contract.
 """
 
-from . import answers, effects, fuzzing, polling, results, schema, submission  # noqa: F401
+from . import (  # noqa: F401
+    answers,
+    effects,
+    fuzzing,
+    listing,
+    polling,
+    results,
+    schema,
+    submission,
+)
 from .effects import Suspect, outside_changes, split_change
 from .registry import (
     REGISTRY,

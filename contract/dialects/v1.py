@@ -109,6 +109,11 @@ def said(profile: Profile) -> dict[Said, str]:
     }
 
 
+def listed_ids(answer: Answer) -> list[Any] | None:
+    """v1 has no task listing."""
+    return None
+
+
 def started_token(status: int | None, body: Any) -> str | None:
     """The token a start's answer hands out: a 2xx answer's non-empty string `token`."""
     if status is None or not 200 <= status < 300 or not isinstance(body, dict):

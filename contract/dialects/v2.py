@@ -40,6 +40,15 @@ def listed(answer: Answer) -> list[Any] | None:
     return value if answer.status == 200 and isinstance(value, list) else None
 
 
+def listed_ids(answer: Answer) -> list[Any] | None:
+    """The `id` of each item a task listing holds, in order (repeats kept); None when
+    the answer is no listing."""
+    items = listed(answer)
+    if items is None:
+        return None
+    return [item.get("id") if isinstance(item, dict) else None for item in items]
+
+
 def _item(answer: Answer, token: str | None) -> dict[str, Any] | None | bool:
     """The first item about `token`; False when the list leaves it out; None when the
     answer is no list."""

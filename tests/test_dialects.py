@@ -1,0 +1,196 @@
+"""The dialect layer: each wire's answers read into what the model and the checks reason
+about, and the v2 cancel's "received" in the model."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from contract.clauses import CLAUSES, RESTATED
+from contract.dialects import MISSING, CancelSaid
+from contract.model import (
+    CancelReceived,
+    ForeignCancel,
+    Model,
+    Outcome,
+    Seen,
+    Started,
+    Status,
+    Timing,
+    Violation,
+    step,
+)
+from contract.profiles import PROFILES, profile
+from contract.verdicts import Recorder
+
+V1, V2 = profile("openapi-v1"), profile("v2")
+S = Status
+
+
+class Answer:
+    def __init__(self, status: int | None, body: Any = None, **headers: str) -> None:
+        self.status, self._body, self.headers = status, body, headers
+
+    def json(self) -> Any:
+        return json.loads(json.dumps(self._body)) if self._body is not None else None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+
+def task(token: str, status: str = "InProgress", **extra: Any) -> dict[str, Any]:
+    return {"id": token, "taskType": "CopyEntry", "percentComplete": 40, "status": status, **extra}
+
+
+def test_a_v2_poll_reads_the_tasks_item_and_an_id_left_out_is_gone():
+    answer = Answer(200, {"value": [task("other"), task("t1"), task("t1", "Completed")]})
+    report = V2.read_poll(answer, "t1")
+    assert (report.status, report.document, report.token, report.kind) == (
+        "InProgress",
+        True,
+        "t1",
+        "CopyEntry",
+    )
+    assert report.errors_valid and report.errors is None and report.link is None
+    assert V2.read_poll(Answer(200, {"value": [task("other")]}), "t1").gone
+    assert V2.read_poll(Answer(200, {"value": []}), "t1").gone
+    unreadable = V2.read_poll(Answer(200, {"tasks": []}), "t1")
+    assert not unreadable.gone and unreadable.status is None and not unreadable.document
+
+
+def test_a_v2_completed_copy_links_result_uri_and_claims_its_entry_id():
+    done = {
+        **task("t1", "Completed"),
+        "percentComplete": 100,
+        "errors": None,
+        "result": {"entryId": 7, "uri": "/v2/Repositories/r1/Entries/7"},
+    }
+    report = V2.read_poll(Answer(200, {"value": [done]}), "t1")
+    assert report.link == "/v2/Repositories/r1/Entries/7"
+    assert [(c.field, c.kind, c.value) for c in report.claims] == [("result.entryId", "entry", 7)]
+
+
+def test_v2_errors_are_problem_details_and_may_be_null():
+    failed = {**task("t1", "Failed"), "errors": [{"title": "Entry not found.", "status": 404}]}
+    report = V2.read_poll(Answer(200, {"value": [failed]}), "t1")
+    assert report.error_messages == ("Entry not found.",) and report.errors_valid
+    broken = {**task("t1", "Failed"), "errors": "oops"}
+    assert not V2.read_poll(Answer(200, {"value": [broken]}), "t1").errors_valid
+
+
+def test_a_v1_poll_is_read_from_the_body_and_the_location():
+    body = {"operationToken": "t1", "status": "Completed", "redirectUri": "/x", "entryId": 7}
+    report = V1.read_poll(Answer(201, body, location="/v1/Repositories/r1/Entries/7"), "t1")
+    assert report.status == "Completed" and report.link == "/v1/Repositories/r1/Entries/7"
+    assert [c.field for c in report.claims] == ["redirectUri", "entryId"]
+    assert report.percent is MISSING and not report.errors_valid  # no errors array
+    assert V1.read_poll(Answer(404, {"status": 404}), "t1").gone
+    guide = profile("guide-v1").read_poll(Answer(302, None, location="/e/7"), "t1")
+    assert guide.status == "Completed" and not guide.document
+
+
+@pytest.mark.parametrize(
+    ("wire", "answer", "said"),
+    [
+        (V1, Answer(204), CancelSaid.ACCEPTED),
+        (V1, Answer(400, {"status": 400}), CancelSaid.REFUSED),
+        (V1, Answer(404, {"status": 404}), CancelSaid.GONE),
+        (V1, Answer(200, {}), None),
+        (V2, Answer(200, {"value": [{"id": "t1", "result": True}]}), CancelSaid.RECEIVED),
+        (V2, Answer(200, {"value": [{"id": "t1", "result": False}]}), CancelSaid.REFUSED),
+        (V2, Answer(200, {"value": [{"id": "x", "result": True}]}), CancelSaid.GONE),
+        (V2, Answer(200, {"value": [{"id": "t1"}]}), None),
+        (V2, Answer(500, {"status": 500}), None),
+    ],
+)
+def test_a_cancels_answer_is_read_by_its_wire(wire, answer, said):
+    assert wire.read_cancel(answer, "t1") is said
+
+
+def test_a_v2_task_path_names_one_token_in_the_query():
+    url = "https://t.example/v2/Repositories/r1/Tasks?taskIds=a%2Bb"
+    assert V2.task_token(url) == "a+b" and V2.call_of("DELETE", url) == "cancel"
+    assert V2.task_token("https://t.example/v2/Repositories/r1/Tasks?taskIds=a,b") is None
+    assert V2.task_token("https://t.example/v2/Repositories/r1/Entries/5") is None
+    body, query = V2.with_rename({"name": "n"}, True)
+    assert body == {"name": "n", "autoRename": True} and query is None
+    assert V1.with_rename({"name": "n"}, True) == ({"name": "n"}, {"autoRename": "true"})
+
+
+# --- v2's "received" cancel in the model ------------------------------------------------
+
+_n = iter(range(1, 10**6))
+
+
+def order() -> tuple[int, int]:
+    n = next(_n)
+    return (2 * n, 2 * n + 1)
+
+
+def run(*observations: Any) -> Model | Violation:
+    model = Model(Timing(ttl=900.0, tolerance=0.5))
+    for obs in observations:
+        result = step(model, obs)
+        if isinstance(result, Violation):
+            return result
+        assert isinstance(result, Outcome)
+        model = result.model
+    return model
+
+
+def seen(status: Status, t: float) -> Seen:
+    return Seen("t1", status, (t, t), None, order())
+
+
+def started() -> Started:
+    return Started("t1", "copy", "s1", (0.0, 0.0), order())
+
+
+def received(t: float) -> CancelReceived:
+    return CancelReceived("t1", (t, t), order())
+
+
+def test_a_received_cancel_of_an_ended_task_keeps_its_status():
+    model = run(started(), seen(S.COMPLETED, 1), received(2), seen(S.COMPLETED, 3))
+    assert isinstance(model, Model)
+    assert isinstance(
+        run(started(), seen(S.COMPLETED, 1), received(2), seen(S.CANCELLED, 3)), Violation
+    )
+
+
+def test_a_received_cancel_may_have_come_after_the_end_until_the_task_is_seen_running():
+    # Seen running, then the cancel: it may have completed in between, so Completed stands.
+    assert isinstance(
+        run(started(), seen(S.IN_PROGRESS, 1), received(2), seen(S.COMPLETED, 3)), Model
+    )
+    # Still running after the cancel was answered: it must end Cancelled (CAN-1).
+    broken = run(
+        started(), seen(S.IN_PROGRESS, 1), received(2), seen(S.IN_PROGRESS, 3), seen(S.COMPLETED, 4)
+    )
+    assert isinstance(broken, Violation) and broken.clause == "CAN-1"
+
+
+def test_a_cancelled_end_after_the_owners_received_cancel_blames_no_stranger():
+    steps = [started(), ForeignCancel("t1", (1, 1)), seen(S.IN_PROGRESS, 1)]
+    assert isinstance(run(*steps, received(2), seen(S.CANCELLED, 3)), Model)
+    blamed = run(*steps, seen(S.CANCELLED, 3))
+    assert isinstance(blamed, Violation) and blamed.clause == "ISO-1"
+
+
+def test_a_received_cancel_of_an_expired_task_is_can_4():
+    late = run(started(), seen(S.COMPLETED, 1), received(2000))
+    assert isinstance(late, Violation) and late.clause == "CAN-4"
+
+
+# --- clauses in each wire's words -------------------------------------------------------
+
+
+def test_every_restated_clause_exists_and_a_v2_run_reports_v2_words():
+    assert {w for w in RESTATED} <= {p.wire for p in PROFILES.values()}
+    assert all(cid in CLAUSES for texts in RESTATED.values() for cid in texts)
+    v2 = {v.clause.id: v.clause.text for v in Recorder().verdicts(wire="v2")}
+    v1 = {v.clause.id: v.clause.text for v in Recorder().verdicts()}
+    assert "result.uri" in v2["RED-1"] and "Location" in v1["RED-1"]
+    assert v2["STA-4"] == v1["STA-4"]  # the same words where the wire does not matter
