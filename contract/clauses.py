@@ -97,12 +97,12 @@ _CATALOGUE = [
     ),
     (
         "CON-1",
-        "While a session's operation runs, another start in that session is rejected with 429 and changes nothing.",
+        "While a session runs its limit of operations (one; --operation-limit), another start in that session is rejected with 429 and changes nothing.",
         "GO",
     ),
     (
         "CON-2",
-        "The session's slot frees when its operation ends (Completed, Failed or Cancelled).",
+        "A session's slot frees when its operation ends (Completed, Failed or Cancelled): below its limit, a start is accepted.",
         "G",
     ),
     (
@@ -110,7 +110,11 @@ _CATALOGUE = [
         "Sessions are independent: one session's running operation never blocks another session.",
         "G",
     ),
-    ("CON-4", "Of several simultaneous starts in one session, exactly one is accepted.", "G"),
+    (
+        "CON-4",
+        "Of several simultaneous starts in a session that runs nothing, at least one and at most its limit (one; --operation-limit) are accepted.",
+        "G",
+    ),
     (
         "CAN-1",
         "Cancelling a running operation answers 204, and the operation then reports Cancelled.",

@@ -148,7 +148,15 @@ def list_faults() -> int:
 
 #: What a replay takes besides the target: how to read the answers.
 REPLAY_SETTINGS = frozenset(
-    {"config", "profile", "fault", "token-ttl", "ttl-tolerance", "operation-timeout"}
+    {
+        "config",
+        "profile",
+        "fault",
+        "token-ttl",
+        "ttl-tolerance",
+        "operation-timeout",
+        "operation-limit",
+    }
 )
 
 

@@ -266,6 +266,8 @@ class Model:
 
     timing: Timing = field(default_factory=Timing)
     ops: dict[str, Operation] = field(default_factory=dict)
+    # How many operations one session may run at once (CON-1/CON-4; --operation-limit).
+    limit: int = 1
 
     def session_ops(self, session: str) -> list[Operation]:
         return [op for op in self.ops.values() if op.session == session]
@@ -273,8 +275,15 @@ class Model:
     def may_be_running(self, op: Operation, at: Interval) -> bool:
         return bool(possible_at(op, at, self.timing) & RUNNING)
 
-    def session_may_be_busy(self, session: str, at: Interval) -> bool:
+    def session_may_run(self, session: str, at: Interval) -> bool:
+        """Whether any operation of `session` may be running at `at`."""
         return any(self.may_be_running(op, at) for op in self.session_ops(session))
+
+    def session_may_be_busy(self, session: str, at: Interval) -> bool:
+        """Whether `session` may be running as many operations as its limit at `at`, so
+        that a start may be refused."""
+        running = sum(self.may_be_running(op, at) for op in self.session_ops(session))
+        return running >= self.limit
 
 
 @dataclass(frozen=True)
@@ -378,6 +387,14 @@ def _rejected(model: Model, obs: Rejected) -> Outcome | Violation:
             "one of them accepted: the session had no operation",
             f"{Said.BUSY} too many operations (and no other start of the batch accepted)",
         )
+    if model.session_may_run(obs.session, obs.at):
+        return Violation(
+            "CON-2",
+            f"a start was refused below the session's limit of {model.limit} operations",
+            f"the start accepted: fewer than {model.limit} operations of this session may "
+            "have been running",
+            f"{Said.BUSY} too many operations",
+        )
     return Violation(
         "CON-2",
         "the session's slot was not freed when its operation ended",
@@ -478,41 +495,68 @@ def _unexplained_status(op: Operation, obs: Seen, states: frozenset[Status]) -> 
 
 
 def _accepted_meanwhile(model: Model, op: Operation, order: Order) -> Violation | None:
-    """CON-1/CON-4: `op` is running now, and so was another operation of its session when
-    the later of the two starts was accepted.
+    """CON-1/CON-4: `op` is running now (a poll sent at event `order[0]` saw it), and more
+    operations of its session than its limit ran at one instant.
 
-    `op` is running at this sighting, so it ran from its acceptance until now. Another
-    operation accepted before this sighting was sent ran at the same time if it was
-    accepted after `op` (its start sent once `op`'s was answered), or if it too was seen
-    running after `op`'s start was answered: whichever was accepted second, the first was
-    still running then. Starts in flight together are CON-4's case, the others CON-1's."""
-    for other in model.session_ops(op.session):
-        if other.token == op.token or not other.order[1] < order[0]:
-            continue
-        op_first = op.order[1] < other.order[0]
-        if not op_first and not other.seen_running > op.order[1]:
-            continue
-        together = not op_first and not other.order[1] < op.order[0]
-        clause = "CON-4" if together else "CON-1"
-        title = (
-            "two of several simultaneous starts were accepted and ran at once"
-            if together
-            else "a second operation was accepted while the session's operation ran"
+    An operation X of the session ran at the instant another one, Y, was accepted when X's
+    start was answered before Y's was sent and a poll sent after Y's start was answered
+    still saw X running (running never resumes: X ran all along in between). So Y and the
+    X's ran together at Y's acceptance (CON-1). Starts in flight together have no such
+    order; they all ran together once the last of them was answered when each was seen
+    running by a poll sent after that (CON-4 when two of them were in flight together)."""
+    ops = [o for o in model.session_ops(op.session) if o.order[1] < order[0]]
+    seen = {o.token: o.seen_running for o in ops} | {op.token: max(op.seen_running, order[0])}
+    for y in ops:  # at Y's acceptance
+        running = [
+            x
+            for x in ops
+            if x.token != y.token and x.order[1] < y.order[0] and seen[x.token] > y.order[1]
+        ]
+        if len(running) >= model.limit:
+            return _too_many(model, y, running, together=False)
+    for last in ops:  # once the last of several was answered
+        mark = last.order[1]
+        group = [o for o in ops if o.order[1] <= mark and seen[o.token] > mark]
+        if len(group) > model.limit:
+            together = any(
+                not a.order[1] < b.order[0] and not b.order[1] < a.order[0]
+                for a in group
+                for b in group
+                if a.token != b.token
+            )
+            later = max(group, key=lambda o: o.order[1])
+            running = [o for o in group if o.token != later.token]
+            return _too_many(model, later, running, together=together)
+    return None
+
+
+def _too_many(model: Model, y: Operation, running: list[Operation], *, together: bool) -> Violation:
+    """`y` accepted while the operations of `running` ran (as many as the limit, or more)."""
+    named = ", ".join(f"{x.kind} {x.token!r}" for x in running)
+    if together:
+        expected = (
+            f"at most {model.limit} of the starts accepted, the others refused with {Said.BUSY}"
+            if model.limit > 1
+            else f"exactly one of the starts accepted, the others refused with {Said.BUSY}"
         )
         return Violation(
-            clause,
-            title,
-            f"the start at t={other.requested:g} refused with {Said.BUSY} "
-            f"({op.kind} {op.token!r} was running)"
-            if not together
-            else f"exactly one of the starts accepted, the others refused with {Said.BUSY}",
-            f"it was accepted as {other.kind} {other.token!r}; {op.token!r} "
-            "was seen running afterwards"
-            if not together
-            else f"{op.kind} {op.token!r} and {other.kind} {other.token!r} were both "
-            "accepted and both seen running afterwards",
+            "CON-4",
+            "more of several simultaneous starts were accepted than ran at once may"
+            if model.limit > 1
+            else "two of several simultaneous starts were accepted and ran at once",
+            expected,
+            f"{y.kind} {y.token!r} and {named} were all accepted and all seen running afterwards",
         )
-    return None
+    return Violation(
+        "CON-1",
+        f"an operation was accepted while the session ran its limit of {model.limit}"
+        if model.limit > 1
+        else "a second operation was accepted while the session's operation ran",
+        f"the start at t={y.requested:g} refused with {Said.BUSY} ({named} "
+        f"{'were' if len(running) > 1 else 'was'} running)",
+        f"it was accepted as {y.kind} {y.token!r}; {named} "
+        f"{'were' if len(running) > 1 else 'was'} seen running afterwards",
+    )
 
 
 def _gone(model: Model, obs: Gone) -> Outcome | Violation:

@@ -77,6 +77,9 @@ class Profile:
     wire: str = "v1"  # the module of `contract/dialects/` that reads its answers (WIRES)
     # A copy's and a folder creation's autoRename goes in the JSON body (v2), not the query.
     rename_in_body: bool = False
+    # Seconds a correct server may hold a poll's answer back (v2's long poll: "immediately
+    # … or after at most 60 seconds"); a live run waits that much longer for an answer.
+    long_poll: float = 0.0
 
     @property
     def members(self) -> Members:
@@ -302,6 +305,7 @@ V2 = Profile(
         ("start-copy", 202): "StartTaskResponse",  # StartCopyEntry
         ("start-delete", 202): "StartTaskResponse",  # StartDeleteEntry
         ("poll", 200): "TaskCollectionResponse",  # ListTasks
+        ("poll-several", 200): "TaskCollectionResponse",
         ("cancel", 200): "CancelTasksResponse",  # CancelTasks
         ("create-folder", 201): "Entry",  # CreateEntry
         ("list", 200): "EntryCollectionResponse",  # ListEntries
@@ -310,6 +314,7 @@ V2 = Profile(
     api_root="v2/Repositories",
     wire="v2",
     rename_in_body=True,  # StartCopyEntryRequest, CreateEntryRequest
+    long_poll=60.0,  # ListTasks
 )
 
 

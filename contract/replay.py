@@ -23,10 +23,11 @@ import ast
 import contextlib
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from . import judging
 from .api import GuardRefusal
@@ -111,7 +112,8 @@ def _plan_of_report(path: Path, document: Any, clause: str | None) -> Plan:
         options = document.get("options", {})
         base = (options.get("base_url") or {}).get("value") or MOCK_BASE_URL
         clock = (options.get("clock_url") or {}).get("value")
-        return build(clause, _Told(failure), exchanges, base, clock)
+        judged_in = document.get("profile")
+        return build(clause, _Told(failure), exchanges, base, clock, str(judged_in or ""))
     except (TypeError, KeyError, AttributeError) as exc:
         raise ReplayError(f"the failure of {clause} in {path} is unreadable: {exc}") from None
 
@@ -147,7 +149,10 @@ class Replayed:
 
 
 def replay(plan: Plan, options: Options) -> Replayed:
-    """Send the plan's steps to the target of `options`, judging every answer."""
+    """Send the plan's steps to the target of `options`, judging every answer: in the
+    dialect the failure was found in, unless `--profile` names one."""
+    if plan.profile and options.sources.get("profile", "default") == "default":
+        options = replace(options, profile=plan.profile)
     target = make_target(options)
     conn = target.connect()
     sessions = {n: s for n, s in enumerate(conn.sessions, start=1)}
@@ -157,7 +162,7 @@ def replay(plan: Plan, options: Options) -> Replayed:
             f"the failure used {max(plan.sessions)} sessions; give as many --session-token"
         )
     timing = Timing(options.token_ttl, tolerance(options, target), options.operation_timeout)
-    judge = _Judge(conn, Model(timing))
+    judge = _Judge(conn, Model(timing, limit=options.operation_limit))
     clock_url = options.clock_url or f"{conn.base_url}/_test/clock"
     values: dict[str, Any] = {
         "base": conn.base_url,
@@ -310,6 +315,8 @@ class _Judge:
         if action == "unauthenticated":
             auth = ex.request_headers.get("authorization")
             facts["auth"] = "an invalid" if auth else "no"
+        if action == "poll-several":
+            facts.update(self._listing_facts(url, session))
         ctx = Context(
             action, ex, self.conn.profile, self.conn.repo_id, self.conn.base_url, op, None, facts
         )
@@ -318,6 +325,18 @@ class _Judge:
         self.model, found = judging.judge(self.model, obs, ctx, lenient=True)
         self.exercised.update(found.exercised)
         return found.failures
+
+    def _listing_facts(self, url: str, session: Session | None) -> dict[str, list[str]]:
+        """What a run's poll of several tasks tells its checks: the ids it named (repeated
+        or comma-separated), the tasks the replay started in that session and in others."""
+        listing = self.conn.profile.tasks_query()
+        name = listing[1] if listing else ""
+        named = [v for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True) if k == name]
+        asked = [piece for value in named for piece in value.split(",") if piece]
+        label = session.label if session else None
+        mine = [t for t, owner in self.owners.items() if owner.label == label]
+        others = [t for t, owner in self.owners.items() if owner.label != label]
+        return {"asked": asked, "mine": mine, "others": others}
 
     def _observation(
         self, action: str, method: str, ex: Exchange, session: Session | None, token: str | None

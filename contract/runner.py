@@ -58,6 +58,7 @@ def make_target(options: Options) -> Target:
                 frozenset(options.faults),
                 options.token_ttl,
                 variants=frozenset(options.variants),
+                limit=options.operation_limit,
             )
         return _live_target(options, dialect)
     except ValueError as exc:  # a bad profile, fault name, TTL or a missing partner option
@@ -304,7 +305,10 @@ def _rounds(
     rounds, top_ups, examples = options.rounds, 0, options.max_examples
     while rounds > 0:
         rounds -= 1
-        run = Run(target, recorder, timing, muted, deadline, reserve, until=until)
+        run = Run(
+            target, recorder, timing, muted, deadline, reserve, until=until,
+            limit=options.operation_limit,
+        )  # fmt: skip
         began = time.monotonic()
         try:
             _explore_once(options, run, diverged + 1000 * top_ups, examples)

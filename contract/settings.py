@@ -44,6 +44,7 @@ class Options:
     steps: int = 50
     token_ttl: float = 900.0
     operation_timeout: float = 900.0
+    operation_limit: int = 1  # operations one session may run at once (CON-1, CON-4)
     ttl_tolerance: float | None = None  # None: 0.5 s on a virtual clock, 2 s on the wall clock
     faults: tuple[str, ...] = ()
     variants: tuple[str, ...] = ()  # legitimate behaviours of the embedded emulator
@@ -226,6 +227,14 @@ SETTINGS: tuple[Setting, ...] = (
         "seconds after its start by which an operation must have ended (default 900)",
         kind=float,
         metavar="SECONDS",
+        convert=_positive,
+    ),
+    Setting(
+        "operation-limit",
+        "operations one session may run at once; a start beyond that must be refused with "
+        "429 (default 1, every profile; v2's guide says only 'a limited number')",
+        kind=int,
+        metavar="N",
         convert=_positive,
     ),
     Setting(

@@ -199,6 +199,7 @@ class MockTarget:
         sessions: int = 2,
         serves: str | None = None,
         variants: frozenset[str] = frozenset(),
+        limit: int = 1,
     ) -> None:
         from emulator import Emulator, EmulatorConfig  # a mock-mode-only dependency
 
@@ -213,6 +214,7 @@ class MockTarget:
             token_ttl=ttl,
             faults=faults,
             variants=variants,
+            operation_limit=limit,  # a correct server for the limit the gate expects
         )
         Emulator(self.config)  # a bad fault name or TTL fails here, before the run
         self.serves: str | None = self.config.profile  # known: no need to probe it
@@ -329,12 +331,20 @@ class LiveTarget:
         self.description = f"{self.base_url} repository {self.repo_id!r} ({profile.name}, {clock})"
         return self
 
+    def _timeouts(self) -> httpx.Timeout:
+        """`timeout` for each phase of a request, and for reading an answer also the time
+        a correct server may hold a poll back (v2's long poll; under auto the longest any
+        dialect allows, as the dialect is not known yet)."""
+        held = max(p.long_poll for p in PROFILES.values()) if self.auto else self.profile.long_poll
+        return httpx.Timeout(self.timeout, read=self.timeout + held)
+
     def connect(self) -> Connection:
-        http = httpx.Client(timeout=self.timeout, verify=self.tls)
+        timeouts = self._timeouts()
+        http = httpx.Client(timeout=timeouts, verify=self.tls)
         clock: Clock = ClockDriver(self.clock_url) if self.clock_url else WallClock()
 
         def async_http() -> httpx.AsyncClient:
-            return httpx.AsyncClient(timeout=self.timeout, verify=self.tls)
+            return httpx.AsyncClient(timeout=timeouts, verify=self.tls)
 
         client = Client(
             http, self.base_url, clock.stamp, secrets=self.tokens, async_http=async_http

@@ -75,6 +75,10 @@ class Recorder:
     states: Counter[Status] = field(default_factory=Counter)
     transitions: Counter[tuple[str, str]] = field(default_factory=Counter)
     together: Counter[str] = field(default_factory=Counter)  # batches sent at once, by kind
+    # Simultaneous starts in one session (CON-4's batches): the largest batch sent, and
+    # the most starts of one batch the target accepted (the limit it enforces, as seen).
+    starts_together: int = 0
+    accepted_together: int = 0
     examples: int = 0
     steps: int = 0
     exchanges: int = 0
@@ -94,6 +98,8 @@ class Recorder:
         self.states.update(other.states)
         self.transitions.update(other.transitions)
         self.together.update(other.together)
+        self.starts_together = max(self.starts_together, other.starts_together)
+        self.accepted_together = max(self.accepted_together, other.accepted_together)
         self.examples += other.examples
         self.steps += other.steps
         self.exchanges += other.exchanges
@@ -117,10 +123,30 @@ class Recorder:
 
     def all_notes(self) -> list[str]:
         """The run's notes, then one per schema whose bodies carried undeclared properties."""
-        return self.notes + [
-            f"SCH-1: {schema} bodies carried properties the document does not declare "
-            f"(allowed, compatible evolution): {', '.join(sorted(names))}"
-            for schema, names in sorted(self.undeclared.items())
+        return (
+            self.notes
+            + self._limit_seen()
+            + [
+                f"SCH-1: {schema} bodies carried properties the document does not declare "
+                f"(allowed, compatible evolution): {', '.join(sorted(names))}"
+                for schema, names in sorted(self.undeclared.items())
+            ]
+        )
+
+    def _limit_seen(self) -> list[str]:
+        """What the simultaneous starts showed of the session limit the target enforces."""
+        sent, accepted = self.starts_together, self.accepted_together
+        if sent < 2:
+            return []
+        if accepted < sent:
+            return [
+                f"operation limit: the target accepted at most {accepted} of up to {sent} "
+                "starts sent together in one session (the limit it enforces, as far as "
+                "simultaneous starts show)"
+            ]
+        return [
+            f"operation limit: the target accepted all of up to {sent} starts sent together "
+            f"in one session (it enforces no limit below {sent})"
         ]
 
     def fail(self, failure: Failure) -> None:

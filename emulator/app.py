@@ -104,7 +104,13 @@ class Emulator:
         timing = Timing(start_delay, config.step_seconds, config.token_ttl)
         self.config = config
         self._tokens = tuple(config.session_tokens)  # position = session index
-        engine = Engine(tree, faults, timing, opaque_tokens=variants.has("opaque-tokens"))
+        engine = Engine(
+            tree,
+            faults,
+            timing,
+            opaque_tokens=variants.has("opaque-tokens"),
+            limit=config.operation_limit,
+        )
         self.world = World(config, DIALECTS[config.profile], clock, faults, tree, engine, variants)
         # One request at a time: a threaded server must not interleave two starts
         # of one session (only one may win the slot) or half-applied steps.

@@ -33,6 +33,9 @@ class EmulatorConfig:
     profile: str = "openapi-v1"  # the dialect it speaks, a name in dialect.DIALECTS
     # v2 on the wall clock: seconds a poll of running tasks may wait for one to end (0: none)
     long_poll: float = 60.0
+    # Operations one session may run at once (v1's guide and the API-limits page: one; v2's
+    # guide: "a limited number"); a start beyond it is refused with 429.
+    operation_limit: int = 1
 
 
 #: The v2 document: a Tasks poll answers "after at most 60 seconds".
@@ -56,6 +59,9 @@ def check(config: EmulatorConfig) -> None:
             f"long_poll {config.long_poll!r} is not allowed; use at most {MAX_LONG_POLL:g} "
             "seconds (the v2 document: a poll answers after at most 60 seconds)"
         )
+    limit = config.operation_limit
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"operation_limit {limit!r} is not allowed; use a whole number >= 1")
     if config.clock not in CLOCK_MODES:
         raise ValueError(f"clock {config.clock!r} is unknown; use one of {', '.join(CLOCK_MODES)}")
     _check_faults(config.faults)

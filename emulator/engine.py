@@ -37,9 +37,15 @@ class Engine:
     """Starts, runs, cancels and expires the operations of one repository."""
 
     def __init__(
-        self, tree: Tree, faults: FaultSet, timing: Timing, opaque_tokens: bool = False
+        self,
+        tree: Tree,
+        faults: FaultSet,
+        timing: Timing,
+        opaque_tokens: bool = False,
+        limit: int = 1,
     ) -> None:
         self._tree = tree
+        self._limit = limit  # operations one session may run at once
         self._opaque_tokens = opaque_tokens  # the opaque-tokens variant
         self._faults = faults
         self._timing = timing
@@ -181,7 +187,7 @@ class Engine:
             return False
         if self._faults.has("global-operation-limit") and self._running:
             return True
-        if any(op.session == session.index for op in self._running):
+        if sum(op.session == session.index for op in self._running) >= self._limit:
             return True
         if self._faults.has("slot-never-frees") and any(
             op.session == session.index and op.cancelled_before_start

@@ -129,6 +129,14 @@ def parser() -> argparse.ArgumentParser:
         "one to end (default 60, the v2 document's most; 0 answers at once)",
     )
     p.add_argument(
+        "--operation-limit",
+        type=int,
+        default=1,
+        metavar="N",
+        help="operations one session may run at once; another start is refused with 429 "
+        "(default 1)",
+    )
+    p.add_argument(
         "--fault",
         action="append",
         default=[],
@@ -175,6 +183,7 @@ def config_from(args: argparse.Namespace) -> EmulatorConfig:
         start_delay=args.start_delay,
         step_seconds=args.step_seconds,
         long_poll=args.long_poll,
+        operation_limit=args.operation_limit,
         faults=frozenset(args.fault),
         variants=frozenset(args.variant),
     )

@@ -197,3 +197,37 @@ def test_the_evidence_says_which_requests_were_sent_together():
     assert "  3. " in text and "sent together with 4, 5" in text
     assert "sent together with 3, 4" in text
     assert text.count("sent together") == 3  # not the fixtures, not the poll after
+
+
+# --- a session limit of more than one: --operation-limit ------------------------------------
+
+
+def test_the_embedded_emulator_runs_as_many_at_once_as_the_limit_the_gate_expects():
+    """Mock mode builds a correct server for the limit: CON-1/CON-4 exercised and passing,
+    with simultaneous starts always more than the limit (so one must be refused)."""
+    recorder = Recorder()
+    options = Options(seed=0, max_examples=30, fuzz_cases=0, operation_limit=2, allow_untested=True)
+    explore(options, recorder)
+    assert not recorder.failures, recorder.failures
+    assert recorder.exercised["CON-1"] and recorder.exercised["CON-4"]
+    assert recorder.starts_together >= 3 and recorder.accepted_together == 2
+    assert any("accepted at most 2 of up to" in note for note in recorder.all_notes())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "serves, expects, clause",
+    [(2, 1, "CON-1"), (1, 2, "CON-2")],
+)
+def test_a_server_with_another_limit_than_expected_fails(serves, expects, clause):
+    """A server that runs two at once fails a gate expecting one (CON-1/CON-4); one that
+    refuses the second fails a gate expecting two (a start refused below the limit)."""
+    tokens = ["--session-token", "alice", "--session-token", "bob", "--session-token", "carol"]
+    with running(*tokens, "--operation-limit", str(serves)) as base:
+        result = _live_gate(
+            base,
+            *("--operation-limit", str(expects), "--max-examples", "30", "--fuzz-cases", "0"),
+            *("--no-shrink", "--allow-untested"),
+        )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{clause} violated" in result.stdout, result.stdout

@@ -26,8 +26,8 @@ AT = (0.0, 0.0)  # a virtual clock: one instant; only the event numbers order re
 class Trace:
     """Feeds observations to the model, numbering events as a client would."""
 
-    def __init__(self) -> None:
-        self.model = Model(Timing())
+    def __init__(self, limit: int = 1) -> None:
+        self.model = Model(Timing(), limit=limit)
         self.event = 0
 
     def _next(self) -> int:
@@ -217,3 +217,43 @@ def test_a_refusal_beside_another_sessions_start_names_no_clause():
     trace.one(seen("old", S.CANCELLED))
     result = trace.together(started("a", session="s1"), refused(session="s2", together=False))
     assert isinstance(result, Outcome)
+
+
+# --- a session limit of more than one (--operation-limit) -----------------------------------
+
+
+def test_up_to_the_limit_run_at_once_and_one_more_is_con1():
+    trace = Trace(limit=2)
+    trace.one(started("a"))
+    trace.one(started("b"))
+    assert isinstance(trace.one(seen("a", S.IN_PROGRESS)), Outcome)
+    assert "CON-1" in trace.one(refused(together=False)).exercised
+    trace.one(started("c"))
+    assert isinstance(trace.one(seen("b", S.IN_PROGRESS)), Outcome)  # a may have ended
+    result = trace.one(seen("a", S.IN_PROGRESS))
+    assert isinstance(result, Violation) and result.clause == "CON-1"
+    assert "limit of 2" in result.title and "'a', copy 'b'" in result.expected
+
+
+def test_a_refusal_below_the_limit_is_a_slot_not_free():
+    trace = Trace(limit=2)
+    trace.one(started("a"))
+    result = trace.one(refused(together=False))
+    assert isinstance(result, Violation) and result.clause == "CON-2"
+    assert "below the session's limit of 2" in result.title
+
+
+def test_of_starts_sent_together_as_many_as_the_limit_may_be_accepted():
+    trace = Trace(limit=2)
+    assert isinstance(trace.together(started("a"), started("b"), refused()), Outcome)
+    assert isinstance(trace.together(seen("a", S.IN_PROGRESS), seen("b", S.IN_PROGRESS)), Outcome)
+
+
+def test_more_of_them_than_the_limit_all_seen_running_is_con4():
+    trace = Trace(limit=2)
+    trace.together(started("a"), started("b"), started("c"))
+    result = trace.together(
+        seen("a", S.IN_PROGRESS), seen("b", S.IN_PROGRESS), seen("c", S.IN_PROGRESS)
+    )
+    assert isinstance(result, Violation) and result.clause == "CON-4"
+    assert "at most 2" in result.expected

@@ -194,3 +194,18 @@ def test_every_restated_clause_exists_and_a_v2_run_reports_v2_words():
     v1 = {v.clause.id: v.clause.text for v in Recorder().verdicts()}
     assert "result.uri" in v2["RED-1"] and "Location" in v1["RED-1"]
     assert v2["STA-4"] == v1["STA-4"]  # the same words where the wire does not matter
+
+
+def test_a_live_run_waits_for_a_poll_as_long_as_a_correct_server_may_hold_it():
+    """v2's long poll may answer after 60 s: reading an answer may take that much longer
+    than the other phases of a request; under auto, whichever dialect it turns out to be."""
+    from contract.profiles import OPENAPI_V1, V2
+    from contract.targets import LiveTarget
+
+    def timeouts(profile, auto=False):  # type: ignore[no-untyped-def]
+        target = LiveTarget(profile, "http://127.0.0.1:9", "r1", ["a"], 1, None, auto=auto)
+        return target._timeouts()
+
+    assert timeouts(OPENAPI_V1).read == 30.0 and timeouts(OPENAPI_V1).connect == 30.0
+    assert timeouts(V2).read == 90.0 and timeouts(V2).connect == 30.0
+    assert timeouts(OPENAPI_V1, auto=True).read == 90.0

@@ -463,6 +463,20 @@ def test_bad_configuration_is_refused(settings_: dict[str, Any], mentions: str) 
     assert mentions in str(raised.value)
 
 
+def test_a_session_runs_as_many_operations_at_once_as_its_limit() -> None:
+    d = Driver(operation_limit=2)
+    a, b = d.folder(1, "A"), d.folder(1, "B")
+    assert [d.delete(a).status, d.delete(b).status] == [201, 201]
+    assert d.delete(d.folder(1, "C")).status == 429
+    assert d.delete(d.folder(1, "E", user="bob"), user="bob").status == 201
+
+
+@pytest.mark.parametrize("limit", [0, -1, 1.5, True, "2"])
+def test_an_operation_limit_must_be_a_whole_number_from_one(limit: Any) -> None:
+    with pytest.raises(ValueError, match="operation_limit"):
+        Emulator(EmulatorConfig(operation_limit=limit))
+
+
 def test_bad_configuration_messages_list_what_is_allowed() -> None:
     with pytest.raises(ValueError, match="start-202"):
         Emulator(EmulatorConfig(faults=frozenset({"nope"})))

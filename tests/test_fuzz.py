@@ -19,7 +19,7 @@ from contract.checks.fuzzing import (
 from contract.client import Exchange
 from contract.fuzz import fuzz, inputs
 from contract.fuzz.document import CANCEL, POLL, SandboxIds, document
-from contract.profiles import OPENAPI_V1
+from contract.profiles import OPENAPI_V1, V2
 from contract.targets import LiveTarget, MockTarget
 from contract.verdicts import Recorder
 from emulator.server import running
@@ -55,8 +55,22 @@ def test_the_document_takes_paths_and_statuses_from_the_profile():
         links = copy["responses"][str(profile.start_accepted)]["links"]
         assert {link["operationId"] for link in links.values()} == {POLL, CANCEL}
         assert all(
-            link["parameters"] == {"token": "$response.body#/token"} for link in links.values()
+            link["parameters"] == {"path.token": "$response.body#/token"} for link in links.values()
         )
+
+
+def test_a_v2_document_names_tasks_in_the_query_and_links_the_started_task_id():
+    paths = document(V2, "r1", IDS)["paths"]
+    tasks = paths["/v2/Repositories/r1/Tasks"]
+    for method in ("get", "delete"):
+        assert tasks[method]["parameters"] == [
+            {"name": "taskIds", "in": "query", "required": True, "schema": {"type": "string"}}
+        ]
+    copy = paths["/v2/Repositories/r1/" + V2.copy_path]["post"]
+    links = copy["responses"]["202"]["links"]
+    assert all(
+        link["parameters"] == {"query.taskIds": "$response.body#/taskId"} for link in links.values()
+    )
 
 
 def test_a_loose_twin_loosens_one_field_only():

@@ -119,3 +119,34 @@ def test_a_clause_only_the_sandbox_picture_shows_is_exit_2_not_a_false_all_clear
     result = gate("replay", str(edited))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "CAN-1 cannot be judged on replay: its check effects_stay_inside" in result.stdout
+
+
+# --- v2: task ids in the query, the dialect kept in the plan ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def listed_twice(tmp_path_factory) -> Path:
+    """A v2 run's report folder with an LST-1 failure (a task listed once per naming)."""
+    folder = tmp_path_factory.mktemp("list-duplicates")
+    result = gate(
+        *("--profile", "v2", "--seed", "0", "--max-examples", "5", "--fuzz-cases", "0"),
+        *("--no-shrink", "--fault", "list-duplicates", "--report-dir", str(folder)),
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    return folder
+
+
+@pytest.mark.parametrize("source", ["conformance.json", "repro/LST-1.py"])
+def test_a_v2_failure_replays_in_v2_with_its_task_ids_taken_from_the_answers(listed_twice, source):
+    """The plan names the dialect (no --profile needed), a start's `taskId` is captured
+    and the poll's `taskIds` query gets the replay's own id, and the listing's checks
+    are told which ids the poll named and which tasks are the session's."""
+    file = str(listed_twice / source)
+    shown = gate("replay", file, "--fault", "list-duplicates")
+    assert shown.returncode == 1, shown.stdout + shown.stderr
+    assert "LST-1 still shows" in shown.stdout and "/v2/Repositories/" in shown.stdout
+    clean = gate("replay", file)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "LST-1 does not show on replay" in clean.stdout
+    script = (listed_twice / "repro" / "LST-1.py").read_text()
+    assert "take(answer, ['taskId'])" in script and "taskIds={token_" in script

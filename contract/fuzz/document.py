@@ -34,8 +34,17 @@ def _path_id(name: str, ids: list[int]) -> dict[str, Any]:
     }
 
 
-def _token() -> dict[str, Any]:
-    return {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}
+def token_parameter(profile: Profile) -> tuple[str, str]:
+    """(name, where) of the parameter a poll and a cancel name their token in: v1's path
+    (`Tasks/{token}`), or the dialect's query list (v2's `Tasks?taskIds=`), where any
+    string, commas and all, is a list of ids to try."""
+    listing = profile.tasks_query()
+    return (listing[1], "query") if listing else ("token", "path")
+
+
+def _token(profile: Profile) -> dict[str, Any]:
+    name, where = token_parameter(profile)
+    return {"name": name, "in": where, "required": True, "schema": {"type": "string"}}
 
 
 def _json(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
@@ -50,8 +59,9 @@ def _answers(*statuses: int, links: dict[str, Any] | None = None) -> dict[str, A
     return answers
 
 
-def _token_links() -> dict[str, Any]:
-    token = {"token": "$response.body#/token"}
+def _token_links(profile: Profile) -> dict[str, Any]:
+    name, where = token_parameter(profile)
+    token = {f"{where}.{name}": f"$response.body#/{profile.members.start_token}"}
     return {
         "PollIt": {"operationId": POLL, "parameters": token},
         "CancelIt": {"operationId": CANCEL, "parameters": token},
@@ -134,7 +144,7 @@ def document(profile: Profile, repo_id: str, ids: SandboxIds, *, loose: str | No
             "operationId": START_COPY,
             "parameters": [_path_id("dest", ids.folders), auto_rename],
             "requestBody": _json(copy_body),
-            "responses": _answers(profile.start_accepted, links=_token_links()),
+            "responses": _answers(profile.start_accepted, links=_token_links(profile)),
         },
     )
     add(
@@ -144,20 +154,21 @@ def document(profile: Profile, repo_id: str, ids: SandboxIds, *, loose: str | No
             "operationId": START_DELETE,
             "parameters": [_path_id("entry", ids.victims)],
             "requestBody": _json(delete_body, required=False),
-            "responses": _answers(profile.start_accepted, links=_token_links()),
+            "responses": _answers(profile.start_accepted, links=_token_links(profile)),
         },
     )
+    tasks = profile.task_path.partition("?")[0]  # a query list is a parameter (_token)
     add(
-        profile.task_path,
+        tasks,
         "get",
-        {"operationId": POLL, "parameters": [_token()], "responses": _answers(*ended)},
+        {"operationId": POLL, "parameters": [_token(profile)], "responses": _answers(*ended)},
     )
     add(
-        profile.task_path,
+        tasks,
         "delete",
         {
             "operationId": CANCEL,
-            "parameters": [_token()],
+            "parameters": [_token(profile)],
             "responses": _answers(profile.cancel_accepted),
         },
     )

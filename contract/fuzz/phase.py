@@ -50,6 +50,7 @@ from .document import (
     START_DELETE,
     SandboxIds,
     document,
+    token_parameter,
 )
 
 DESTRUCTIVE = (START_COPY, START_DELETE, CREATE_FOLDER, CANCEL)
@@ -223,7 +224,10 @@ class FuzzPhase:
             )
             return None
         request = _request(case, self.conn.base_url)
-        path = case.path_parameters or {}
+        path = dict(case.path_parameters or {})
+        name, where = token_parameter(self.conn.profile)
+        if where == "query" and case.query and name in case.query:
+            path["token"] = _one(case.query[name])  # a query list's ids, as one string
         if self.conn.shared and not self._safe(operation, path, request.body, sandbox):
             self.withheld += 1
             return None
@@ -491,6 +495,12 @@ def _request(case: Any, base_url: str) -> Request:
     url = kwargs["url"]
     assert urlsplit(url).netloc == urlsplit(base_url).netloc, url  # never anywhere else
     return Request(kwargs["method"], url, params or None, content, content_type, body)
+
+
+def _one(value: Any) -> str:
+    """A query parameter's value as sent in one string (a list's items comma-joined)."""
+    items = value if isinstance(value, list) else [value]
+    return ",".join(item if isinstance(item, str) else json.dumps(item) for item in items)
 
 
 def _flat(params: dict[str, Any]) -> Iterator[tuple[str, str]]:

@@ -94,6 +94,8 @@ class Run:
     # This round's first new failure: when it was found, and the clauses being shrunk.
     found_at: float | None = None
     shrinking: frozenset[str] = frozenset()
+    # Operations one session may run at once (--operation-limit): what CON-1/CON-4 expect.
+    limit: int = 1
 
 
 class Halt(KeyboardInterrupt):
@@ -167,7 +169,7 @@ class MachineBase(RuleBasedStateMachine):
         self.run = run
         self.conn: Connection = run.target.connect()
         self.api = self.conn.api
-        self.model = Model(run.timing)
+        self.model = Model(run.timing, limit=run.limit)
         self.tracked: dict[str, Tracked] = {}
         self.areas: dict[str, Area] = {}
         self.first_trees: dict[str, gen.Shape] = {}  # each session's, until its area is made
@@ -287,12 +289,14 @@ class MachineBase(RuleBasedStateMachine):
         return [
             s
             for s in self.conn.sessions
-            if not self.model.session_may_be_busy(s.label, self.now)
+            if not self.model.session_may_run(s.label, self.now)
             and all(t.settled for t in self.tracked.values() if t.intent.session == s.label)
         ]
 
     def busy_sessions(self) -> list[Session]:
-        return [s for s in self.conn.sessions if self.model.session_may_be_busy(s.label, self.now)]
+        """Sessions with an operation that may run: a start there is refused when as many
+        as the limit run, else accepted (the model knows which it may be)."""
+        return [s for s in self.conn.sessions if self.model.session_may_run(s.label, self.now)]
 
     def quiet(self) -> bool:
         """No operation anywhere may be running."""

@@ -323,8 +323,35 @@ class LifecycleRules(MachineBase):
         return poll_observation(ex, self.conn.profile, token)
 
     def _poll(self, token: str) -> Exchange:
-        before = self.model.ops[token]
         ex = self.api.poll(self.owner(token), token)
+        self._judge_poll(token, ex)
+        return ex
+
+    @precondition(lambda self: self.tracked and self.conn.profile.tasks_query() is not None)
+    @rule(data=st.data(), everything=st.booleans())
+    def poll_several(self, data: st.DataObject, everything: bool) -> None:
+        """One poll of several tasks (v2): the session's own, one named twice, an id never
+        issued and another session's; or none named, for every task of the session. The
+        listing is judged as a whole (LST-1, LST-2), and what it says of each of the
+        session's tasks as a poll of that task."""
+        session = self.draw_session(data, self.conn.sessions)
+        mine = [t for t, tr in self.tracked.items() if tr.intent.session == session.label]
+        others = [t for t, tr in self.tracked.items() if tr.intent.session != session.label]
+        sample = next(iter(self.tracked), None)
+        never = data.draw(
+            gen.unknown_tokens(sample).filter(lambda t: t not in self.model.ops),
+            label="unknown token",
+        )
+        asked = [] if everything else [*mine, *mine[:1], *others[:1], never]
+        ex = self.api.poll_several(session, asked)
+        for token in mine:
+            self._judge_poll(token, ex)
+        self.judge("poll-several", ex, asked=asked, mine=mine, others=others)
+
+    def _judge_poll(self, token: str, ex: Exchange) -> None:
+        """Judge what a poll's answer says of `token`, and keep the run's books: the
+        lifecycle's states reached, its first sight of the end (`_settle`), a token lost."""
+        before = self.model.ops[token]
         obs = self._observe_poll(ex, token)
         self.judge(
             "poll",
@@ -358,7 +385,6 @@ class LifecycleRules(MachineBase):
                 Suspect("STA-6", "poll", frozenset({name_key(tracked.result_name)}))
             )
         self._lost_sight(token, obs)
-        return ex
 
     def _count_ended_poll(self, token: str, obs: Observation | None) -> None:
         if isinstance(obs, Seen) and obs.status in ENDED:
@@ -464,7 +490,7 @@ class LifecycleRules(MachineBase):
         area.tree, area.suspects = tree, []
         area.operations_ran = not self.quiet()
         mine = [t for t in self.tracked.values() if t.intent.session == area.session.label]
-        if all(t.settled for t in mine) and not self.model.session_may_be_busy(
+        if all(t.settled for t in mine) and not self.model.session_may_run(
             area.session.label, self.now
         ):
             area.entangled = False

@@ -112,10 +112,13 @@ class ParallelRules(LifecycleRules):
     @precondition(lambda self: self.free_sessions() and self._can_send_together())
     @rule(data=st.data(), count=TOGETHER)
     def start_together(self, data: st.DataObject, count: int) -> None:
-        """Several starts at once in a session with no running operation: exactly one is
-        accepted, the others refused with 429, and only its effects show (CON-4). A count
-        of one is a plain start (see `TOGETHER`)."""
+        """Several starts at once in a session with no running operation: one is accepted
+        (or as many as the session's limit), the others refused with 429, and only its
+        effects show (CON-4). A count of one is a plain start (see `TOGETHER`); more are
+        always more than the limit."""
         session = self.draw_session(data, self.free_sessions())
+        if count > 1:  # one more than the limit at least, so that one must be refused
+            count += self.run.limit - 1
         intents = self._copies(data, session, count)
         if not intents:
             return
@@ -127,6 +130,10 @@ class ParallelRules(LifecycleRules):
         self.judge_together("starts in one session", answers)
         area = self.area_of(session)
         accepted = [a for a in answers if isinstance(a.obs, Started)]
+        if count > 1:
+            recorder = self.run.recorder
+            recorder.starts_together = max(recorder.starts_together, count)
+            recorder.accepted_together = max(recorder.accepted_together, len(accepted))
         if len(accepted) > 1 or any(ex.error for ex in exchanges):
             area.entangled = True  # several ran, or one may have: effects can't be told apart
         for answer in answers:

@@ -13,7 +13,6 @@ from ..client import Session
 from ..model import ForeignCancel, Rejected
 from ..sandbox import name_key
 from .base import MachineBase
-from .lifecycle import poll_observation
 
 
 class StrangerRules(MachineBase):
@@ -55,27 +54,6 @@ class StrangerRules(MachineBase):
         else:
             ex = self.api.poll(session, token, action=f"poll-{kind}")
             self.judge(f"poll-{kind}", ex, token=token)
-
-    @precondition(lambda self: self.tracked and self.conn.profile.tasks_query() is not None)
-    @rule(data=st.data(), everything=st.booleans())
-    def poll_several(self, data: st.DataObject, everything: bool) -> None:
-        """One poll of several tasks (v2): the session's own, one named twice, an id never
-        issued and another session's; or none named, for every task of the session. Each
-        of the session's tasks is judged as a poll of it; the listing as a whole too."""
-        session = self.draw_session(data, self.conn.sessions)
-        mine = [t for t, tr in self.tracked.items() if tr.intent.session == session.label]
-        others = [t for t, tr in self.tracked.items() if tr.intent.session != session.label]
-        sample = next(iter(self.tracked), None)
-        never = data.draw(
-            gen.unknown_tokens(sample).filter(lambda t: t not in self.model.ops),
-            label="unknown token",
-        )
-        asked = [] if everything else [*mine, *mine[:1], *others[:1], never]
-        ex = self.api.poll_several(session, asked)
-        for token in mine:
-            obs = poll_observation(ex, self.conn.profile, token)
-            self.judge("poll", ex, obs=obs, token=token, intent=self.tracked[token].intent)
-        self.judge("poll-several", ex, asked=asked, mine=mine)
 
     @rule(
         data=st.data(),

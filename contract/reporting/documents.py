@@ -56,7 +56,7 @@ def failed_clauses(run: FinishedRun) -> list[FailedClause]:
         if v.outcome != "fail" or v.failure is None:
             continue
         plan = reproduction.build(
-            v.clause.id, v.failure, v.failure.exchanges, base, run.options.clock_url
+            v.clause.id, v.failure, v.failure.exchanges, base, run.options.clock_url, run.profile
         )
         out.append(FailedClause(v, plan))
     return out
@@ -155,7 +155,7 @@ def context(run: FinishedRun) -> dict[str, Any]:
         "failed": failed,
         "scripts": {
             f.slug: {
-                "python": render_python(f.plan, profile(run.options.profile)),
+                "python": render_python(f.plan, profile(run.profile)),
                 "curl": render_curl(f.plan),
             }
             for f in failed

@@ -19,12 +19,17 @@ import re
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from ..client import Exchange
+from ..dialects import v1, v2
 
+#: The JSON key a start's answer carries its token in, in each dialect (v1 `token`, v2
+#: `taskId`): a string there is captured, while other string ids (a v2 listing's task
+#: `id`, which repeats a token already captured) are not.
+TOKEN_KEYS = frozenset(wire.MEMBERS.start_token for wire in (v1, v2))
 #: JSON keys whose values a server chooses and a later request may name.
-ID_KEYS = ("id", "entryId", "token")
+ID_KEYS = ("id", "entryId", *sorted(TOKEN_KEYS))
 SANDBOX_PREFIX = "lro-conformance-"
 INVALID_TOKEN = "not-a-valid-token-0000"  # the gate's own wrong token: no secret
 #: Clauses only requests sent together show (simultaneous starts, CON-4): a reproduction,
@@ -74,6 +79,7 @@ class Plan:
     steps: list[Step]
     version: int = PLAN_VERSION
     check: str = ""  # the check that found the failure ("lifecycle_is_consistent": the model)
+    profile: str = ""  # the dialect the run judged in ("": a plan from before it was kept)
 
     @property
     def sessions(self) -> list[int]:
@@ -128,8 +134,10 @@ def build(
     exchanges: list[Exchange],
     base_url: str,
     clock_url: str | None = None,
+    profile: str = "",
 ) -> Plan:
-    """The plan of a failure's exchanges (`failure` has title, expected, actual)."""
+    """The plan of a failure's exchanges (`failure` has title, expected, actual), found
+    by a run that judged in `profile`."""
     base_url = base_url.rstrip("/")
     clock_url = (clock_url or f"{base_url}/_test/clock").rstrip("/")
     known: dict[tuple[str, Any], str] = {}  # ("int", 12) / ("str", "tok") -> variable
@@ -173,6 +181,7 @@ def build(
         parent,
         steps,
         check=str(getattr(failure, "check", "") or ""),
+        profile=profile,
     )
 
 
@@ -211,7 +220,25 @@ def _url_template(url: str, base_url: str, clock_url: str, known: dict) -> str:
     for segment in path.split("/"):
         key = ("int", int(segment)) if segment.isdigit() else ("str", segment)
         parts.append("{" + known[key] + "}" if key in known else segment)
-    return prefix + "/".join(parts) + (f"?{query}" if query else "")
+    return prefix + "/".join(parts) + (f"?{_query_template(query, known)}" if query else "")
+
+
+def _query_template(query: str, known: dict) -> str:
+    """A query with each token it names (v2's `taskIds=a,b`, repeated or listed) as its
+    variable; the rest as sent."""
+
+    def piece(value: str) -> str:
+        return (
+            "{" + known[("str", unquote(value))] + "}"
+            if ("str", unquote(value)) in known
+            else value
+        )
+
+    params = []
+    for param in query.split("&"):
+        name, eq, value = param.partition("=")
+        params.append(name + eq + ",".join(map(piece, value.split(","))) if eq else param)
+    return "&".join(params)
 
 
 def _body_template(text: str | None, known: dict) -> Any:
@@ -261,9 +288,9 @@ def _offered(ex: Exchange, n: int) -> Iterator[tuple[Capture, tuple[str, Any]]]:
     for path, value in _id_values(ex.json(), []):
         count += 1
         kind = "str" if isinstance(value, str) else "int"
-        if kind == "str" and ("://" in value or path[-1] != "token"):
+        if kind == "str" and ("://" in value or path[-1] not in TOKEN_KEYS):
             continue
-        var = f"token_{n}" if path[-1] == "token" else f"v{n}_{count}"
+        var = f"token_{n}" if path[-1] in TOKEN_KEYS else f"v{n}_{count}"
         yield Capture(var, "json", path), (kind, value)
     body = ex.json()
     link = body.get("@odata.nextLink") if isinstance(body, dict) else None
