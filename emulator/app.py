@@ -224,6 +224,8 @@ class Emulator:
             self._copy_before_auth(request, params, now)
         if route.name == "task" and request.method.upper() == "DELETE":
             self._cancel_before_auth(request, params, now)
+        if route.name == "tasks" and request.method.upper() == "DELETE":
+            self._cancel_tasks_before_auth(request, url.query, now)
         session = self._session_of(request, is_hook=route.name in TEST_HOOK_ROUTES)
         if "repo" in params and params["repo"] != self.config.repo_id:
             raise Problem(404, "Repository not found.", f"No repository '{params['repo']}'.")
@@ -246,6 +248,13 @@ class Emulator:
         op = self.world.engine.find(params.get("token", ""))
         if op is not None and not op.ended:
             self.world.engine.cancel(op, now)
+
+    def _cancel_tasks_before_auth(self, request: Request, query: str, now: float) -> None:
+        """v2-unauthenticated-cancel-acts: credentials are only checked after the cancel ran."""
+        if not self.world.faults.has("v2-unauthenticated-cancel-acts"):
+            return
+        if authenticate(request.headers, self._tokens, self.world.faults) is None:
+            task_lists.cancel_before_auth(self.world, query, now)
 
     def _session_of(self, request: Request, is_hook: bool) -> Session:
         if is_hook:

@@ -139,12 +139,15 @@ class Engine:
         """The operation issued under `token`, expired or not."""
         return self._operations.get(token)
 
-    def of_session(self, session: Session, now: float) -> list[Operation]:
-        """The session's operations whose tokens have not expired at `now`, oldest first."""
+    def of_session(
+        self, session: Session, now: float, with_expired: bool = False
+    ) -> list[Operation]:
+        """The session's operations whose tokens have not expired at `now`, oldest first
+        (`with_expired`: the expired ones too, for the v2-expired-still-listed fault)."""
         return [
             op
             for op in self._operations.values()
-            if op.session == session.index and not self.is_expired(op, now)
+            if op.session == session.index and (with_expired or not self.is_expired(op, now))
         ]
 
     def unexpired(self, now: float) -> list[Operation]:

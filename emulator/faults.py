@@ -319,6 +319,151 @@ _CATALOGUE: tuple[Fault, ...] = (
         "A v2 task listing that names no task holds every session's live tasks.",
         "v2",
     ),
+    Fault("v2-start-201", ("SUB-1",), "v2 copy and delete starts answer 201 instead of 202.", "v2"),
+    Fault(
+        "v2-start-token-member",
+        ("SUB-1",),
+        'v2 starts answer v1\'s {"token": ...} instead of {"taskId": ...}.',
+        "v2",
+    ),
+    Fault(
+        "v2-status-backwards",
+        ("STA-4",),
+        "The second v2 listing of a Completed task lists it InProgress (at 100%) once.",
+        "v2",
+    ),
+    Fault(
+        "v2-progress-backwards",
+        ("STA-3",),
+        "Once per v2 task, the listing after one that reported progress > 0 reports 0.",
+        "v2",
+    ),
+    Fault(
+        "v2-completed-percent-short",
+        ("STA-3",),
+        "A Completed v2 task reports the share of its steps before the last (a one-step "
+        "task 0%), not 100.",
+        "v2",
+    ),
+    Fault(
+        "v2-wrong-task-type",
+        ("STA-2",),
+        'v2 delete tasks are listed with taskType "CopyEntry".',
+        "v2",
+    ),
+    Fault(
+        "v2-failed-without-errors",
+        ("STA-5",),
+        'A Failed v2 task is listed with "errors": null.',
+        "v2",
+    ),
+    Fault(
+        "v2-running-task-left-out",
+        ("STA-1",),
+        "A v2 listing leaves out a running task once it has run for 3 s, until it ends.",
+        "v2",
+    ),
+    Fault(
+        "v2-result-uri-wrong-repo",
+        ("RED-1",),
+        'A completed copy\'s result.uri names repository "r0-other" instead of the real one.',
+        "v2",
+    ),
+    Fault(
+        "v2-result-uri-other-origin",
+        ("RED-1",),
+        "A completed copy's result.uri is built on a configured public host "
+        "(https://api.laserfiche.com), not the origin the request reached.",
+        "v2",
+    ),
+    Fault(
+        "v2-result-uri-to-source",
+        ("RED-2",),
+        "A completed copy's result (entryId and uri) names the source entry, not the new one.",
+        "v2",
+    ),
+    Fault(
+        "v2-result-entry-id-mismatch",
+        ("RED-3",),
+        "A completed copy's result.entryId is the destination folder's id (result.uri stays "
+        "right).",
+        "v2",
+    ),
+    Fault(
+        "v2-result-missing",
+        ("RED-1",),
+        'A Completed v2 copy is listed with "result": null.',
+        "v2",
+    ),
+    Fault(
+        "v2-cancel-ignored",
+        ("CAN-1",),
+        "A v2 cancel of a running task answers result true, but the task carries on.",
+        "v2",
+    ),
+    Fault(
+        "v2-cancel-completes",
+        # The v2 wire cannot tell it from a task that ended just before the cancel (result
+        # true is accepted-or-ended): what shows is a Completed copy or delete that did not
+        # do its work (RED-4).
+        ("CAN-1", "RED-4"),
+        "A v2 cancel of a running task ends it Completed (the handler marks it done), not "
+        "Cancelled.",
+        "v2",
+    ),
+    Fault(
+        "v2-cancel-rewrites-ended",
+        ("CAN-3", "STA-4"),  # the ended task's terminal status changes too
+        "A v2 cancel of an ended task turns its status to Cancelled.",
+        "v2",
+    ),
+    Fault(
+        "v2-cancel-lists-unknown",
+        ("CAN-4", "ERR-2", "ISO-1"),  # an unknown id not left out; another session's either
+        "A v2 cancel answers every id it was named, result false for those that name no "
+        "task of the session (never issued, expired, another session's).",
+        "v2",
+    ),
+    Fault(
+        "v2-cancel-foreign-acts",
+        ("ISO-1",),
+        "A v2 cancel naming another session's running task cancels it, though the answer "
+        "leaves it out.",
+        "v2",
+    ),
+    Fault(
+        "v2-expired-still-listed",
+        ("EXP-2", "CAN-4"),  # a cancel naming the expired id lists it too
+        "v2 listings and cancels still hold a session's task after its id expired.",
+        "v2",
+    ),
+    Fault(
+        "v2-unknown-id-500",
+        ("ERR-2", "ERR-3"),
+        "A v2 poll or cancel naming a task id never issued answers 500.",
+        "v2",
+    ),
+    Fault(
+        "v2-unauthenticated-cancel-acts",
+        ("AUT-1",),
+        "A v2 cancel without a valid bearer token cancels the running tasks it names "
+        "(credentials are checked after the handler ran), then answers 401.",
+        "v2",
+    ),
+    Fault(
+        "v2-timestamps-as-numbers",
+        ("SCH-1",),
+        'v2 listings answer "startTime" and "lastUpdateTime" as epoch seconds (numbers), '
+        "not date-time strings.",
+        "v2",
+    ),
+    Fault(
+        "v2-poll-leaves-lock",
+        ("STA-6",),
+        'Each v2 listing of an ended copy after the first leaves a document "~task.lock" in '
+        "its destination.",
+        "v2",
+    ),
     Fault(
         "timestamps-as-numbers",
         ("SCH-1",),

@@ -130,7 +130,12 @@ def _refuse_if_busy(world: World, call: Call) -> None:
 
 def _accepted(world: World, op: Operation) -> Response:
     status = 202 if world.faults.has("start-202") else world.dialect.start_accepted
+    if world.faults.has("v2-start-201"):
+        status = 201  # the bug: v1's "Created" kept when the start route moved to v2
     token = "" if world.faults.has("start-empty-token") else op.token
+    if world.faults.has("v2-start-token-member"):
+        # The bug: the start answer is still serialized from v1's AcceptedOperation.
+        return json_response(status, {"token": token})
     return json_response(status, world.dialect.start_body(token))
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from contract.checks import location_entry
 from contract.clauses import CLAUSES, RESTATED
 from contract.dialects import MISSING, CancelSaid
 from contract.model import (
@@ -70,6 +71,21 @@ def test_a_v2_completed_copy_links_result_uri_and_claims_its_entry_id():
     report = V2.read_poll(Answer(200, {"value": [done]}), "t1")
     assert report.link == "/v2/Repositories/r1/Entries/7"
     assert [(c.field, c.kind, c.value) for c in report.claims] == [("result.entryId", "entry", 7)]
+
+
+@pytest.mark.parametrize(
+    ("link", "entry"),
+    [
+        ("/v2/Repositories/r1/Entries/7", ("r1", 7)),
+        ("https://emulator.invalid/v2/Repositories/r1/Entries/7", ("r1", 7)),
+        # Another origin names no entry of the target: the run must not follow it there
+        # with its bearer token (RED-1 fails it; v2-result-uri-other-origin).
+        ("https://api.laserfiche.com/v2/Repositories/r1/Entries/7", None),
+        ("http://emulator.invalid/v2/Repositories/r1/Entries/7", None),
+    ],
+)
+def test_a_result_link_names_an_entry_only_on_the_targets_origin(link, entry):
+    assert location_entry("https://emulator.invalid", V2, link) == entry
 
 
 def test_v2_errors_are_problem_details_and_may_be_null():

@@ -477,11 +477,203 @@ def _listings(d: Driver) -> tuple[list[Any], list[Any]]:
     return [t["id"] == mine for t in named], [t["id"] == mine for t in d.tasks()]
 
 
+def _raw(d: Driver, method: str, path: str) -> Response:
+    """An answer as sent, not judged against the document (a fault may break it)."""
+    return d.emu.handle(Request(method, ORIGIN + path, {"authorization": "Bearer alice"}, b""))
+
+
+def _start_answer(d: Driver) -> tuple[int, list[str]]:
+    """A delete start's status and its body's members."""
+    started = _raw(d, "DELETE", f"{API}/Entries/{d.folder(1, 'A')}")
+    return started.status, sorted(started.json())
+
+
+def _timestamp_types(d: Driver) -> list[str]:
+    task_id = d.start(d.delete(d.folder(1, "A")))
+    (item,) = _raw(d, "GET", f"{API}/Tasks?taskIds={task_id}").json()["value"]
+    return [type(item[k]).__name__ for k in ("startTime", "lastUpdateTime")]
+
+
+def _ended_delete(d: Driver) -> str:
+    """A delete of a new folder, run to its end (its first ended listing seen)."""
+    task_id = d.start(d.delete(d.folder(1, "A")))
+    d.run_to_end(task_id)
+    return task_id
+
+
+def _after_the_end(d: Driver) -> tuple[Any, ...]:
+    """A one-step delete's report at its end, and its status in the two listings after."""
+    task_id = d.start(d.delete(d.folder(1, "A")))
+    done = d.run_to_end(task_id)
+    later = [d.task(task_id)["status"] for _ in range(2)]
+    return done["taskType"], done["percentComplete"], later
+
+
+def _percents(d: Driver) -> list[int]:
+    """A five-step copy's percentComplete, listed once a second until it ended."""
+    task_id = d.start(d.copy(*reversed(d.sample_tree()), "S2"))
+    seen = []
+    for _ in range(6):
+        d.advance(1)
+        seen.append(d.task(task_id)["percentComplete"])
+    return seen
+
+
+def _failed_errors(d: Driver) -> tuple[str, Any]:
+    failed = d.run_to_end(d.start(d.copy(d.folder(1, "D"), 999, "x")))
+    return failed["status"], failed["errors"] is None
+
+
+def _listed_while_running(d: Driver) -> list[bool]:
+    """Is a five-step copy listed 1 s and 3 s after its start, and once it ended?"""
+    task_id = d.start(d.copy(*reversed(d.sample_tree()), "S2"))
+    seen = []
+    for seconds in (1, 2, 10):
+        d.advance(seconds)
+        seen.append([t["id"] for t in d.tasks()] == [task_id])
+    return seen
+
+
+def _copy_result(d: Driver) -> Any:
+    """A completed copy's result, its entry ids named new, source or dest."""
+    source, dest = d.sample_tree()
+    result = d.run_to_end(d.start(d.copy(dest, source, "S2")))["result"]
+    if result is None:
+        return None
+    (new,) = [
+        e["id"] for e in d.call("GET", f"{API}/Entries/{dest}/Folder/Children").json()["value"]
+    ]
+    label = {new: "new", source: "source", dest: "dest"}
+    head, _, tail = result["uri"].rpartition("/")
+    return label[result["entryId"]], f"{head}/{label[int(tail)]}"
+
+
+def _cancel_a_running_copy(d: Driver) -> tuple[list[Any], str]:
+    """A copy cancelled two steps in: the cancel's results, and the status a minute later."""
+    task_id = d.start(d.copy(*reversed(d.sample_tree()), "S2"))
+    d.advance(3)
+    answer = [t["result"] for t in d.cancel(task_id)]
+    d.advance(60)
+    return answer, d.task(task_id)["status"]
+
+
+def _cancel_ended(d: Driver) -> tuple[list[Any], str]:
+    task_id = _ended_delete(d)
+    return [t["result"] for t in d.cancel(task_id)], d.task(task_id)["status"]
+
+
+def _cancel_several(d: Driver) -> tuple[list[Any], str]:
+    """A cancel naming alice's task, an unknown id and bob's: what it answers of each
+    (True for alice's), and bob's task's status after it."""
+    mine = d.start(d.delete(d.folder(1, "A")))
+    bobs = d.start(d.delete(d.folder(1, "B", user="bob"), user="bob"))
+    answer = d.cancel(mine, "nope", bobs)
+    return [(t["id"] == mine, t["result"]) for t in answer], d.task(bobs, user="bob")["status"]
+
+
+def _after_expiry(d: Driver) -> tuple[list[Any], list[Any]]:
+    """An expired task's listing and cancel (the ids they hold)."""
+    task_id = _ended_delete(d)
+    d.advance(901)
+    return [t["id"] == task_id for t in d.tasks()], [t["id"] == task_id for t in d.cancel()]
+
+
+def _unknown_id(d: Driver) -> list[int]:
+    _ended_delete(d)
+    path = f"{API}/Tasks?taskIds=00000000-0000-4000-8000-000000000000"
+    return [d.call(method, path).status for method in ("GET", "DELETE")]
+
+
+def _unauthenticated_cancel(d: Driver) -> tuple[int, str]:
+    task_id = d.start(d.delete(d.folder(1, "A")))
+    refused = d.call("DELETE", f"{API}/Tasks?taskIds={task_id}", user=None)
+    return refused.status, d.task(task_id)["status"]
+
+
+def _locks_after_polls(d: Driver) -> list[str]:
+    """The destination of a completed copy, listed twice more after its end."""
+    source, dest = d.sample_tree()
+    task_id = d.start(d.copy(dest, source, "S2"))
+    d.run_to_end(task_id)
+    d.task(task_id), d.task(task_id)
+    return d.names(dest)
+
+
+_GOOD_RESULT = ("new", f"{ORIGIN}{API}/Entries/new")
+_PERCENTS = [0, 20, 40, 60, 80, 100]
+
 #: fault -> (scenario, what it gives on a clean emulator, what with the fault)
 V2_FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
     "list-duplicates": (_listings, ([True], [True]), ([True, True], [True])),
     "list-foreign": (_listings, ([True], [True]), ([True, False], [True])),
     "list-all-sessions": (_listings, ([True], [True]), ([True], [True, False])),
+    "v2-start-201": (_start_answer, (202, ["taskId"]), (201, ["taskId"])),
+    "v2-start-token-member": (_start_answer, (202, ["taskId"]), (202, ["token"])),
+    "v2-timestamps-as-numbers": (_timestamp_types, ["str", "str"], ["float", "float"]),
+    "v2-status-backwards": (
+        _after_the_end,
+        ("DeleteEntry", 100, ["Completed"] * 2),
+        ("DeleteEntry", 100, ["InProgress", "Completed"]),
+    ),
+    "v2-completed-percent-short": (
+        _after_the_end,
+        ("DeleteEntry", 100, ["Completed"] * 2),
+        ("DeleteEntry", 0, ["Completed"] * 2),
+    ),
+    "v2-wrong-task-type": (
+        _after_the_end,
+        ("DeleteEntry", 100, ["Completed"] * 2),
+        ("CopyEntry", 100, ["Completed"] * 2),
+    ),
+    "v2-progress-backwards": (_percents, _PERCENTS, [0, 20, 0, 60, 80, 100]),
+    "v2-failed-without-errors": (_failed_errors, ("Failed", False), ("Failed", True)),
+    "v2-running-task-left-out": (
+        _listed_while_running,
+        [True, True, True],
+        [True, False, True],
+    ),
+    "v2-result-uri-wrong-repo": (
+        _copy_result,
+        _GOOD_RESULT,
+        ("new", f"{ORIGIN}/v2/Repositories/r0-other/Entries/new"),
+    ),
+    "v2-result-uri-other-origin": (
+        _copy_result,
+        _GOOD_RESULT,
+        ("new", f"https://api.laserfiche.com{API}/Entries/new"),
+    ),
+    "v2-result-uri-to-source": (
+        _copy_result,
+        _GOOD_RESULT,
+        ("source", f"{ORIGIN}{API}/Entries/source"),
+    ),
+    "v2-result-entry-id-mismatch": (
+        _copy_result,
+        _GOOD_RESULT,
+        ("dest", f"{ORIGIN}{API}/Entries/new"),
+    ),
+    "v2-result-missing": (_copy_result, _GOOD_RESULT, None),
+    "v2-cancel-ignored": (_cancel_a_running_copy, ([True], "Cancelled"), ([True], "Completed")),
+    "v2-cancel-completes": (_cancel_a_running_copy, ([True], "Cancelled"), ([True], "Completed")),
+    "v2-cancel-rewrites-ended": (_cancel_ended, ([True], "Completed"), ([True], "Cancelled")),
+    "v2-cancel-lists-unknown": (
+        _cancel_several,
+        ([(True, True)], "NotStarted"),
+        ([(True, True), (False, False), (False, False)], "NotStarted"),
+    ),
+    "v2-cancel-foreign-acts": (
+        _cancel_several,
+        ([(True, True)], "NotStarted"),
+        ([(True, True)], "Cancelled"),
+    ),
+    "v2-expired-still-listed": (_after_expiry, ([], []), ([True], [True])),
+    "v2-unknown-id-500": (_unknown_id, [200, 200], [500, 500]),
+    "v2-unauthenticated-cancel-acts": (
+        _unauthenticated_cancel,
+        (401, "NotStarted"),
+        (401, "Cancelled"),
+    ),
+    "v2-poll-leaves-lock": (_locks_after_polls, ["S2"], ["S2", "~task.lock", "~task.lock (2)"]),
 }
 V2_FAULTS = sorted(name for name, fault in FAULTS.items() if fault.profile == "v2")
 

@@ -23,12 +23,16 @@ def resolve_location(base_url: str, location: str) -> str:
 
 
 def location_entry(base_url: str, profile: Profile, location: str) -> tuple[str, int] | None:
-    """(repo id, entry id) from a Location, or None when it does not point at an entry.
+    """(repo id, entry id) from a Location, or None when it does not point at an entry
+    of the target: a link to another origin names none (RED-1 says so), and the run must
+    not follow it there with the session's bearer token.
 
     The base URL may carry a path prefix (a real service lives at .../repository);
     the guide also shows Locations without it, so both are read."""
-    url = urlsplit(resolve_location(base_url, location))
-    base_path = urlsplit(base_url).path.rstrip("/")
+    url, base = urlsplit(resolve_location(base_url, location)), urlsplit(base_url)
+    if (url.scheme, url.netloc) != (base.scheme, base.netloc):
+        return None
+    base_path = base.path.rstrip("/")
     path = url.path
     if base_path and path.startswith(base_path + "/"):
         path = path[len(base_path) :]
