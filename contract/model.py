@@ -479,10 +479,12 @@ def _unexplained_status(op: Operation, obs: Seen, states: frozenset[Status]) -> 
         )
     if op.cancel == "accepted":
         return Violation("CAN-1", "a cancelled operation did not end Cancelled", expected, actual)
-    if op.terminal is not None and op.cancel == "refused":
+    if op.terminal is not None and op.cancel in ("refused", "received"):
+        # Seen ended, then cancelled (refused, or v2's "received", which for an ended task
+        # leaves its status): a different terminal status is the cancel's doing.
         return Violation(
             "CAN-3",
-            "a refused cancel changed an ended operation",
+            f"a {op.cancel} cancel changed an ended operation",
             f"status {op.terminal.value}",
             actual,
         )
