@@ -15,16 +15,14 @@ from contract.model import (
     CancelReceived,
     ForeignCancel,
     Model,
-    Outcome,
     Seen,
     Started,
     Status,
-    Timing,
     Violation,
-    step,
 )
 from contract.profiles import PROFILES, profile
 from contract.verdicts import Recorder
+from tests.test_model import order, run
 
 V1, V2 = profile("openapi-v1"), profile("v2")
 S = Status
@@ -136,24 +134,6 @@ def test_a_v2_task_path_names_one_token_in_the_query():
 
 
 # --- v2's "received" cancel in the model ------------------------------------------------
-
-_n = iter(range(1, 10**6))
-
-
-def order() -> tuple[int, int]:
-    n = next(_n)
-    return (2 * n, 2 * n + 1)
-
-
-def run(*observations: Any) -> Model | Violation:
-    model = Model(Timing(ttl=900.0, tolerance=0.5))
-    for obs in observations:
-        result = step(model, obs)
-        if isinstance(result, Violation):
-            return result
-        assert isinstance(result, Outcome)
-        model = result.model
-    return model
 
 
 def seen(status: Status, t: float) -> Seen:

@@ -30,11 +30,13 @@ def gate(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def cancel_ignored(tmp_path_factory) -> Path:
     """A run's report folder with a CAN-1 failure (cancel answered 204, ignored)."""
-    folder = tmp_path_factory.mktemp("cancel-ignored")
-    result = gate(
-        *("--seed", "3", "--max-examples", "10", "--no-shrink", "--fault", "cancel-ignored"),
-        *("--report-dir", str(folder)),
-    )
+    return failed_run(tmp_path_factory, "cancel-ignored", "--seed", "3", "--max-examples", "10")
+
+
+def failed_run(tmp_path_factory, fault: str, *args: str) -> Path:  # type: ignore[no-untyped-def]
+    """The report folder of a run against the emulator with `fault`, which it must fail."""
+    folder = tmp_path_factory.mktemp(fault)
+    result = gate(*args, "--no-shrink", "--fault", fault, "--report-dir", str(folder))
     assert result.returncode == 1, result.stdout + result.stderr
     return folder
 
@@ -127,13 +129,11 @@ def test_a_clause_only_the_sandbox_picture_shows_is_exit_2_not_a_false_all_clear
 @pytest.fixture(scope="module")
 def listed_twice(tmp_path_factory) -> Path:
     """A v2 run's report folder with an LST-1 failure (a task listed once per naming)."""
-    folder = tmp_path_factory.mktemp("list-duplicates")
-    result = gate(
+    return failed_run(
+        tmp_path_factory,
+        "list-duplicates",
         *("--profile", "v2", "--seed", "0", "--max-examples", "5", "--fuzz-cases", "0"),
-        *("--no-shrink", "--fault", "list-duplicates", "--report-dir", str(folder)),
     )
-    assert result.returncode == 1, result.stdout + result.stderr
-    return folder
 
 
 @pytest.mark.parametrize("source", ["conformance.json", "repro/LST-1.py"])
