@@ -28,7 +28,7 @@ def several_ids_each_listed_once(ctx: Context) -> list[Failure] | None:
     if ids is None or not ctx.facts["asked"]:
         return None
     allowed = set(ctx.facts["asked"]) & set(ctx.facts["mine"])
-    return _once(ids) or _strays(ids, [i for i in ids if i not in allowed])
+    return _once(ids) or _strays([i for i in ids if i not in allowed])
 
 
 @check("LST-2", "poll-several")
@@ -38,7 +38,7 @@ def no_id_lists_the_sessions_tasks(ctx: Context) -> list[Failure] | None:
     if ids is None or ctx.facts["asked"]:
         return None
     foreign = set(ctx.facts["others"])
-    return _once(ids) or _strays(ids, [i for i in ids if i in foreign])
+    return _once(ids) or _strays([i for i in ids if i in foreign])
 
 
 def _once(ids: list[object]) -> list[Failure]:
@@ -50,7 +50,7 @@ def _once(ids: list[object]) -> list[Failure]:
     return []
 
 
-def _strays(ids: list[object], strays: list[object]) -> list[Failure]:
+def _strays(strays: list[object]) -> list[Failure]:
     if strays:
         return fail(
             "a listing holds a task it must leave out",
