@@ -7,6 +7,9 @@ into docs/BENCHMARKS.md between the markers.
 
     python bench/clean_soak.py            # 20 seeds, embedded emulator (mock mode)
     python bench/clean_soak.py --live     # the same against lro-emulator over loopback
+    python bench/clean_soak.py --profile v2 --seeds 10
+        # the gate in another profile (with --live or --wall, the server speaks it too);
+        # the section is the same name with -v2 after it (clean-soak-v2, live-soak-v2, ...)
     python bench/clean_soak.py --variants --seeds 50
         # correct servers that differ (emulator/variants.py): the seeds go round the clean
         # emulator, each legitimate variant and all at once (with --live: a server with all)
@@ -36,9 +39,8 @@ from pathlib import Path
 from kept import run_kept
 from sections import DOC, markers, write_section
 
+from contract.profiles import PROFILES
 from emulator.server import gate_options, running
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(seed: int, extra: list[str], logs: Path) -> dict:
@@ -82,7 +84,7 @@ def soak(
     return rows
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--live", action="store_true", help="against lro-emulator over loopback")
@@ -101,6 +103,12 @@ def main() -> int:
         help="keep each run's console output and reports here (default: a new temporary folder)",
     )
     parser.add_argument(
+        "--profile",
+        default="openapi-v1",
+        choices=list(PROFILES),
+        help="the gate's profile, and with --live or --wall the server's (default openapi-v1)",
+    )
+    parser.add_argument(
         "--sessions",
         type=int,
         default=2,
@@ -114,9 +122,12 @@ def main() -> int:
         help="legitimate variants: each seed another (mock), or a server with all (--live)",
     )
     parser.add_argument(
+        "--output", type=Path, default=DOC, help="the file to write the section into"
+    )
+    parser.add_argument(
         "gate", nargs=argparse.REMAINDER, help="after `--`: options for every gate run"
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     gate = args.gate[1:] if args.gate[:1] == ["--"] else args.gate
     logs = args.log_dir or Path(tempfile.mkdtemp(prefix="lro-soak-"))  # not into the checkout
     try:
@@ -128,6 +139,8 @@ def main() -> int:
     print(f"each run's output and reports: {logs}/seed-N", flush=True)
     names = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
     tokens = [arg for name in names[: args.sessions] for arg in ("--session-token", name)]
+    profile = ["--profile", args.profile] if args.profile != "openapi-v1" else []
+    server_options = [*tokens, *profile]  # its sessions and dialect
     if args.wall:
         speed = (
             ["--step-seconds", str(args.step_seconds), "--start-delay", str(args.step_seconds)]
@@ -140,7 +153,7 @@ def main() -> int:
         )
         name += f"-{args.sessions}s" if args.sessions != 2 else ""
         name += "-" + "".join(gate).replace("-", "") if gate else ""
-        server = running(*tokens, "--clock", "wall", "--token-ttl", str(args.wall), *speed)
+        server = running(*server_options, "--clock", "wall", "--token-ttl", str(args.wall), *speed)
     else:
         name = "live-soak" if args.live else "clean-soak"
         command = "python bench/clean_soak.py" + (" --live" if args.live else "")
@@ -149,8 +162,11 @@ def main() -> int:
         if args.variants:
             name += "-variants"
             command += f" --variants --seeds {args.seeds}"
-        server = running(*tokens, *(["--variant", "all"] if args.variants else []))
+        server = running(*server_options, *(["--variant", "all"] if args.variants else []))
     command += f" --sessions {args.sessions}" if args.sessions != 2 else ""
+    if profile:
+        name += f"-{args.profile}"
+        command += f" --profile {args.profile}"
     command += f" -- {' '.join(gate)}" if gate else ""
     with server if args.live or args.wall else nullcontext("") as base:
         extra = (
@@ -158,7 +174,7 @@ def main() -> int:
         )
         if args.wall:
             extra += ["--token-ttl", str(args.wall)]
-        extra += gate
+        extra += profile + gate
         rotate = None
         if args.variants and not args.live and not args.wall:
             from emulator.variants import VARIANTS
@@ -197,8 +213,8 @@ def main() -> int:
         *_together(rows),
         end,
     ]
-    write_section(name, "\n".join(lines))
-    print(f"wrote {DOC.relative_to(ROOT)}")
+    write_section(name, "\n".join(lines), args.output)
+    print(f"wrote {args.output}")
     return 0 if all(r["exit"] == 0 for r in rows) else 1
 
 

@@ -1,16 +1,18 @@
 """Fault detection: the gate and `schemathesis run` against every seeded fault, side by side.
 
 For each fault of the emulator's catalogue (`emulator/faults.py`) it runs the gate
-in mock mode at the default budget, in-process, exactly as
-`lro-conformance --fault NAME --seed SEED` explores, and records whether a clause
+in mock mode at the default budget, in-process, in the fault's own profile, exactly as
+`lro-conformance [--profile v2] --fault NAME --seed SEED` explores, and records whether a clause
 the fault breaks failed, how many steps and seconds (from the start of the run)
 that first took, and how many exchanges the shrunk counterexample holds. Then
-it runs schemathesis with the vendor's OpenAPI document against `lro-emulator
---fault NAME` on loopback (`versus_schemathesis.py` says how, and what counts as
-a catch). A control row runs both against the clean emulator. The table goes
-into docs/BENCHMARKS.md between the `detect` markers.
+it runs schemathesis with the vendor's OpenAPI document of that API version against
+`lro-emulator [--profile v2] --fault NAME` on loopback (`versus_schemathesis.py` says
+how, and what counts as a catch). A control row for each profile that ran runs both
+against the clean emulator in it. The table goes into docs/BENCHMARKS.md between the
+`detect` markers (`detect-v2` with `--profile v2`: that profile's faults only).
 
     python bench/detect.py                          # every fault (a long while)
+    python bench/detect.py --profile v2             # the v2 faults, and the clean v2 control
     python bench/detect.py --faults start-202,cancel-ignored --skip-schemathesis
     python bench/detect.py --output /tmp/detect.md  # write elsewhere
 """
@@ -42,6 +44,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "BENCHMARKS.md"
 NAME = "detect"
 CLEAN = "(clean, control)"
+DEFAULT_PROFILE = "openapi-v1"  # a fault's profile when it names none (`Fault.profile`)
 ST_EXAMPLES = 100  # schemathesis' examples per operation
 BASELINE_SEEDS = 8  # clean schemathesis runs (seeds) whose failures are subtracted
 
@@ -53,6 +56,7 @@ class GateRun:
     fault: str
     tied: tuple[str, ...]  # the clauses the fault breaks (none for the clean build)
     seconds: float  # the whole run: exploring, shrinking, every round
+    profile: str = DEFAULT_PROFILE  # the profile it ran in (gate and emulator)
     found: list[str] = field(default_factory=list)  # tied clauses that failed, first seen first
     others: list[str] = field(default_factory=list)  # other clauses that failed
     steps: int | None = None  # to the first failure of a tied clause
@@ -65,15 +69,30 @@ class GateRun:
         return bool(self.found)
 
 
-def run_gate(fault: str | None, seed: int, max_examples: int) -> GateRun:
-    """The default gate in mock mode, with `fault` seeded into the embedded emulator."""
+def profile_of(fault: str) -> str:
+    """The profile a fault lives in, and is run in (as tests/mutation.py runs it)."""
+    return FAULTS[fault].profile or DEFAULT_PROFILE
+
+
+def control_name(profile: str) -> str:
+    return CLEAN if profile == DEFAULT_PROFILE else f"(clean {profile}, control)"
+
+
+def run_gate(
+    fault: str | None, seed: int, max_examples: int, profile: str = DEFAULT_PROFILE
+) -> GateRun:
+    """The default gate in mock mode, with `fault` seeded into the embedded emulator, in
+    the fault's profile (the clean emulator's run: in `profile`)."""
     recorder = Recorder()
-    options = Options(seed=seed, max_examples=max_examples, faults=(fault,) if fault else ())
+    profile = profile_of(fault) if fault else profile
+    options = Options(
+        profile=profile, seed=seed, max_examples=max_examples, faults=(fault,) if fault else ()
+    )
     started = time.monotonic()
     with contextlib.suppress(ClauseViolation, ExceptionGroup):
         explore(options, recorder)
     tied = FAULTS[fault].clauses if fault else ()
-    run = GateRun(fault or CLEAN, tied, time.monotonic() - started)
+    run = GateRun(fault or control_name(profile), tied, time.monotonic() - started, profile)
     seen = recorder.first_failures
     run.found = sorted((c for c in seen if c in tied), key=lambda c: seen[c].at)
     run.others = sorted(c for c in seen if c not in tied)
@@ -113,34 +132,49 @@ class Row:
 @dataclass
 class Benchmark:
     rows: list[Row]  # one per fault
-    control: Row  # the clean emulator, judged like a fault
-    baseline: set[st.Signature] = field(default_factory=set)  # schemathesis vs. clean
+    controls: list[Row]  # the clean emulator in each profile that ran, judged like a fault
+    #: schemathesis vs. the clean emulator, by profile (each its own document)
+    baseline: dict[str, set[st.Signature]] = field(default_factory=dict)
     baseline_seconds: float = 0.0
 
 
 def measure(faults: list[str], seed: int, max_examples: int, with_schemathesis: bool) -> Benchmark:
-    """Every fault through the gate (and schemathesis), then the clean control row."""
-    baseline: set[st.Signature] = set()
+    """Every fault through the gate (and schemathesis), then a clean control row for each
+    profile the faults live in."""
+    profiles = sorted({profile_of(f) for f in faults}, key=list(st.PROFILES).index)
+    baseline: dict[str, set[st.Signature]] = {p: set() for p in profiles}
     seconds = 0.0
-    if with_schemathesis:
+    for profile in profiles if with_schemathesis else ():
         for extra in range(BASELINE_SEEDS):
-            clean = st.run(None, seed + extra, ST_EXAMPLES)
-            baseline |= set(clean.first_seen)
+            clean = st.run(None, seed + extra, ST_EXAMPLES, profile)
+            baseline[profile] |= set(clean.first_seen)
             seconds += clean.seconds
-        print(f"schemathesis baseline: {len(baseline)} signatures, {seconds:.0f} s", flush=True)
+        print(
+            f"schemathesis baseline ({profile}): {len(baseline[profile])} signatures, "
+            f"{seconds:.0f} s so far",
+            flush=True,
+        )
     rows = [_measure_one(name, seed, max_examples, with_schemathesis, baseline) for name in faults]
     # Another seed than the baseline's, so schemathesis' control is not its own baseline.
-    control = _measure_one(None, seed + BASELINE_SEEDS, max_examples, with_schemathesis, baseline)
-    return Benchmark(rows, control, baseline, seconds)
+    controls = [
+        _measure_one(None, seed + BASELINE_SEEDS, max_examples, with_schemathesis, baseline, p)
+        for p in profiles
+    ]
+    return Benchmark(rows, controls, baseline, seconds)
 
 
 def _measure_one(
-    fault: str | None, seed: int, max_examples: int, with_st: bool, baseline: set[st.Signature]
+    fault: str | None,
+    seed: int,
+    max_examples: int,
+    with_st: bool,
+    baseline: dict[str, set[st.Signature]],
+    profile: str = DEFAULT_PROFILE,
 ) -> Row:
-    row = Row(run_gate(fault, seed, max_examples))
+    row = Row(run_gate(fault, seed, max_examples, profile))
     if with_st:
-        row.schemathesis = st.run(fault, seed, ST_EXAMPLES)
-        row.new = row.schemathesis.new_against(baseline)
+        row.schemathesis = st.run(fault, seed, ST_EXAMPLES, row.gate.profile)
+        row.new = row.schemathesis.new_against(baseline[row.gate.profile])
     print(progress(row), flush=True)
     return row
 
@@ -179,7 +213,7 @@ def table(bench: Benchmark, with_st: bool) -> list[str]:
     if with_st:
         head += " schemathesis | its seconds | its first new failure at |"
     lines = [head, "|" + "---|" * head.count(" | ") + "---|"]
-    for row in [*bench.rows, bench.control]:
+    for row in [*bench.rows, *bench.controls]:
         g, s = row.gate, row.schemathesis
         cells = [
             f"`{g.fault}`" if g.tied else g.fault,
@@ -251,13 +285,20 @@ def summary(bench: Benchmark, with_st: bool) -> list[str]:
     return ["| figure | gate |", "|---|---|"] + [f"| {a} | {b} |" for a, b, _ in figures]
 
 
+def section_name(args: argparse.Namespace) -> str:
+    """`detect`, or `detect-PROFILE` for one profile's faults."""
+    return f"{NAME}-{args.profile}" if args.profile else NAME
+
+
 def section(bench: Benchmark, args: argparse.Namespace) -> str:
     """The text between the markers: how it was measured, the figures, the table."""
     with_st = not args.skip_schemathesis
+    profiles = ", ".join(row.gate.profile for row in bench.controls)
     lines = [
-        f"<!-- {NAME}:begin -->",
+        f"<!-- {section_name(args)}:begin -->",
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()} ({os.cpu_count()} "
-        f"cores), Python {platform.python_version()}; the gate in mock mode, seed {args.seed}, "
+        f"cores), Python {platform.python_version()}; the gate in mock mode, each fault in "
+        f"its own profile ({profiles}), seed {args.seed}, "
         f"{args.max_examples} examples × {Options().steps} steps per round, in one process "
         f"(`{regenerate(args)}`).",
         "",
@@ -267,31 +308,37 @@ def section(bench: Benchmark, args: argparse.Namespace) -> str:
     ]
     if with_st:
         lines += ["", *st_notes(bench, args.seed)]
-    return "\n".join([*lines, f"<!-- {NAME}:end -->"])
+    return "\n".join([*lines, f"<!-- {section_name(args)}:end -->"])
 
 
 def st_notes(bench: Benchmark, seed: int) -> list[str]:
     seeds = ", ".join(str(s) for s in range(seed, seed + BASELINE_SEEDS))
-    lines = [
-        f"Schemathesis {st.version()} ran as `{st.shown_command(ST_EXAMPLES)}` against "
-        f"`lro-emulator {' '.join(st.EMULATOR_OPTIONS)} --fault NAME` "
-        "(`bench/versus_schemathesis.py` says why). A fault counts as killed when "
-        "schemathesis reports a failure (operation, check, status) that the clean emulator "
-        f"does not produce under seeds {seeds}. Those clean-emulator failures, subtracted "
-        "everywhere (the document's status codes, content types and schema quirks):",
-        "",
-    ]
-    lines += [f"* {sig}" for sig in sorted(bench.baseline)] or ["* none"]
-    caught = [r for r in [*bench.rows, bench.control] if r.new]
+    lines: list[str] = []
+    for profile, baseline in bench.baseline.items():
+        lines += [
+            f"Schemathesis {st.version()} ran as `{st.shown_command(ST_EXAMPLES, profile)}` "
+            f"against `lro-emulator {' '.join(st.emulator_options(profile))} --fault NAME` "
+            "(`bench/versus_schemathesis.py` says why). A fault counts as killed when "
+            "schemathesis reports a failure (operation, check, status) that the clean emulator "
+            f"does not produce under seeds {seeds}. Those clean-emulator failures "
+            f"({profile}), subtracted everywhere (the document's status codes, content types "
+            "and schema quirks):",
+            "",
+        ]
+        lines += [f"* {sig}" for sig in sorted(baseline)] or ["* none"]
+        lines.append("")
+    caught = [r for r in [*bench.rows, *bench.controls] if r.new]
     if caught:
-        lines += ["", "What schemathesis reported beyond them:", ""]
+        lines += ["What schemathesis reported beyond them:", ""]
         lines += [f"* {r.gate.fault}: {'; '.join(map(str, r.new))}" for r in caught]
-    return lines
+    return lines[:-1] if lines and not lines[-1] else lines
 
 
 def regenerate(args: argparse.Namespace) -> str:
     """The command that regenerates the section, with the options that were not defaults."""
     parts = ["python bench/detect.py"]
+    if args.profile:
+        parts.append(f"--profile {args.profile}")
     if args.faults:
         parts.append(f"--faults {args.faults}")
     if args.seed != 0:
@@ -306,6 +353,12 @@ def regenerate(args: argparse.Namespace) -> str:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--faults", default="", help="comma-separated fault names (default: all)")
+    p.add_argument(
+        "--profile",
+        choices=st.PROFILES,
+        help="only the faults of this profile, and its clean control; the section is "
+        "detect-PROFILE (default: every fault, each in its own profile, into detect)",
+    )
     p.add_argument("--seed", type=int, default=0, help="the seed of every run (default 0)")
     p.add_argument(
         "--max-examples",
@@ -318,18 +371,27 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
-    faults = [f.strip() for f in args.faults.split(",") if f.strip()] or list(FAULTS)
-    unknown = [f for f in faults if f not in FAULTS]
+def chosen(args: argparse.Namespace) -> list[str]:
+    """The faults to run: those named, else every fault (of `--profile`, if given)."""
+    named = [f.strip() for f in args.faults.split(",") if f.strip()]
+    unknown = [f for f in named if f not in FAULTS]
     if unknown:
         parser().error(f"unknown fault(s) {', '.join(unknown)}; see lro-emulator --list-faults")
+    others = [f for f in named if args.profile and profile_of(f) != args.profile]
+    if others:
+        parser().error(f"not faults of profile {args.profile}: {', '.join(others)}")
+    return named or [f for f in FAULTS if args.profile in (None, profile_of(f))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    faults = chosen(args)
     started = time.monotonic()
     # As lro-conformance does: Hypothesis keeps what it caches out of the checkout.
     with tempfile.TemporaryDirectory(prefix="bench-detect-") as scratch:
         os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", scratch)
         bench = measure(faults, args.seed, args.max_examples, not args.skip_schemathesis)
-    write_section(NAME, section(bench, args), args.output)
+    write_section(section_name(args), section(bench, args), args.output)
     print(f"wrote {args.output} in {time.monotonic() - started:.0f} s")
     return 0
 

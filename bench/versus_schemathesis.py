@@ -1,7 +1,8 @@
 """`schemathesis run` against `lro-emulator`, as the comparison column of bench/detect.py.
 
-Schemathesis judges answers against the vendor's OpenAPI v1 document
-(`contract/schemas/`, the unpatched copy), not against the long-operation contract, so much of what it
+Schemathesis judges answers against the vendor's OpenAPI document of the fault's API
+version (`contract/schemas/`, the unpatched copy: v1's, or v2's for a fault of the `v2`
+profile, served with `lro-emulator --profile v2`), not against the long-operation contract, so much of what it
 reports against the clean emulator is about the document (its status codes, its
 content types, its schemas' quirks). A fault counts as caught only by a failure
 the clean emulator does not also produce: every failure is reduced to a
@@ -13,8 +14,10 @@ coverage, fuzzing and the stateful phase, whose links schemathesis infers from
 the document), the bearer token as a header, `repoId` fixed to the served
 repository (`schemathesis.toml`, else nearly every request is a 404), one worker,
 a bounded number of examples per operation, and only the seven operations the
-emulator serves (the document's other 39 answer 404 on a clean and a faulty build
-alike, so they cannot tell a fault apart and would only cost time).
+emulator serves (the v1 document's other 39, the v2 document's other 37, answer 404 on
+a clean and a faulty build alike, so they cannot tell a fault apart and would only cost
+time). In v2 the repository parameter is `repositoryId`; the paths sit under `/v2/`
+and the scheme is the same bearer token, so the base URL and header are as in v1.
 
 The emulator runs on the wall clock, because schemathesis cannot drive the
 virtual clock's test hooks, with quick operations and a short TTL so that a
@@ -35,24 +38,58 @@ from pathlib import Path
 
 from emulator.server import running
 
-#: The vendor's document exactly as copied (unpatched; `contract/schemas/NOTICE.md` says from where).
-VENDOR_DOCUMENT = (
-    Path(__file__).resolve().parent.parent
-    / "contract"
-    / "schemas"
-    / "lf-repository-v1-swagger.json"
-)
+SCHEMAS = Path(__file__).resolve().parent.parent / "contract" / "schemas"
 
-#: The operations of the document the emulator serves.
-OPERATIONS = (
-    "GetEntry",
-    "DeleteEntryInfo",
-    "GetEntryListing",
-    "CreateOrCopyEntry",
-    "CopyEntryAsync",
-    "GetOperationStatusAndProgress",
-    "CancelOperation",
-)
+
+@dataclass(frozen=True)
+class Document:
+    """A vendor document schemathesis is given, for the emulator served in one profile."""
+
+    file: str  # in contract/schemas/, exactly as copied (unpatched; NOTICE.md says from where)
+    operations: tuple[str, ...]  # the operations of the document the emulator serves
+    repo_parameter: str  # the path parameter naming the repository
+
+    @property
+    def path(self) -> Path:
+        return SCHEMAS / self.file
+
+    def config(self) -> str:
+        """schemathesis.toml: the repository fixed to the one served."""
+        return f'[parameters]\n"path.{self.repo_parameter}" = "r1"\n'
+
+
+#: For each profile a fault is run in (`Fault.profile`, None meaning openapi-v1): the
+#: document of that API version. Both have their paths under `/v1/` or `/v2/` and a
+#: bearer scheme, as the emulator serves them, so the base URL and the header are alike.
+DOCUMENTS = {
+    "openapi-v1": Document(
+        "lf-repository-v1-swagger.json",
+        (
+            "GetEntry",
+            "DeleteEntryInfo",
+            "GetEntryListing",
+            "CreateOrCopyEntry",
+            "CopyEntryAsync",
+            "GetOperationStatusAndProgress",
+            "CancelOperation",
+        ),
+        "repoId",
+    ),
+    "v2": Document(
+        "lf-repository-v2-swagger.json",
+        (
+            "GetEntry",
+            "StartDeleteEntry",
+            "ListEntries",
+            "CreateEntry",
+            "StartCopyEntry",
+            "ListTasks",
+            "CancelTasks",
+        ),
+        "repositoryId",
+    ),
+}
+PROFILES = tuple(DOCUMENTS)
 
 #: How the emulator is served to schemathesis (see the module's docstring).
 EMULATOR_OPTIONS = (
@@ -67,7 +104,6 @@ EMULATOR_OPTIONS = (
 )
 
 TOKEN = "alice"
-CONFIG = '[parameters]\n"path.repoId" = "r1"\n'
 REPORT = "events.ndjson"
 TIMEOUT = 900.0  # seconds one schemathesis run may take before it is stopped
 
@@ -100,8 +136,16 @@ class SchemathesisRun:
         return sorted(set(self.first_seen) - known, key=lambda s: self.first_seen[s])
 
 
-def command(base: str, seed: int, max_examples: int, config: Path, report: Path) -> list[str]:
-    """The `schemathesis run` command line for the emulator served at `base`."""
+def command(
+    base: str,
+    seed: int,
+    max_examples: int,
+    config: Path,
+    report: Path,
+    profile: str = "openapi-v1",
+) -> list[str]:
+    """The `schemathesis run` command line for the emulator served at `base` in `profile`."""
+    document = DOCUMENTS[profile]
     return [
         sys.executable,
         "-m",
@@ -109,7 +153,7 @@ def command(base: str, seed: int, max_examples: int, config: Path, report: Path)
         "--config-file",
         str(config),
         "run",
-        str(VENDOR_DOCUMENT),
+        str(document.path),
         "--url",
         base,
         "--header",
@@ -119,7 +163,7 @@ def command(base: str, seed: int, max_examples: int, config: Path, report: Path)
         "--phases",
         "examples,coverage,fuzzing,stateful",
         "--include-operation-id-regex",
-        f"^({'|'.join(OPERATIONS)})$",
+        f"^({'|'.join(document.operations)})$",
         "--max-examples",
         str(max_examples),
         "--seed",
@@ -142,28 +186,37 @@ def version() -> str:
     return installed_version("schemathesis")
 
 
-def shown_command(max_examples: int) -> str:
+def emulator_options(profile: str = "openapi-v1") -> tuple[str, ...]:
+    """`lro-emulator`'s options for schemathesis' runs in `profile`."""
+    return (*EMULATOR_OPTIONS, *(("--profile", profile) if profile != "openapi-v1" else ()))
+
+
+def shown_command(max_examples: int, profile: str = "openapi-v1") -> str:
     """The command as a reader would type it (the base URL and seed are filled in per run)."""
+    document = DOCUMENTS[profile]
     return (
         "schemathesis --config-file schemathesis.toml run "
-        "contract/schemas/lf-repository-v1-swagger.json --url http://127.0.0.1:PORT "
+        f"contract/schemas/{document.file} --url http://127.0.0.1:PORT "
         '-H "Authorization: Bearer alice" --checks all '
         "--phases examples,coverage,fuzzing,stateful "
-        f"--include-operation-id-regex '^({'|'.join(OPERATIONS)})$' "
+        f"--include-operation-id-regex '^({'|'.join(document.operations)})$' "
         f"--max-examples {max_examples} --seed SEED --workers 1"
     )
 
 
-def run(fault: str | None, seed: int, max_examples: int) -> SchemathesisRun:
-    """Serve the emulator (with `fault`, if any) and run schemathesis against it."""
+def run(
+    fault: str | None, seed: int, max_examples: int, profile: str = "openapi-v1"
+) -> SchemathesisRun:
+    """Serve the emulator in `profile` (with `fault`, if any) and run schemathesis against
+    it with that profile's document."""
     faults = ("--fault", fault) if fault else ()
     with tempfile.TemporaryDirectory(prefix="bench-st-") as scratch:
         folder = Path(scratch)
         config, report = folder / "schemathesis.toml", folder / REPORT
-        config.write_text(CONFIG)
-        with running(*EMULATOR_OPTIONS, *faults) as base:
+        config.write_text(DOCUMENTS[profile].config())
+        with running(*emulator_options(profile), *faults) as base:
             started_wall, started = time.time(), time.monotonic()
-            outcome = _run(command(base, seed, max_examples, config, report), folder)
+            outcome = _run(command(base, seed, max_examples, config, report, profile), folder)
             seconds = time.monotonic() - started
         result = SchemathesisRun(seconds, timed_out=outcome is None, exit_code=outcome)
         if report.exists():
