@@ -163,6 +163,11 @@ _CATALOGUE = [
         "V",
     ),
     (
+        "LST-3",
+        "A poll answers within the long poll (60 s) plus tolerance, and at once when a task it names has already ended.",
+        "V",
+    ),
+    (
         "SCH-1",
         "Every 2xx body validates against the profile's schema (properties it does not declare are allowed).",
         "O",

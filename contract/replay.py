@@ -31,14 +31,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import judging
 from .api import GuardRefusal
-from .checks import Context, Failure
+from .checks import Context, Failure, allowance
 from .checks.registry import REGISTRY
 from .client import Exchange, Session
 from .machine import cleanup
 from .machine.lifecycle import cancel_observation, poll_observation, start_observation
-from .model import Model, Observation, Timing
+from .model import Model, Observation
 from .reporting.reproduction import SENT_TOGETHER, Plan, build, fill, pick
-from .runner import make_target, tolerance
+from .runner import make_target, run_timing
 from .settings import Options
 from .targets import MOCK_BASE_URL, Connection, HarnessError
 from .verdicts import Recorder
@@ -161,7 +161,7 @@ def replay(plan: Plan, options: Options) -> Replayed:
         raise ReplayError(
             f"the failure used {max(plan.sessions)} sessions; give as many --session-token"
         )
-    timing = Timing(options.token_ttl, tolerance(options, target), options.operation_timeout)
+    timing = run_timing(options, target)
     judge = _Judge(conn, Model(timing, limit=options.operation_limit))
     clock_url = options.clock_url or f"{conn.base_url}/_test/clock"
     values: dict[str, Any] = {
@@ -317,6 +317,10 @@ class _Judge:
             facts["auth"] = "an invalid" if auth else "no"
         if action == "poll-several":
             facts.update(self._listing_facts(url, session))
+        if action in ("poll", "poll-several"):
+            named = [token] if action == "poll" else facts["asked"]
+            mine = [t for t in named if t is not None and t in facts.get("mine", named)]
+            facts["held"] = allowance(self.conn.profile, self.model, mine, ex)
         ctx = Context(
             action, ex, self.conn.profile, self.conn.repo_id, self.conn.base_url, op, None, facts
         )

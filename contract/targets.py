@@ -312,8 +312,10 @@ class LiveTarget:
         timeout: float = 30.0,
         ca_bundle: str | None = None,
         auto: bool = False,
+        long_poll: float | None = None,
     ) -> None:
         self.profile, self.base_url, self.repo_id = profile, base_url.rstrip("/"), repo_id
+        self.long_poll = long_poll  # --long-poll: overrides the profile's
         self.tokens, self.parent_id, self.clock_url = list(tokens), parent_id, clock_url
         self.timeout, self.ca_bundle = timeout, ca_bundle
         self.auto = auto  # --profile auto: the preflight finds the API version it serves
@@ -333,9 +335,14 @@ class LiveTarget:
 
     def _timeouts(self) -> httpx.Timeout:
         """`timeout` for each phase of a request, and for reading an answer also the time
-        a correct server may hold a poll back (v2's long poll; under auto the longest any
-        dialect allows, as the dialect is not known yet)."""
-        held = max(p.long_poll for p in PROFILES.values()) if self.auto else self.profile.long_poll
+        a correct server may hold a poll back (--long-poll, else the profile's: v2's long
+        poll; under auto the longest any dialect allows, as the dialect is not known yet)."""
+        if self.long_poll is not None:
+            held = self.long_poll
+        elif self.auto:
+            held = max(p.long_poll for p in PROFILES.values())
+        else:
+            held = self.profile.long_poll
         return httpx.Timeout(self.timeout, read=self.timeout + held)
 
     def connect(self) -> Connection:

@@ -9,7 +9,7 @@ from hypothesis.stateful import precondition, rule
 import strategies as gen
 
 from ..api import listed_entries
-from ..checks import Intent, Suspect, location_entry
+from ..checks import Held, Intent, Suspect, allowance, location_entry
 from ..client import Exchange, Session
 from ..dialects import CancelSaid
 from ..model import (
@@ -323,8 +323,9 @@ class LifecycleRules(MachineBase):
         return poll_observation(ex, self.conn.profile, token)
 
     def _poll(self, token: str) -> Exchange:
+        before = self.model
         ex = self.api.poll(self.owner(token), token)
-        self._judge_poll(token, ex)
+        self._judge_poll(token, ex, held=allowance(self.conn.profile, before, [token], ex))
         return ex
 
     @precondition(lambda self: self.tracked and self.conn.profile.tasks_query() is not None)
@@ -343,14 +344,17 @@ class LifecycleRules(MachineBase):
             label="unknown token",
         )
         asked = [] if everything else [*mine, *mine[:1], *others[:1], never]
+        model = self.model
         ex = self.api.poll_several(session, asked)
+        held = allowance(self.conn.profile, model, [t for t in asked if t in mine], ex)
         for token in mine:
             self._judge_poll(token, ex)
-        self.judge("poll-several", ex, asked=asked, mine=mine, others=others)
+        self.judge("poll-several", ex, asked=asked, mine=mine, others=others, held=held)
 
-    def _judge_poll(self, token: str, ex: Exchange) -> None:
-        """Judge what a poll's answer says of `token`, and keep the run's books: the
-        lifecycle's states reached, its first sight of the end (`_settle`), a token lost."""
+    def _judge_poll(self, token: str, ex: Exchange, held: Held | None = None) -> None:
+        """Judge what a poll's answer says of `token` (`held`: how long it may have taken,
+        for a poll of it alone), and keep the run's books: the lifecycle's states reached,
+        its first sight of the end (`_settle`), a token lost."""
         before = self.model.ops[token]
         obs = self._observe_poll(ex, token)
         self.judge(
@@ -360,6 +364,7 @@ class LifecycleRules(MachineBase):
             token=token,
             intent=self.tracked[token].intent,
             operation_types=dict(self.op_types),
+            held=held,
         )
         named = self.conn.profile.read_poll(ex, token).kind
         if isinstance(named, str):
