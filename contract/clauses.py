@@ -154,7 +154,7 @@ _CATALOGUE = [
     ),
     (
         "LST-1",
-        "A poll of several task ids lists each of the session's live tasks it names exactly once (duplicates once), and nothing else: unknown, expired and other sessions' ids are left out.",
+        "A poll or cancel of several task ids lists each of the session's live tasks it names exactly once (duplicates once), and nothing else: unknown, expired and other sessions' ids are left out.",
         "V",
     ),
     (

@@ -313,8 +313,9 @@ _CATALOGUE: tuple[Fault, ...] = (
     ),
     Fault(
         "list-foreign",
-        ("LST-1",),
-        "A v2 task listing also holds the other sessions' tasks that the poll names.",
+        ("LST-1", "ISO-1"),
+        "A v2 task listing, a poll's or a cancel's, also holds (and a cancel acts on) the "
+        "other sessions' tasks that it names.",
         "v2",
     ),
     Fault(
@@ -466,6 +467,13 @@ _CATALOGUE: tuple[Fault, ...] = (
         ("STA-6",),
         'Each v2 listing of an ended copy after the first leaves a document "~task.lock" in '
         "its destination.",
+        "v2",
+    ),
+    Fault(
+        "v2-cancel-first-only",
+        ("CAN-1",),
+        "A cancel naming several tasks cancels only the first one named; each is answered "
+        "result: true.",
         "v2",
     ),
     Fault(

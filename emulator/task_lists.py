@@ -60,9 +60,11 @@ def cancel_tasks(world: World, call: Call) -> Response:
     """DELETE .../Tasks?taskIds=: cancel the running tasks named; a CancelTasksResponse."""
     answers = []
     listed = _listed(world, call)
-    for op in listed:
+    for n, op in enumerate(listed):
         received = True
-        if not op.ended:
+        if n and world.faults.has("v2-cancel-first-only"):
+            pass  # the bug: only the first task named is cancelled; all are answered true
+        elif not op.ended:
             received = _cancel_running(world, call, op)
         elif world.faults.has("v2-cancel-rewrites-ended"):
             op.outcome = Status.CANCELLED  # the bug: rewrites an ended task's history

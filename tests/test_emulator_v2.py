@@ -571,6 +571,16 @@ def _cancel_several(d: Driver) -> tuple[list[Any], str]:
     return [(t["id"] == mine, t["result"]) for t in answer], d.task(bobs, user="bob")["status"]
 
 
+def _cancel_ended_and_running(d: Driver) -> tuple[list[Any], str]:
+    """A cancel naming an ended task, then a running one: its results, and the running
+    task's status a minute later."""
+    ended = _ended_delete(d)
+    running = d.start(d.copy(*reversed(d.sample_tree()), "S2"))
+    answer = [t["result"] for t in d.cancel(ended, running)]
+    d.advance(60)
+    return answer, d.task(running)["status"]
+
+
 def _after_expiry(d: Driver) -> tuple[list[Any], list[Any]]:
     """An expired task's listing and cancel (the ids they hold)."""
     task_id = _ended_delete(d)
@@ -665,6 +675,11 @@ V2_FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
         _cancel_several,
         ([(True, True)], "NotStarted"),
         ([(True, True)], "Cancelled"),
+    ),
+    "v2-cancel-first-only": (
+        _cancel_ended_and_running,
+        ([True, True], "Cancelled"),
+        ([True, True], "Completed"),
     ),
     "v2-expired-still-listed": (_after_expiry, ([], []), ([True], [True])),
     "v2-unknown-id-500": (_unknown_id, [200, 200], [500, 500]),

@@ -24,12 +24,13 @@ from .registry import Context, Failure, Held, check, fail, short
 
 
 def _listed(ctx: Context) -> list[object] | None:
-    if ctx.exchange.status != ctx.profile.entry_read:  # a listing answers 200
+    ok = ctx.profile.cancel_accepted if "cancel" in ctx.action else ctx.profile.entry_read
+    if ctx.exchange.status != ok:  # a listing answers 200, a cancel's too (v2)
         return None
     return ctx.profile.listed_ids(ctx.exchange)
 
 
-@check("LST-1", "poll-several")
+@check("LST-1", "poll-several", "cancel-several")
 def several_ids_each_listed_once(ctx: Context) -> list[Failure] | None:
     """Named ids: each of the session's listed once; no other id listed (one not named,
     another session's, one never issued)."""
