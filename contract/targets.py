@@ -233,17 +233,22 @@ class MockTarget:
         self.description = f"embedded emulator ({profile.name}{extra})"
         return self
 
-    def connect(self) -> Connection:
+    def bridges(self) -> tuple[Any, Any]:
+        """A fresh emulator's answers to a request, sync and async (for respx)."""
         from emulator import Emulator
 
         emulator = Emulator(self.config)
+        return _bridge(emulator), _async_bridge(emulator)
+
+    def connect(self) -> Connection:
+        answer, answer_async = self.bridges()
         router = respx.Router(assert_all_mocked=True, assert_all_called=False)
-        router.route(url__startswith=MOCK_BASE_URL).mock(side_effect=_bridge(emulator))
+        router.route(url__startswith=MOCK_BASE_URL).mock(side_effect=answer)
         http = httpx.Client(transport=httpx.MockTransport(router.handler))
         # Requests sent together reach the same emulator through an async route, served
         # concurrently on the batch's event loop as a server would serve them.
         together = respx.Router(assert_all_mocked=True, assert_all_called=False)
-        together.route(url__startswith=MOCK_BASE_URL).mock(side_effect=_async_bridge(emulator))
+        together.route(url__startswith=MOCK_BASE_URL).mock(side_effect=answer_async)
 
         def async_http() -> httpx.AsyncClient:
             return httpx.AsyncClient(transport=httpx.MockTransport(together.async_handler))
