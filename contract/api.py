@@ -148,6 +148,20 @@ class RepositoryApi:
             "GET", self._path(path), action=action, session=session, params=params or None
         )
 
+    def cancel_several(self, session: Session, tokens: list[str]) -> Exchange:
+        """One cancel naming each of `tokens` (v2's `DELETE .../Tasks?taskIds=`), the
+        parameter repeated as for a poll of several; on a shared target only tokens the
+        run was given."""
+        listing = self.profile.tasks_query()
+        assert listing is not None, "this dialect cancels one token a request"
+        for token in tokens:
+            self._guard("cancel an operation", token=token)
+        path, name = listing
+        params = [(name, token) for token in tokens]
+        return self.client.send(
+            "DELETE", self._path(path), action="cancel-several", session=session, params=params
+        )
+
     def cancel(
         self, session: Session, token: str, *, auth: Auth = "session", action: str = "cancel"
     ) -> Exchange:

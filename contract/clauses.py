@@ -154,12 +154,17 @@ _CATALOGUE = [
     ),
     (
         "LST-1",
-        "A poll of several task ids lists each of the session's live tasks it names exactly once (duplicates once), and nothing else: unknown, expired and other sessions' ids are left out.",
+        "A poll or cancel of several task ids lists each of the session's live tasks it names exactly once (duplicates once), and nothing else: unknown, expired and other sessions' ids are left out.",
         "V",
     ),
     (
         "LST-2",
         "A poll that names no task id lists exactly the session's live tasks.",
+        "V",
+    ),
+    (
+        "LST-3",
+        "A poll answers within the long poll (60 s) plus tolerance, and at once when a task it names has already ended.",
         "V",
     ),
     (

@@ -154,6 +154,7 @@ REPLAY_SETTINGS = frozenset(
         "fault",
         "token-ttl",
         "ttl-tolerance",
+        "long-poll",
         "operation-timeout",
         "operation-limit",
     }

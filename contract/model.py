@@ -117,6 +117,9 @@ class Timing:
     tolerance: float = 0.5
     # An operation still running this long after its start was answered is stuck (STA-7).
     operation_timeout: float = 900.0
+    # Seconds a correct server may hold a poll back (LST-3); None: the profile's
+    # (`Profile.long_poll`, v2's 60), a number: --long-poll.
+    long_poll: float | None = None
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ completion answer (a status that reports Completed, with a Location).
 The probe serves two purposes (`settle`):
 
 * `--profile auto`: the one profile that fits is picked, and the console report says
-  which and why. None or several fitting is exit 2: the gate will not guess.
+  which and why. A server that serves several API versions (one dialect of each fits)
+  is judged in the newest, and the note names the others. None fitting, or several
+  of one version, is exit 2: the gate will not guess.
 * a named profile against a target whose dialect is unknown (live mode): if the
   profile does not fit and exactly one other does, the run stops (exit 2) naming it,
   instead of reporting violations a build of the other dialect does not commit. If
@@ -116,14 +118,18 @@ def settle(
             _check(target, operation_timeout)
         return None
     trials = probe(target, list(PROFILES.values()), operation_timeout=operation_timeout)
-    chosen = _pick(trials)
+    chosen, older = _pick(trials)
     target.speaking(chosen)
     fit = next(t for t in trials if t.path == chosen.copy_path)
     others = [t.describe().removeprefix("a copy ") for t in trials if t is not fit]
     elsewhere = f"; {', '.join(others)}" if others else ""
+    also = "".join(
+        f"; it serves {p.name} too (an older API version): gate that with --profile {p.name}"
+        for p in older
+    )
     return (
         f"profile {chosen.name} picked by --profile auto: {fit.describe()}, "
-        f"as {chosen.name} says{elsewhere}"
+        f"as {chosen.name} says{elsewhere}{also}"
     )
 
 
@@ -155,10 +161,15 @@ def _check(target: Target, operation_timeout: float) -> None:
     )
 
 
-def _pick(trials: list[Trial]) -> Profile:
+def _pick(trials: list[Trial]) -> tuple[Profile, list[Profile]]:
+    """The one profile that fits, and none older; or, when a dialect of each of several API
+    versions fits (a server that serves v1 and v2 alike, as Laserfiche's does), the newest
+    version's (PROFILES lists them oldest first) and the older ones that fit too."""
     fitting = [p for p in PROFILES.values() if any(t.fits(p) for t in trials)]
     if len(fitting) == 1:
-        return fitting[0]
+        return fitting[0], []
+    if len(fitting) > 1 and len({p.api_root for p in fitting}) == len(fitting):
+        return fitting[-1], fitting[:-1]
     seen = "; ".join(t.describe() for t in trials)
     names = ", ".join(PROFILES)
     if not fitting:

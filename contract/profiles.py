@@ -217,6 +217,7 @@ class Profile:
 V1_ONLY_ONE_TOKEN = {
     "LST-1": "v1 polls one token a request: there is no listing of several tasks",
     "LST-2": "v1 polls one token a request: there is no listing of the session's tasks",
+    "LST-3": "v1's polls are not long polls: nothing documents how long one may be held",
 }
 
 

@@ -31,14 +31,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 from . import judging
 from .api import GuardRefusal
-from .checks import Context, Failure
+from .checks import Context, Failure, allowance
 from .checks.registry import REGISTRY
 from .client import Exchange, Session
 from .machine import cleanup
 from .machine.lifecycle import cancel_observation, poll_observation, start_observation
-from .model import Model, Observation, Timing
+from .model import Model, Observation
+from .profiles import Profile
 from .reporting.reproduction import SENT_TOGETHER, Plan, build, fill, pick
-from .runner import make_target, tolerance
+from .runner import make_target, run_timing
 from .settings import Options
 from .targets import MOCK_BASE_URL, Connection, HarnessError
 from .verdicts import Recorder
@@ -161,7 +162,7 @@ def replay(plan: Plan, options: Options) -> Replayed:
         raise ReplayError(
             f"the failure used {max(plan.sessions)} sessions; give as many --session-token"
         )
-    timing = Timing(options.token_ttl, tolerance(options, target), options.operation_timeout)
+    timing = run_timing(options, target)
     judge = _Judge(conn, Model(timing, limit=options.operation_limit))
     clock_url = options.clock_url or f"{conn.base_url}/_test/clock"
     values: dict[str, Any] = {
@@ -297,6 +298,9 @@ class _Judge:
         token = self.conn.profile.task_token(url)
         if method == "DELETE" and token is not None:
             self.conn.api._guard("cancel an operation", token=token)
+        elif method == "DELETE" and action == "cancel-several":
+            for each in _named(self.conn.profile, url):
+                self.conn.api._guard("cancel an operation", token=each)
         elif method == "DELETE" and last.isdigit():
             self.conn.api._guard("delete", entry=int(last))
         elif method == "POST" and "/Entries/" in path and action.startswith("start"):
@@ -305,18 +309,33 @@ class _Judge:
                 self.conn.api._guard("copy into", entry=int(entry))
 
     def judge(
-        self, action: str, method: str, url: str, ex: Exchange, session: Session | None
+        self,
+        action: str,
+        method: str,
+        url: str,
+        ex: Exchange,
+        session: Session | None,
+        token: str | None = None,
     ) -> list[Failure]:
-        """The model and the checks on one answer, as `MachineBase.judge` does."""
-        token = self.conn.profile.task_token(url)
+        """The model and the checks on one answer, as `MachineBase.judge` does (`token`:
+        the task it is judged for, when the URL names several)."""
+        token = token or self.conn.profile.task_token(url)
         op = self.model.ops.get(token) if token else None
         obs = self._observation(action, method, ex, session, token)
         facts: dict[str, Any] = {"token": token}
         if action == "unauthenticated":
             auth = ex.request_headers.get("authorization")
             facts["auth"] = "an invalid" if auth else "no"
-        if action == "poll-several":
+        failures: list[Failure] = []
+        if action in ("poll-several", "cancel-several"):
             facts.update(self._listing_facts(url, session))
+        if action == "cancel-several":  # what it says of each of the session's tasks
+            for each in dict.fromkeys(t for t in facts["asked"] if t in facts["mine"]):
+                failures += self.judge("cancel", method, url, ex, session, token=each)
+        if action in ("poll", "poll-several"):
+            named = [token] if action == "poll" else facts["asked"]
+            mine = [t for t in named if t is not None and t in facts.get("mine", named)]
+            facts["held"] = allowance(self.conn.profile, self.model, mine, ex)
         ctx = Context(
             action, ex, self.conn.profile, self.conn.repo_id, self.conn.base_url, op, None, facts
         )
@@ -324,15 +343,12 @@ class _Judge:
         # left out, the others still run.
         self.model, found = judging.judge(self.model, obs, ctx, lenient=True)
         self.exercised.update(found.exercised)
-        return found.failures
+        return failures + found.failures
 
     def _listing_facts(self, url: str, session: Session | None) -> dict[str, list[str]]:
         """What a run's poll of several tasks tells its checks: the ids it named (repeated
         or comma-separated), the tasks the replay started in that session and in others."""
-        listing = self.conn.profile.tasks_query()
-        name = listing[1] if listing else ""
-        named = [v for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True) if k == name]
-        asked = [piece for value in named for piece in value.split(",") if piece]
+        asked = _named(self.conn.profile, url)
         label = session.label if session else None
         mine = [t for t, owner in self.owners.items() if owner.label == label]
         others = [t for t, owner in self.owners.items() if owner.label != label]
@@ -420,3 +436,11 @@ def describe(out: Replayed) -> list[str]:
 
 
 __all__ = ["GuardRefusal", "HarnessError", "ReplayError", "Replayed", "describe", "load", "replay"]
+
+
+def _named(profile: Profile, url: str) -> list[str]:
+    """The task ids a listing's URL names (v2's `taskIds`, repeated or comma-separated)."""
+    listing = profile.tasks_query()
+    name = listing[1] if listing else ""
+    named = [v for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=True) if k == name]
+    return [piece for value in named for piece in value.split(",") if piece]

@@ -114,6 +114,7 @@ def _live_target(options: Options, dialect: Profile) -> Target:
         options.clock_url,
         ca_bundle=options.ca_bundle,
         auto=options.profile == AUTO,
+        long_poll=options.long_poll,
     )
 
 
@@ -189,7 +190,7 @@ def _explore(
         recorder.notes.append(said)
         if tell is not None:  # a CI log: at once, not at the end
             tell(said)
-    timing = Timing(options.token_ttl, tolerance(options, target), options.operation_timeout)
+    timing = run_timing(options, target)
     probe = None if target.virtual_clock else ExpiryProbe(target, timing)
     try:
         if probe is not None:
@@ -280,6 +281,13 @@ def _fuzz(
                 options.operation_timeout,
                 until=until,
             )
+
+
+def run_timing(options: Options, target: Target) -> Timing:
+    """The server's timers as the run judges them: TTL, tolerance, timeout, long poll."""
+    return Timing(
+        options.token_ttl, tolerance(options, target), options.operation_timeout, options.long_poll
+    )
 
 
 def tolerance(options: Options, target: Target) -> float:

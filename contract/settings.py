@@ -16,6 +16,7 @@ To add an option: one `Setting` below and one field in `Options`.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -46,6 +47,7 @@ class Options:
     operation_timeout: float = 900.0
     operation_limit: int = 1  # operations one session may run at once (CON-1, CON-4)
     ttl_tolerance: float | None = None  # None: 0.5 s on a virtual clock, 2 s on the wall clock
+    long_poll: float | None = None  # None: the profile's (v2: 60 s; v1 does not long-poll)
     faults: tuple[str, ...] = ()
     variants: tuple[str, ...] = ()  # legitimate behaviours of the embedded emulator
     skip_clauses: dict[str, str] = field(default_factory=dict)
@@ -88,13 +90,13 @@ def _skip_clauses(items: list[str]) -> dict[str, str]:
 
 
 def _positive(value: float) -> float:
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise SettingError(f"must be positive, got {value}")
     return value
 
 
-def _not_negative(value: int) -> int:
-    if value < 0:
+def _not_negative(value: int | float) -> int | float:
+    if not math.isfinite(value) or value < 0:
         raise SettingError(f"must be 0 or more, got {value}")
     return value
 
@@ -242,6 +244,14 @@ SETTINGS: tuple[Setting, ...] = (
         "clock tolerance around the TTL, seconds (default 0.5; 2 with --wall-clock)",
         kind=float,
         metavar="SECONDS",
+    ),
+    Setting(
+        "long-poll",
+        "seconds a server may hold a poll's answer back (default: the profile's, 60 for "
+        "v2; the timer tolerance is --ttl-tolerance's)",
+        kind=float,
+        metavar="SECONDS",
+        convert=_not_negative,
     ),
     Setting(
         "fault",

@@ -233,17 +233,22 @@ class MockTarget:
         self.description = f"embedded emulator ({profile.name}{extra})"
         return self
 
-    def connect(self) -> Connection:
+    def bridges(self) -> tuple[Any, Any]:
+        """A fresh emulator's answers to a request, sync and async (for respx)."""
         from emulator import Emulator
 
         emulator = Emulator(self.config)
+        return _bridge(emulator), _async_bridge(emulator)
+
+    def connect(self) -> Connection:
+        answer, answer_async = self.bridges()
         router = respx.Router(assert_all_mocked=True, assert_all_called=False)
-        router.route(url__startswith=MOCK_BASE_URL).mock(side_effect=_bridge(emulator))
+        router.route(url__startswith=MOCK_BASE_URL).mock(side_effect=answer)
         http = httpx.Client(transport=httpx.MockTransport(router.handler))
         # Requests sent together reach the same emulator through an async route, served
         # concurrently on the batch's event loop as a server would serve them.
         together = respx.Router(assert_all_mocked=True, assert_all_called=False)
-        together.route(url__startswith=MOCK_BASE_URL).mock(side_effect=_async_bridge(emulator))
+        together.route(url__startswith=MOCK_BASE_URL).mock(side_effect=answer_async)
 
         def async_http() -> httpx.AsyncClient:
             return httpx.AsyncClient(transport=httpx.MockTransport(together.async_handler))
@@ -312,8 +317,10 @@ class LiveTarget:
         timeout: float = 30.0,
         ca_bundle: str | None = None,
         auto: bool = False,
+        long_poll: float | None = None,
     ) -> None:
         self.profile, self.base_url, self.repo_id = profile, base_url.rstrip("/"), repo_id
+        self.long_poll = long_poll  # --long-poll: overrides the profile's
         self.tokens, self.parent_id, self.clock_url = list(tokens), parent_id, clock_url
         self.timeout, self.ca_bundle = timeout, ca_bundle
         self.auto = auto  # --profile auto: the preflight finds the API version it serves
@@ -333,9 +340,14 @@ class LiveTarget:
 
     def _timeouts(self) -> httpx.Timeout:
         """`timeout` for each phase of a request, and for reading an answer also the time
-        a correct server may hold a poll back (v2's long poll; under auto the longest any
-        dialect allows, as the dialect is not known yet)."""
-        held = max(p.long_poll for p in PROFILES.values()) if self.auto else self.profile.long_poll
+        a correct server may hold a poll back (--long-poll, else the profile's: v2's long
+        poll; under auto the longest any dialect allows, as the dialect is not known yet)."""
+        if self.long_poll is not None:
+            held = self.long_poll
+        elif self.auto:
+            held = max(p.long_poll for p in PROFILES.values())
+        else:
+            held = self.profile.long_poll
         return httpx.Timeout(self.timeout, read=self.timeout + held)
 
     def connect(self) -> Connection:

@@ -36,7 +36,8 @@ from .variants import VariantSet
 from .world import Call, World
 
 Endpoint = Callable[[World, Call], Response]
-Hold = Callable[[World, Call], bool]  # may a long poll hold its answer back now?
+# May a long poll that arrived at the given time (the world's clock) hold its answer back now?
+Hold = Callable[[World, Call, float], bool]
 
 ANONYMOUS = "anonymous"  # creator of what an unauthenticated request makes (a fault only)
 # racy-slot-check: how long a start's handler awaits between reading the session's slot and
@@ -169,18 +170,23 @@ class Emulator:
         """Answer once `hold` says nothing is left to wait for (a task named ended, none is
         known, the request is refused) or `long_poll` seconds passed, whichever is first.
         The lock is held to look and to answer, never while waiting."""
-        deadline = time.monotonic() + self.config.long_poll
+        period = self.config.long_poll
+        if self.world.faults.has("v2-long-poll-overstays"):
+            period *= 2  # the bug: the deadline is armed again once, after the first one
+        deadline = time.monotonic() + period
+        with self._lock:
+            arrived = self.world.clock.now()
         while True:
             with self._lock:
                 left = deadline - time.monotonic()
-                if left <= 0 or not self._holds(request, hold):
+                if left <= 0 or not self._holds(request, hold, arrived):
                     return self.world.variants.dress(self._answer(request))
             await asyncio.sleep(min(LONG_POLL_TICK, left))
 
-    def _holds(self, request: Request, hold: Hold) -> bool:
+    def _holds(self, request: Request, hold: Hold, arrived: float) -> bool:
         try:
             _, call = self._prepare(request)
-            return hold(self.world, call)
+            return hold(self.world, call, arrived)
         except Exception:  # refused (a Problem) or an emulator bug: answered at once
             return False
 

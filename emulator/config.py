@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .clock import CLOCK_MODES
 from .dialect import DIALECTS
-from .faults import FaultSet
+from .faults import FAULTS, FaultSet
 from .variants import expand
 
 
@@ -65,6 +65,13 @@ def check(config: EmulatorConfig) -> None:
     if config.clock not in CLOCK_MODES:
         raise ValueError(f"clock {config.clock!r} is unknown; use one of {', '.join(CLOCK_MODES)}")
     _check_faults(config.faults)
+    if config.clock != "wall":
+        inert = sorted(name for name in config.faults if FAULTS[name].clock == "wall")
+        if inert:
+            raise ValueError(
+                f"fault(s) {', '.join(map(repr, inert))} show only on the wall clock (on a "
+                f"virtual clock no poll is held back): serve with lro-emulator --clock wall"
+            )
     expand(config.variants)  # a ValueError names an unknown one
 
 

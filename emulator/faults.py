@@ -25,6 +25,10 @@ class Fault:
     # The dialect whose wire it breaks (the mutation gate runs it there); None: any, run
     # in the default (openapi-v1).
     profile: str | None = None
+    # "wall": it shows only on the wall clock (a long poll waits there; on the virtual
+    # clock no time passes inside a request), so tests/test_wall_clock.py runs it, not
+    # the mutation gate's in-process runs. None: any clock.
+    clock: str | None = None
 
 
 _CATALOGUE: tuple[Fault, ...] = (
@@ -309,8 +313,9 @@ _CATALOGUE: tuple[Fault, ...] = (
     ),
     Fault(
         "list-foreign",
-        ("LST-1",),
-        "A v2 task listing also holds the other sessions' tasks that the poll names.",
+        ("LST-1", "ISO-1"),
+        "A v2 task listing, a poll's or a cancel's, also holds (and a cancel acts on) the "
+        "other sessions' tasks that it names.",
         "v2",
     ),
     Fault(
@@ -465,6 +470,29 @@ _CATALOGUE: tuple[Fault, ...] = (
         "v2",
     ),
     Fault(
+        "v2-cancel-first-only",
+        ("CAN-1",),
+        "A cancel naming several tasks cancels only the first one named; each is answered "
+        "result: true.",
+        "v2",
+    ),
+    Fault(
+        "v2-long-poll-overstays",
+        ("LST-3",),
+        "A poll of running tasks is held up to twice the long poll (the deadline is armed "
+        "again once), 120 s of the document's 60.",
+        "v2",
+        "wall",
+    ),
+    Fault(
+        "v2-long-poll-holds-ended",
+        ("LST-3",),
+        "A long poll waits for news after it arrived: a poll naming only tasks that had "
+        "already ended is held the whole long poll.",
+        "v2",
+        "wall",
+    ),
+    Fault(
         "timestamps-as-numbers",
         ("SCH-1",),
         'Polls answer "startTimestamp" and "statusTimestamp" as epoch seconds (numbers), not '
@@ -481,7 +509,9 @@ def print_catalogue() -> int:
     A reader that stops early (`| head`) is not an error."""
     width = max(len(name) for name in FAULTS) + 2
     return print_lines(
-        f"{f.name:<{width}} {','.join(f.clauses):<14} {f.description}" for f in _CATALOGUE
+        f"{f.name:<{width}} {','.join(f.clauses):<14} "
+        f"{'(wall clock only) ' if f.clock == 'wall' else ''}{f.description}"
+        for f in _CATALOGUE
     )
 
 

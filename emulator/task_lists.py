@@ -60,9 +60,11 @@ def cancel_tasks(world: World, call: Call) -> Response:
     """DELETE .../Tasks?taskIds=: cancel the running tasks named; a CancelTasksResponse."""
     answers = []
     listed = _listed(world, call)
-    for op in listed:
+    for n, op in enumerate(listed):
         received = True
-        if not op.ended:
+        if n and world.faults.has("v2-cancel-first-only"):
+            pass  # the bug: only the first task named is cancelled; all are answered true
+        elif not op.ended:
             received = _cancel_running(world, call, op)
         elif world.faults.has("v2-cancel-rewrites-ended"):
             op.outcome = Status.CANCELLED  # the bug: rewrites an ended task's history
@@ -110,10 +112,16 @@ def cancel_before_auth(world: World, query: str, now: float) -> None:
             world.engine.cancel(op, now)
 
 
-def all_running(world: World, call: Call) -> bool:
-    """Whether a long poll may hold this listing back: it names at least one task, and
-    none of them has ended (call after the engine was advanced to `call.now`)."""
+def all_running(world: World, call: Call, arrived: float) -> bool:
+    """Whether a long poll that arrived at `arrived` may hold this listing back: it names
+    at least one task, and none of them has ended (call after the engine was advanced to
+    `call.now`)."""
     listed = _listed(world, call)
+    if world.faults.has("v2-long-poll-holds-ended"):
+        # The bug: the poll waits for news after it arrived; a task ended before is none.
+        return bool(listed) and not any(
+            op.ended_at is not None and op.ended_at >= arrived for op in listed
+        )
     return bool(listed) and not any(op.ended for op in listed)
 
 

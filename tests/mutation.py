@@ -28,6 +28,10 @@ from contract.runner import Options, explore, make_target
 from contract.verdicts import Recorder
 from emulator import FAULTS
 
+#: The faults an in-process run can show: not those that show only on the wall clock (a
+#: long poll held too long), which tests/test_wall_clock.py runs against a served emulator.
+IN_PROCESS = sorted(name for name, fault in FAULTS.items() if fault.clock is None)
+
 EXAMPLES = 300  # exploring's budget per run
 FIRST_SLICE = 30  # examples explored before fuzzing is tried
 FUZZ_CASES = 200  # the gate's default

@@ -4,20 +4,24 @@ about, and the v2 cancel's "received" in the model."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from contract.checks import location_entry
+from contract.checks import REGISTRY, Context, Held, allowance, location_entry
 from contract.clauses import CLAUSES, RESTATED
+from contract.client import Exchange
 from contract.dialects import MISSING, CancelSaid
 from contract.model import (
     CancelReceived,
     ForeignCancel,
     Model,
+    Operation,
     Seen,
     Started,
     Status,
+    Timing,
     Violation,
 )
 from contract.profiles import PROFILES, profile
@@ -198,10 +202,68 @@ def test_a_live_run_waits_for_a_poll_as_long_as_a_correct_server_may_hold_it():
     from contract.profiles import OPENAPI_V1, V2
     from contract.targets import LiveTarget
 
-    def timeouts(profile, auto=False):  # type: ignore[no-untyped-def]
-        target = LiveTarget(profile, "http://127.0.0.1:9", "r1", ["a"], 1, None, auto=auto)
+    def timeouts(profile, auto=False, long_poll=None):  # type: ignore[no-untyped-def]
+        target = LiveTarget(
+            profile, "http://127.0.0.1:9", "r1", ["a"], 1, None, auto=auto, long_poll=long_poll
+        )
         return target._timeouts()
 
     assert timeouts(OPENAPI_V1).read == 30.0 and timeouts(OPENAPI_V1).connect == 30.0
     assert timeouts(V2).read == 90.0 and timeouts(V2).connect == 30.0
     assert timeouts(OPENAPI_V1, auto=True).read == 90.0
+    assert timeouts(V2, auto=True, long_poll=120.0).read == 150.0  # --long-poll
+
+
+# --- the long poll (LST-3) ------------------------------------------------------------------
+
+
+def _ended(token: str = "t1", seen_running: float = 10.0, seen_ended: float = 12.0) -> Model:
+    op = Operation(
+        token, "copy", "s1", 0.0, 1.0, (1, 2), frozenset({S.COMPLETED}), seen_running, seen_ended
+    )
+    return Model(Timing(ttl=900.0, tolerance=2.0), {token: op})
+
+
+def _poll(sent: float, took: float, status: int | None = 200) -> Exchange:
+    return Exchange(
+        1,
+        "poll",
+        "s1",
+        "GET",
+        "http://x/Tasks?taskIds=t1",
+        {},
+        None,
+        sent,
+        sent + took,
+        status=status,
+    )
+
+
+def test_a_poll_may_be_held_the_long_poll_and_not_when_it_names_a_task_seen_ended():
+    assert allowance(V1, _ended(), ["t1"], _poll(20.0, 0.0)) is None  # v1 does not long-poll
+    held = allowance(V2, _ended(), ["t1", "t1", "unknown"], _poll(20.0, 0.0))
+    assert held == Held(62.0, 32.0, ("t1",))
+    assert allowance(V2, _ended(), ["t1"], _poll(11.0, 0.0)).ended == ()  # the end came later
+    # Its answer may come after the task expired: nothing is known of what it had to say.
+    assert allowance(V2, _ended(), ["t1"], _poll(900.0, 10.0)).ended == ()
+    longer = replace(_ended(), timing=Timing(tolerance=2.0, long_poll=120.0))  # --long-poll
+    assert allowance(V2, longer, [], _poll(20.0, 0.0)) == Held(122.0, 62.0, ())
+
+
+@pytest.mark.parametrize(
+    ("named", "took", "failed"),
+    [
+        ([], 61.9, set()),  # held the long poll: allowed
+        ([], 62.5, {"long_poll_answers_in_time"}),
+        (["t1"], 31.0, set()),  # a slow answer is not a held one
+        (["t1"], 40.0, {"long_poll_answers_ended_at_once"}),
+    ],
+)
+def test_the_long_poll_checks(named: list[str], took: float, failed: set[str]) -> None:
+    ex = _poll(20.0, took)
+    held = allowance(V2, _ended(), named, ex)
+    ctx = Context("poll", ex, V2, "r1", "http://x", facts={"token": "t1", "held": held})
+    found = {c.name for c in REGISTRY if c.clause == "LST-3" and c.fn(ctx)}
+    assert found == failed
+    timed_out = Context("poll", _poll(20.0, 99.0, None), V2, "r1", "http://x", facts={"held": held})
+    assert all(c.fn(timed_out) is None for c in REGISTRY if c.clause == "LST-3")

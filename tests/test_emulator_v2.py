@@ -571,6 +571,16 @@ def _cancel_several(d: Driver) -> tuple[list[Any], str]:
     return [(t["id"] == mine, t["result"]) for t in answer], d.task(bobs, user="bob")["status"]
 
 
+def _cancel_ended_and_running(d: Driver) -> tuple[list[Any], str]:
+    """A cancel naming an ended task, then a running one: its results, and the running
+    task's status a minute later."""
+    ended = _ended_delete(d)
+    running = d.start(d.copy(*reversed(d.sample_tree()), "S2"))
+    answer = [t["result"] for t in d.cancel(ended, running)]
+    d.advance(60)
+    return answer, d.task(running)["status"]
+
+
 def _after_expiry(d: Driver) -> tuple[list[Any], list[Any]]:
     """An expired task's listing and cancel (the ids they hold)."""
     task_id = _ended_delete(d)
@@ -666,6 +676,11 @@ V2_FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
         ([(True, True)], "NotStarted"),
         ([(True, True)], "Cancelled"),
     ),
+    "v2-cancel-first-only": (
+        _cancel_ended_and_running,
+        ([True, True], "Cancelled"),
+        ([True, True], "Completed"),
+    ),
     "v2-expired-still-listed": (_after_expiry, ([], []), ([True], [True])),
     "v2-unknown-id-500": (_unknown_id, [200, 200], [500, 500]),
     "v2-unauthenticated-cancel-acts": (
@@ -674,6 +689,9 @@ V2_FAULT_SCENARIOS: dict[str, tuple[Any, Any, Any]] = {
         (401, "Cancelled"),
     ),
     "v2-poll-leaves-lock": (_locks_after_polls, ["S2"], ["S2", "~task.lock", "~task.lock (2)"]),
+    # On the wall clock (a virtual clock never holds a poll): held, or not.
+    "v2-long-poll-overstays": (lambda d: _held_for(d, start_delay=30.0) > 0.5, False, True),
+    "v2-long-poll-holds-ended": (lambda d: _held_for(d, start_delay=0.0) > 0.25, False, True),
 }
 V2_FAULTS = sorted(name for name, fault in FAULTS.items() if fault.profile == "v2")
 
@@ -685,8 +703,9 @@ def test_every_v2_fault_has_a_scenario() -> None:
 @pytest.mark.parametrize("fault", V2_FAULTS)
 def test_v2_fault_changes_observable_behaviour(fault: str) -> None:
     scenario, clean, faulty = V2_FAULT_SCENARIOS[fault]
-    assert scenario(Driver()) == clean
-    assert scenario(Driver(faults=frozenset({fault}))) == faulty
+    clock = {"clock": "wall"} if FAULTS[fault].clock == "wall" else {}
+    assert scenario(Driver(**clock)) == clean
+    assert scenario(Driver(faults=frozenset({fault}), **clock)) == faulty
 
 
 # --- long polling on the wall clock ---------------------------------------------------------
@@ -704,6 +723,15 @@ def _wall(**config: Any) -> tuple[Emulator, Any]:
         return time.monotonic() - began, list(response.json()["value"])
 
     return emu, poll
+
+
+def _held_for(driver: Driver, start_delay: float) -> float:
+    """How long a wall-clock twin of `driver`'s emulator (its faults, a 0.3 s long poll)
+    holds a poll of a task that ends at once (start_delay 0) or runs on."""
+    faults = driver.emu.config.faults
+    emu, poll = _wall(long_poll=0.3, start_delay=start_delay, step_seconds=0.0, faults=faults)
+    took, _ = asyncio.run(poll(f"?taskIds={_start(emu)}"))
+    return took
 
 
 def _start(emu: Emulator, folder: str = "A") -> str:
@@ -803,6 +831,11 @@ def test_the_served_app_long_polls_over_loopback() -> None:
 
 
 # --- configuration and the command line -----------------------------------------------------
+
+
+def test_a_fault_only_the_wall_clock_shows_is_refused_on_a_virtual_clock() -> None:
+    with pytest.raises(ValueError, match="only on the wall clock.*--clock wall"):
+        Emulator(EmulatorConfig(profile="v2", faults=frozenset({"v2-long-poll-overstays"})))
 
 
 @pytest.mark.parametrize("long_poll", [-1, float("nan"), float("inf"), 61, "1", True])

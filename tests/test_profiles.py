@@ -25,7 +25,7 @@ from contract.client import Exchange
 from contract.profiles import GUIDE_V1, PROFILES
 from contract.runner import explore
 from contract.settings import Options
-from contract.targets import HarnessError, MockTarget
+from contract.targets import HarnessError, MockTarget, _async_bridge, _bridge
 from contract.verdicts import Recorder
 from emulator import EmulatorConfig
 from emulator.dialect import DIALECTS
@@ -256,6 +256,49 @@ def test_auto_picks_the_profile_the_target_speaks_and_says_why(serves):
     (note,) = recorder.notes
     assert note.startswith(f"profile {serves} picked by --profile auto: a copy at ")
     assert f"as {serves} says" in note and "\n" not in note
+    assert not recorder.failures
+
+
+class ServesV1AndV2(MockTarget):
+    """A server that serves API v1 (openapi-v1) and v2 over one repository, as Laserfiche's
+    does: two emulators, one per version, sharing the tree and the clock."""
+
+    def __init__(self) -> None:
+        super().__init__(PROFILES["openapi-v1"])
+        self.serves = None  # unknown: the profile probe finds out
+
+    def bridges(self):  # type: ignore[no-untyped-def]
+        from emulator import Emulator
+
+        v1 = Emulator(self.config)
+        v2 = Emulator(replace(self.config, profile="v2"))
+        v2.world.tree = v2.world.engine._tree = v1.world.tree
+        v2.world.clock = v1.world.clock
+        by_version = {"v1": _bridge(v1), "v2": _bridge(v2)}
+        together = {"v1": _async_bridge(v1), "v2": _async_bridge(v2)}
+
+        def version(request):  # type: ignore[no-untyped-def]
+            return "v2" if "/v2/" in request.url.path else "v1"
+
+        async def answer_async(request):  # type: ignore[no-untyped-def]
+            return await together[version(request)](request)
+
+        return (lambda request: by_version[version(request)](request)), answer_async
+
+
+def test_auto_judges_a_server_of_v1_and_v2_in_v2_and_names_v1():
+    """Both versions' copies fit: not a guess between them, two APIs of one server. The run
+    goes on in the newest; the note says how to gate the other."""
+    recorder = Recorder()
+    target = ServesV1AndV2()
+    explore(Options(profile="auto", seed=1, max_examples=5, fuzz_cases=0), recorder, target)
+    assert target.profile.name == "v2"
+    (note,) = recorder.notes[:1]
+    assert note.startswith("profile v2 picked by --profile auto: a copy at /v2/")
+    assert (
+        "it serves openapi-v1 too (an older API version): gate that with --profile openapi-v1"
+        in note
+    )
     assert not recorder.failures
 
 

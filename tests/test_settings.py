@@ -68,6 +68,19 @@ def test_secrets_are_masked_wherever_they_come_from(tmp_path):
         ({}, {"LRO_NO_SHRINK": "perhaps"}, "", "expected true or false, got 'perhaps'"),
         (
             {},
+            {"LRO_LONG_POLL": "-1"},
+            "",
+            "long-poll (environment LRO_LONG_POLL): must be 0 or more",
+        ),
+        (
+            {},
+            {},
+            "token-ttl = nan",
+            "token-ttl (pyproject.toml [tool.lro-conformance]): must be positive",
+        ),
+        ({}, {"LRO_LONG_POLL": "inf"}, "", "long-poll (environment LRO_LONG_POLL): must be 0 or"),
+        (
+            {},
             {},
             'seed = "three"',
             "seed (pyproject.toml [tool.lro-conformance]): expected an integer",

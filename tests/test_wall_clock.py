@@ -1,5 +1,6 @@
 """Wall-clock mode: no clock hooks, so the TTL clauses are checked by waiting a (short) TTL
-against `lro-emulator --clock wall`, with the expiry probe running beside the exploration."""
+against `lro-emulator --clock wall`, with the expiry probe running beside the exploration;
+and v2's long poll (LST-3) by timing polls a served v2 emulator holds back."""
 
 from __future__ import annotations
 
@@ -47,11 +48,27 @@ def verdict(stdout: str, clause: str) -> str:
 
 
 WRONG_TTLS = ("ttl-short", "no-expiry", "ttl-from-start")
+# v2's long poll, shortened as the TTL is: a held answer is one over 1.5 s + tolerance, a
+# poll of an ended task held is one over 0.75 s + tolerance (contract/checks/listing.py).
+# A longer TTL: a poll of an ended task is judged for promptness only while the task
+# surely has not expired by its answer (a held one takes the long poll).
+V2 = ("--profile", "v2", "--long-poll", "1.5", "--token-ttl", "12")
+#: Faults only a wall clock shows (emulator.faults: clock "wall"), with server options
+#: that let them show (a task that runs longer than the long poll, to hold a poll of it),
+#: and no fuzzing: a server that holds polls makes the fuzzer's share of the TTL's time
+#: run out before exploring, whose rules know when a poll may be held, has begun.
+WALL_FAULTS = {"v2-long-poll-overstays": ("--start-delay", "5"), "v2-long-poll-holds-ended": ()}
+WRONG = (*WRONG_TTLS, *WALL_FAULTS)
 #: name -> (lro-emulator options, gate options) of each run
 RUNS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "clean": ((), ()),
     **{fault: (("--fault", fault), ("--max-examples", "1")) for fault in WRONG_TTLS},
     "auto, guide-v1": (("--profile", "guide-v1"), ("--profile", "auto")),
+    "v2": (V2, V2),
+    **{
+        f: ((*V2, "--fault", f, *more), (*V2, "--fuzz-cases", "0"))
+        for f, more in WALL_FAULTS.items()
+    },
 }
 
 
@@ -63,9 +80,10 @@ def wall_run(name: str) -> tuple[subprocess.CompletedProcess[str], list[dict]]:
         return wall_gate(base, *gate), root_children(base)
 
 
-def test_expiry_is_judged_by_waiting_each_wrong_ttl_is_caught_and_auto_picks_the_dialect():
+def test_expiry_and_long_polls_are_judged_by_waiting_each_wrong_one_is_caught_and_auto_picks():
     """Every run against a server of its own, all at once: a wall-clock run mostly waits
-    for its TTL, and five waits in turn took a worker 80 s."""
+    for its TTL, and five waits in turn took a worker 80 s. Each wall-clock-only fault
+    fails its clause here (the mutation gate's in-process runs cannot show them)."""
     with ThreadPoolExecutor(max_workers=len(RUNS)) as pool:
         runs = dict(zip(RUNS, pool.map(wall_run, RUNS), strict=True))
 
@@ -77,7 +95,14 @@ def test_expiry_is_judged_by_waiting_each_wrong_ttl_is_caught_and_auto_picks_the
     assert "exploring stopped when the expiry probe was done" in clean.stdout
     assert left == [], "a sandbox folder was left behind"
 
-    for fault in WRONG_TTLS:
+    v2, left = runs["v2"]
+    assert v2.returncode == 0, v2.stdout + v2.stderr
+    for clause in ("LST-3", "EXP-1", "EXP-2"):
+        assert verdict(v2.stdout, clause) == "pass", (clause, v2.stdout)
+    assert "(v2, wall clock)" in v2.stdout
+    assert left == [], "v2: a sandbox folder was left behind"
+
+    for fault in WRONG:
         result, left = runs[fault]
         assert result.returncode == 1, (fault, result.stdout + result.stderr)
         failed = {c for c in FAULTS[fault].clauses if verdict(result.stdout, c) == "FAIL"}
@@ -102,3 +127,7 @@ def test_wall_clock_needs_a_live_target():
     )
     assert result.returncode == 2
     assert "--wall-clock needs --base-url" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_every_fault_only_a_wall_clock_shows_is_run_here():
+    assert set(WALL_FAULTS) == {name for name, f in FAULTS.items() if f.clock == "wall"}

@@ -14,11 +14,13 @@ from . import (  # noqa: F401
     submission,
 )
 from .effects import Suspect, outside_changes, split_change
+from .listing import allowance
 from .registry import (
     REGISTRY,
     Check,
     Context,
     Failure,
+    Held,
     Intent,
     check,
     run_checks,
@@ -31,8 +33,10 @@ __all__ = [
     "Check",
     "Context",
     "Failure",
+    "Held",
     "Intent",
     "Suspect",
+    "allowance",
     "check",
     "location_entry",
     "outside_changes",

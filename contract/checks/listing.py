@@ -1,26 +1,36 @@
 """Checks of a listing of several tasks (a dialect that names its tasks in a query list,
-v2): LST-1 and LST-2. What each listed task says is judged as any poll's answer (the
+v2): LST-1 and LST-2, and the long poll that serves it (LST-3). What each listed task says is judged as any poll's answer (the
 model steps each of the session's tasks; a live one left out is gone too early).
 
 A run knows only the tasks it started: a session's listing of everything may rightly
 hold tasks the run never saw (an earlier example's on a live server, another client's
 with the same credentials). So LST-2 holds against it only what the run knows to be
-wrong: a task twice, another session's task."""
+wrong: a task twice, another session's task.
+
+A long poll may hold its answer until a named task ends, for at most the long poll
+(v2: 60 s); a task already ended is news at once. "At once" is less than half the long
+poll (plus tolerance): a slow network or a busy server is not taken for a held answer,
+while a server that waits out its long poll is. On a virtual clock no time passes inside
+a request, so these checks hold trivially there; they bite on the wall clock."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from .registry import Context, Failure, check, fail, short
+from ..client import Exchange
+from ..model import Model, Operation, Status, Timing
+from ..profiles import Profile
+from .registry import Context, Failure, Held, check, fail, short
 
 
 def _listed(ctx: Context) -> list[object] | None:
-    if ctx.exchange.status != ctx.profile.entry_read:  # a listing answers 200
+    ok = ctx.profile.cancel_accepted if "cancel" in ctx.action else ctx.profile.entry_read
+    if ctx.exchange.status != ok:  # a listing answers 200, a cancel's too (v2)
         return None
     return ctx.profile.listed_ids(ctx.exchange)
 
 
-@check("LST-1", "poll-several")
+@check("LST-1", "poll-several", "cancel-several")
 def several_ids_each_listed_once(ctx: Context) -> list[Failure] | None:
     """Named ids: each of the session's listed once; no other id listed (one not named,
     another session's, one never issued)."""
@@ -57,5 +67,74 @@ def _strays(strays: list[object]) -> list[Failure]:
             "only the session's live tasks named (none named: all of them, and no other session's)",
             short(f"also listed: {strays}"),
             sound=True,
+        )
+    return []
+
+
+def allowance(profile: Profile, before: Model, named: list[str], ex: Exchange) -> Held | None:
+    """How long a correct server may take to answer `ex`, a poll naming `named` (LST-3),
+    from what the run knew when it sent it (`before`); None when the dialect does not
+    long-poll. --long-poll (`Timing.long_poll`) overrides the profile's."""
+    timing = before.timing
+    if not profile.long_poll:
+        return None
+    long_poll = profile.long_poll if timing.long_poll is None else timing.long_poll
+    ended = tuple(
+        t
+        for t in dict.fromkeys(named)
+        if t in before.ops and _known_ended(before.ops[t], ex, timing)
+    )
+    return Held(long_poll + timing.tolerance, long_poll / 2 + timing.tolerance, ended)
+
+
+def _known_ended(op: Operation, ex: Exchange, timing: Timing) -> bool:
+    """Whether `op` was seen ended before `ex` was sent and surely still retrievable when
+    its answer came (its TTL counts from an end after `running_until`)."""
+    return (
+        op.ended_by is not None
+        and op.ended_by <= ex.sent
+        and Status.EXPIRED not in op.possible
+        and ex.received < op.running_until + timing.ttl - timing.tolerance
+    )
+
+
+def _held(ctx: Context) -> tuple[Held, float] | None:
+    """The poll's allowance and how long its answer took; None when it was not answered
+    (a timeout is an unknown outcome) or its rule reckons no allowance."""
+    held = ctx.facts.get("held")
+    if not isinstance(held, Held) or ctx.exchange.status is None:
+        return None
+    return held, ctx.exchange.received - ctx.exchange.sent
+
+
+@check("LST-3", "poll", "poll-several")
+def long_poll_answers_in_time(ctx: Context) -> list[Failure] | None:
+    """Any poll: answered within the long poll and its tolerance."""
+    timed = _held(ctx)
+    if timed is None:
+        return None
+    held, took = timed
+    if took > held.most:
+        return fail(
+            "a poll was held back longer than the long poll",
+            f"an answer within {held.most:g} s (the long poll and its tolerance)",
+            f"answered after {took:.1f} s",
+        )
+    return []
+
+
+@check("LST-3", "poll", "poll-several")
+def long_poll_answers_ended_at_once(ctx: Context) -> list[Failure] | None:
+    """A poll naming a task already seen ended: answered at once, not held."""
+    timed = _held(ctx)
+    if timed is None or not timed[0].ended:
+        return None
+    held, took = timed
+    if took > held.prompt:
+        return fail(
+            "a poll naming an ended task was held back",
+            f"an answer at once (within {held.prompt:g} s): "
+            f"{', '.join(held.ended)} had already ended",
+            f"answered after {took:.1f} s",
         )
     return []

@@ -38,6 +38,17 @@ class Intent:
     before: Tree
 
 
+@dataclass(frozen=True)
+class Held:
+    """How long a poll's answer may take (LST-3), as the rule that sent it reckons: `most`
+    seconds (the long poll and its tolerance); `prompt` seconds when `ended` names tasks
+    the run had seen ended before sending it, still retrievable until the answer came."""
+
+    most: float
+    prompt: float
+    ended: tuple[str, ...] = ()
+
+
 @dataclass
 class Failure:
     clause: str

@@ -9,7 +9,7 @@ from hypothesis.stateful import precondition, rule
 import strategies as gen
 
 from ..api import listed_entries
-from ..checks import Intent, Suspect, location_entry
+from ..checks import Held, Intent, Suspect, allowance, location_entry
 from ..client import Exchange, Session
 from ..dialects import CancelSaid
 from ..model import (
@@ -18,6 +18,7 @@ from ..model import (
     CancelAccepted,
     CancelReceived,
     CancelRefused,
+    ForeignCancel,
     Gone,
     Kind,
     Observation,
@@ -323,8 +324,9 @@ class LifecycleRules(MachineBase):
         return poll_observation(ex, self.conn.profile, token)
 
     def _poll(self, token: str) -> Exchange:
+        before = self.model
         ex = self.api.poll(self.owner(token), token)
-        self._judge_poll(token, ex)
+        self._judge_poll(token, ex, held=allowance(self.conn.profile, before, [token], ex))
         return ex
 
     @precondition(lambda self: self.tracked and self.conn.profile.tasks_query() is not None)
@@ -343,14 +345,17 @@ class LifecycleRules(MachineBase):
             label="unknown token",
         )
         asked = [] if everything else [*mine, *mine[:1], *others[:1], never]
+        model = self.model
         ex = self.api.poll_several(session, asked)
+        held = allowance(self.conn.profile, model, [t for t in asked if t in mine], ex)
         for token in mine:
             self._judge_poll(token, ex)
-        self.judge("poll-several", ex, asked=asked, mine=mine, others=others)
+        self.judge("poll-several", ex, asked=asked, mine=mine, others=others, held=held)
 
-    def _judge_poll(self, token: str, ex: Exchange) -> None:
-        """Judge what a poll's answer says of `token`, and keep the run's books: the
-        lifecycle's states reached, its first sight of the end (`_settle`), a token lost."""
+    def _judge_poll(self, token: str, ex: Exchange, held: Held | None = None) -> None:
+        """Judge what a poll's answer says of `token` (`held`: how long it may have taken,
+        for a poll of it alone), and keep the run's books: the lifecycle's states reached,
+        its first sight of the end (`_settle`), a token lost."""
         before = self.model.ops[token]
         obs = self._observe_poll(ex, token)
         self.judge(
@@ -360,6 +365,7 @@ class LifecycleRules(MachineBase):
             token=token,
             intent=self.tracked[token].intent,
             operation_types=dict(self.op_types),
+            held=held,
         )
         named = self.conn.profile.read_poll(ex, token).kind
         if isinstance(named, str):
@@ -642,12 +648,53 @@ class LifecycleRules(MachineBase):
 
     def _cancel(self, token: str) -> None:
         ex = self.api.cancel(self.owner(token), token)
+        self._judge_cancel(token, ex)
+        self._look_if_ended(token)
+
+    def _judge_cancel(self, token: str, ex: Exchange) -> None:
+        """Judge what a cancel's answer says of `token` (one the session owns)."""
         obs = cancel_observation(ex, self.conn.profile, token)
         self.judge("cancel", ex, obs=obs, token=token, intent=self.tracked[token].intent)
         self._lost_sight(token, obs)
+
+    def _look_if_ended(self, token: str) -> None:
         op = self.model.ops[token]
         if not self.tracked[token].settled and not self.model.may_be_running(op, self.now):
             self._poll(token)  # it ended: look at it now, so the session can go on
+
+    @precondition(lambda self: self._running() and self.conn.profile.tasks_query() is not None)
+    @rule(data=st.data())
+    def cancel_several(self, data: st.DataObject) -> None:
+        """One cancel naming several tasks (v2): a running task with the session's others,
+        one named twice, another session's and (on a target of its own) an id never
+        issued. The answer as a whole is judged as a listing (LST-1); what it says of each
+        of the session's tasks as a cancel of it, of the other session's as a stranger's
+        cancel, of the unknown id as a cancel of one."""
+        token = data.draw(st.sampled_from(self._cancel_choices()), label="token")
+        session = self.owner(token)
+        mine = [t for t, tr in self.tracked.items() if tr.intent.session == session.label]
+        stranger = [t for t, tr in self.tracked.items() if tr.intent.session != session.label][:1]
+        sample = next(iter(self.tracked))
+        never = data.draw(
+            gen.unknown_tokens(sample).filter(lambda t: t not in self.model.ops),
+            label="unknown token",
+        )
+        unknown = [] if self.api.guarded else [never]
+        asked = [*mine, *mine[:1], *stranger, *unknown]
+        self._let_run(data, token)
+        running = [t for t in stranger if self.model.may_be_running(self.model.ops[t], self.now)]
+        ex = self.api.cancel_several(session, asked)
+        for t in mine:
+            self._judge_cancel(t, ex)
+        for t in stranger:
+            self.judge("cancel-foreign", ex, obs=ForeignCancel(t, ex.at), token=t)
+        for t in unknown:
+            self.judge("cancel-unknown", ex, token=t)
+        self.judge("cancel-several", ex, asked=asked, mine=mine, others=stranger)
+        for t in mine:
+            self._look_if_ended(t)
+        for t in running:
+            self._poll(t)  # its owner's view: the stranger's cancel must not have acted
 
     # A cancel rule has one argument more than a poll: Hypothesis prefers rules with fewer
     # arguments when it shrinks, so a counterexample looks with a poll (one exchange), not
