@@ -189,6 +189,8 @@ def replay(plan: Plan, options: Options) -> Replayed:
                 continue
             out.exchanges.append(conn.client.redacted(ex))
             out.failures += judge.judge(s.action, s.method, url, ex, session)
+            if s is plan.last and plan.check == "clean-up" and plan.clause == "CON-2":
+                out.failures += judge.slot_held(ex, session)
             for capture in s.captures:
                 value = (
                     ex.header("location")
@@ -251,6 +253,19 @@ class _Judge:
         self.owners: dict[str, Session] = {}
         self.sandbox: int | None = None
         self.exercised: set[str] = set()
+
+    def slot_held(self, ex: Exchange, session: Session | None) -> list[Failure]:
+        """CON-2 as a run's clean-up judges it, on the replay's last step (a delete of the
+        clean-up): refused busy although every operation the session started had ended.
+        The replay's own clean-up may remove the sandbox with another session's rights."""
+        mine = [t for t, owner in self.owners.items() if owner is session]
+        ops = [self.model.ops[t] for t in mine if t in self.model.ops]
+        if ex.status != self.conn.profile.busy or not ops:
+            return []
+        if any(self.model.may_be_running(op, ex.at) for op in ops):
+            return []
+        self.exercised.add("CON-2")
+        return [cleanup.slot_never_freed(f"{ex.method} {ex.url} -> {ex.status}", [ex])]
 
     def own(self, value: Any) -> None:
         """A value this replay's own requests produced: the guard lets it be touched."""
@@ -368,8 +383,8 @@ class _Judge:
             return obs
         if token is None or token not in self.model.ops:
             return None
-        if action == "poll":
-            return poll_observation(ex, profile, token)
+        if action == "poll" or (action == "cleanup" and method == "GET"):
+            return poll_observation(ex, profile, token)  # a clean-up's look is a poll
         if action == "cancel":
             return cancel_observation(ex, profile, token)
         return None

@@ -65,6 +65,7 @@ def run_with_fault(
     max_examples: int = EXAMPLES,
     only: str | None = None,
     variants: tuple[str, ...] = (),
+    rounds: int = 1,
 ) -> FaultRun:
     """The fault's run, stopped when a clause it breaks has failed; `only`: that phase
     alone, not stopped. The clean emulator's run (with `variants`, behaviours a correct
@@ -77,7 +78,7 @@ def run_with_fault(
         faults=(fault,) if fault else (),
         variants=variants,
         shrink=False,
-        rounds=1,
+        rounds=rounds,
         fuzz_cases=0,
     )
     tied = set(FAULTS[fault].clauses) if fault and only is None else set()

@@ -150,3 +150,13 @@ def test_a_v2_failure_replays_in_v2_with_its_task_ids_taken_from_the_answers(lis
     assert "LST-1 does not show on replay" in clean.stdout
     script = (listed_twice / "repro" / "LST-1.py").read_text()
     assert "take(answer, ['taskId'])" in script and "taskIds={token_" in script
+
+
+def test_a_replayed_cancel_of_several_knows_every_id_it_names():
+    """Each id is judged as a cancel of it, and on a shared target each is guarded."""
+    from contract.profiles import profile
+    from contract.replay import _named
+
+    url = "https://x/v2/Repositories/r1/Tasks?taskIds=a&taskIds=b,c&other=d"
+    assert _named(profile("v2"), url) == ["a", "b", "c"]
+    assert _named(profile("openapi-v1"), url) == []  # v1 names one token in the path

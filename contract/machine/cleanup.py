@@ -176,6 +176,16 @@ def slot_never_freed(actual: str, evidence: list[Exchange]) -> Failure:
     )
 
 
+def _first_listing_of(transcript: list[Exchange], profile: Profile, entry: int) -> Exchange | None:
+    """The first listing of a folder's children whose answer holds `entry`."""
+    for e in transcript:
+        if profile.call_of(e.method, e.url) == "list":
+            parent = next(iter(profile.entries_named(e.url, None)), 0)
+            if any(node.id == entry for node in listed_entries([e], parent, profile) or []):
+                return e
+    return None
+
+
 def _evidence(machine: MachineBase) -> list[Exchange]:
     client = machine.conn.client
     return [client.redacted(e) for e in client.transcript]
@@ -188,8 +198,9 @@ _SLOT_CALLS = frozenset({"start-copy", "start-delete", "poll", "cancel"})
 def _slot_evidence(machine: MachineBase, session: Session) -> list[Exchange]:
     """What shows a session's slot held with nothing running: the session's starts and
     cancels, the last poll of each operation (its end), the first and last of the
-    clean-up's refused deletes, and the creations of the folders those name (with their
-    parents: a replay takes the ids from their answers). The example cannot be shrunk (the
+    clean-up's refused deletes, the creations of the folders those name (with their
+    parents: a replay takes the ids from their answers; of an entry an operation made, the
+    listing that showed it) and the moves of a virtual clock. The example cannot be shrunk (the
     server keeps the session busy for every replay), and the rest of it (listings, the
     other sessions' operations, the polls before an end, other folders) has no say in
     this session's slot."""
@@ -210,11 +221,14 @@ def _slot_evidence(machine: MachineBase, session: Session) -> list[Exchange]:
     last_poll = {e.url: e.seq for e, call in mine if call == "poll"}
     refused = [e.seq for e, _ in mine if e.action == "cleanup" and e.status == profile.busy]
     ends = {refused[0], refused[-1]} if refused else set()
+    # A start refused while the session was busy changed nothing: left out (it may name an
+    # entry an operation made, which a replay would not know).
+    busy = {e.seq for e, call in mine if call.startswith("start") and e.status == profile.busy}
     kept = [
         e
         for e, call in mine
         if (call == "poll" and last_poll[e.url] == e.seq)
-        or (call != "poll" and (e.seq in ends or e.seq not in refused))
+        or (call != "poll" and (e.seq in ends or e.seq not in refused and e.seq not in busy))
     ]
     made: dict[int, tuple[Exchange, int | None]] = {}  # entry -> (its creation, parent)
     for e in client.transcript:
@@ -222,13 +236,30 @@ def _slot_evidence(machine: MachineBase, session: Session) -> list[Exchange]:
         if entry is not None:
             made[entry] = (e, next(iter(profile.entries_named(e.url, None)), None))
     needed = set().union(*(profile.entries_named(e.url, e.request_body) for e in kept))
+    found: dict[int, Exchange] = {}  # an entry an operation made -> the listing that showed it
     todo = list(needed)
     while todo:
-        parent = made.get(todo.pop(), (None, None))[1]
-        if parent is not None and parent not in needed:
-            needed.add(parent)
-            todo.append(parent)
+        entry = todo.pop()
+        parents = [made[entry][1]] if entry in made else []
+        if entry not in made and entry not in found:
+            shown_in = _first_listing_of(client.transcript, profile, entry)
+            if shown_in is not None:  # a replay takes its id from that listing's answer
+                found[entry] = shown_in
+                parents = list(profile.entries_named(shown_in.url, None))
+        for parent in parents:
+            if parent is not None and parent not in needed:
+                needed.add(parent)
+                todo.append(parent)
     shown = {made[i][0].seq for i in needed if i in made} | {e.seq for e in kept}
+    shown |= {e.seq for e in found.values()}
+    # The clock's moves (clock hooks) up to the last of them: they ended the operations
+    # whose next start was accepted, so a replay without them finds the slot still busy.
+    last = max(shown, default=0)
+    shown |= {
+        e.seq
+        for e in client.transcript
+        if e.action == "clock" and e.method == "POST" and e.seq < last
+    }
     return [client.redacted(e) for e in client.transcript if e.seq in shown]
 
 
