@@ -1,6 +1,7 @@
 """Checks of a listing of several tasks (a dialect that names its tasks in a query list,
-v2): LST-1 and LST-2, and the long poll that serves it (LST-3). What each listed task says is judged as any poll's answer (the
-model steps each of the session's tasks; a live one left out is gone too early).
+v2: a poll's, a cancel's): LST-1 and LST-2, and the long poll that serves it (LST-3).
+What each listed task says is judged as any poll's (or cancel's) answer (the model steps
+each of the session's tasks; a live one left out is gone too early).
 
 A run knows only the tasks it started: a session's listing of everything may rightly
 hold tasks the run never saw (an earlier example's on a live server, another client's
