@@ -132,12 +132,17 @@ def test_two_workers_and_the_plain_run_give_the_same_verdicts_in_one_report(tmp_
 
 
 @pytest.mark.slow
-def test_a_seeded_fault_fails_under_two_workers_too(tmp_path):
+@pytest.mark.parametrize(
+    ("profile", "fault", "says"),
+    [("openapi-v1", "start-202", "expected: 201"), ("v2", "v2-start-201", "expected: 202")],
+)
+def test_a_seeded_fault_fails_under_two_workers_too(tmp_path, profile, fault, says):
     args = ["-n", "2", "--lro-seed", "1", "--lro-max-examples", "20", "--lro-fuzz-cases", "0"]
-    run = pytest_run(*args, "--lro-fault", "start-202", f"--lro-report-dir={tmp_path}")
+    args += ["--lro-profile", profile, "--lro-fault", fault, f"--lro-report-dir={tmp_path}"]
+    run = pytest_run(*args)
     assert run.returncode == 1, run.stdout + run.stderr
     assert verdicts(tmp_path)["SUB-1"] == "fail"
-    assert "SUB-1 violated" in run.stdout and "expected: 201" in run.stdout
+    assert "SUB-1 violated" in run.stdout and says in run.stdout
     assert (tmp_path / "repro" / "SUB-1.py").is_file()
 
 
