@@ -21,6 +21,7 @@ import asyncio
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -72,6 +73,10 @@ class Exchange:
     response_headers: dict[str, str] = field(default_factory=dict)
     response_body: str = ""
     error: str | None = None
+    # Real seconds from sending to the answer (monotonic), whatever clock stamps `sent`
+    # and `received` (a virtual one stands still inside a request): how long a server
+    # held it (LST-3).
+    took: float = 0.0
 
     @property
     def at(self) -> tuple[float, float]:
@@ -113,6 +118,7 @@ class Client:
         self.secrets = [s for s in (secrets or []) if s]
         self.transcript: list[Exchange] = []
         self._events = itertools.count(1)
+        self._began: dict[int, float] = {}  # seq -> when it was sent (monotonic), until answered
         # Makes the client of one batch of simultaneous requests (an AsyncClient belongs to
         # the event loop it was used in, and each batch runs in a loop of its own).
         self.async_http = async_http
@@ -239,15 +245,21 @@ class Client:
             sent_order=next(self._events),
         )
         self.transcript.append(exchange)
+        self._began[exchange.seq] = time.monotonic()
         return request, exchange
 
     def _lost(self, exchange: Exchange, exc: httpx.HTTPError) -> Exchange:
         exchange.error = f"{type(exc).__name__}: {exc}"
+        exchange.took = self._took(exchange)
         exchange.received = self.stamp()
         exchange.received_order = next(self._events)
         return exchange
 
+    def _took(self, exchange: Exchange) -> float:
+        return time.monotonic() - self._began.pop(exchange.seq, time.monotonic())
+
     def _answered(self, exchange: Exchange, response: httpx.Response) -> Exchange:
+        exchange.took = self._took(exchange)
         exchange.received = self.stamp()
         exchange.received_order = next(self._events)
         exchange.status = response.status_code
@@ -275,6 +287,7 @@ class Client:
 
     def reset(self) -> None:
         self.transcript = []
+        self._began = {}
 
 
 def _mask_authorization(headers: dict[str, str]) -> dict[str, str]:

@@ -236,6 +236,7 @@ def _poll(sent: float, took: float, status: int | None = 200) -> Exchange:
         sent,
         sent + took,
         status=status,
+        took=took,
     )
 
 
@@ -265,5 +266,8 @@ def test_the_long_poll_checks(named: list[str], took: float, failed: set[str]) -
     ctx = Context("poll", ex, V2, "r1", "http://x", facts={"token": "t1", "held": held})
     found = {c.name for c in REGISTRY if c.clause == "LST-3" and c.fn(ctx)}
     assert found == failed
+    still = replace(ex, received=ex.sent)  # a virtual clock stood still meanwhile
+    ctx = Context("poll", still, V2, "r1", "http://x", facts={"token": "t1", "held": held})
+    assert {c.name for c in REGISTRY if c.clause == "LST-3" and c.fn(ctx)} == failed
     timed_out = Context("poll", _poll(20.0, 99.0, None), V2, "r1", "http://x", facts={"held": held})
     assert all(c.fn(timed_out) is None for c in REGISTRY if c.clause == "LST-3")

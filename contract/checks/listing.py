@@ -11,8 +11,9 @@ wrong: a task twice, another session's task.
 A long poll may hold its answer until a named task ends, for at most the long poll
 (v2: 60 s); a task already ended is news at once. "At once" is less than half the long
 poll (plus tolerance): a slow network or a busy server is not taken for a held answer,
-while a server that waits out its long poll is. On a virtual clock no time passes inside
-a request, so these checks hold trivially there; they bite on the wall clock."""
+while a server that waits out its long poll is. The time is real (`Exchange.took`), also
+against a build with clock hooks, whose clock stands still while a request is held; the
+embedded emulator never holds one, so there these checks hold trivially."""
 
 from __future__ import annotations
 
@@ -100,12 +101,13 @@ def _known_ended(op: Operation, ex: Exchange, timing: Timing) -> bool:
 
 
 def _held(ctx: Context) -> tuple[Held, float] | None:
-    """The poll's allowance and how long its answer took; None when it was not answered
-    (a timeout is an unknown outcome) or its rule reckons no allowance."""
+    """The poll's allowance and how long its answer took in real seconds (a virtual clock
+    stands still while a server holds a request); None when it was not answered (a
+    timeout is an unknown outcome) or its rule reckons no allowance."""
     held = ctx.facts.get("held")
     if not isinstance(held, Held) or ctx.exchange.status is None:
         return None
-    return held, ctx.exchange.received - ctx.exchange.sent
+    return held, ctx.exchange.took
 
 
 @check("LST-3", "poll", "poll-several")
