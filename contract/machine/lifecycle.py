@@ -337,13 +337,7 @@ class LifecycleRules(MachineBase):
         listing is judged as a whole (LST-1, LST-2), and what it says of each of the
         session's tasks as a poll of that task."""
         session = self.draw_session(data, self.conn.sessions)
-        mine = [t for t, tr in self.tracked.items() if tr.intent.session == session.label]
-        others = [t for t, tr in self.tracked.items() if tr.intent.session != session.label]
-        sample = next(iter(self.tracked), None)
-        never = data.draw(
-            gen.unknown_tokens(sample).filter(lambda t: t not in self.model.ops),
-            label="unknown token",
-        )
+        mine, others, never = self._named_with(data, session)
         asked = [] if everything else [*mine, *mine[:1], *others[:1], never]
         model = self.model
         ex = self.api.poll_several(session, asked)
@@ -351,6 +345,20 @@ class LifecycleRules(MachineBase):
         for token in mine:
             self._judge_poll(token, ex)
         self.judge("poll-several", ex, asked=asked, mine=mine, others=others, held=held)
+
+    def _named_with(
+        self, data: st.DataObject, session: Session
+    ) -> tuple[list[str], list[str], str]:
+        """What a listing of several tasks may name: the session's tasks, the other
+        sessions', and an id never issued (drawn)."""
+        mine = [t for t, tr in self.tracked.items() if tr.intent.session == session.label]
+        others = [t for t, tr in self.tracked.items() if tr.intent.session != session.label]
+        sample = next(iter(self.tracked), None)
+        never = data.draw(
+            gen.unknown_tokens(sample).filter(lambda t: t not in self.model.ops),
+            label="unknown token",
+        )
+        return mine, others, never
 
     def _judge_poll(self, token: str, ex: Exchange, held: Held | None = None) -> None:
         """Judge what a poll's answer says of `token` (`held`: how long it may have taken,
@@ -672,13 +680,8 @@ class LifecycleRules(MachineBase):
         cancel, of the unknown id as a cancel of one."""
         token = data.draw(st.sampled_from(self._cancel_choices()), label="token")
         session = self.owner(token)
-        mine = [t for t, tr in self.tracked.items() if tr.intent.session == session.label]
-        stranger = [t for t, tr in self.tracked.items() if tr.intent.session != session.label][:1]
-        sample = next(iter(self.tracked))
-        never = data.draw(
-            gen.unknown_tokens(sample).filter(lambda t: t not in self.model.ops),
-            label="unknown token",
-        )
+        mine, others, never = self._named_with(data, session)
+        stranger = others[:1]
         unknown = [] if self.api.guarded else [never]
         asked = [*mine, *mine[:1], *stranger, *unknown]
         self._let_run(data, token)
