@@ -30,7 +30,7 @@ from ..model import (
     definitely_expired,
 )
 from ..profiles import Profile
-from ..sandbox import Node, Tree, name_key
+from ..sandbox import Node, Tree, diff, name_key
 from .base import BIG_SUBTREE, COMMON, Area, MachineBase, Run, Tracked  # noqa: F401
 
 # --- what an answer tells the model (also used by `lro-conformance replay`) ------------
@@ -324,6 +324,7 @@ class LifecycleRules(MachineBase):
         return poll_observation(ex, self.conn.profile, token)
 
     def _poll(self, token: str) -> Exchange:
+        self._before_polling([token])
         before = self.model
         ex = self.api.poll(self.owner(token), token)
         self._judge_poll(token, ex, held=allowance(self.conn.profile, before, [token], ex))
@@ -339,6 +340,7 @@ class LifecycleRules(MachineBase):
         session = self.draw_session(data, self.conn.sessions)
         mine, others, never = self._named_with(data, session)
         asked = [] if everything else [*mine, *mine[:1], *others[:1], never]
+        self._before_polling(mine)
         model = self.model
         ex = self.api.poll_several(session, asked)
         held = allowance(self.conn.profile, model, [t for t in asked if t in mine], ex)
@@ -360,7 +362,17 @@ class LifecycleRules(MachineBase):
         )
         return mine, others, never
 
-    def _judge_poll(self, token: str, ex: Exchange, held: Held | None = None) -> None:
+    def _before_polling(self, tokens: list[str]) -> None:
+        """A token seen ended whose effects wait to be checked is checked before it is
+        polled again: what a later poll does (STA-6) is then not mixed with what the
+        operation did (ISO-2) in one listing."""
+        if any(self.tracked[t].unchecked is not None for t in tokens):
+            self.check_ended()
+
+    def _look(self, area: Area) -> None:
+        self._inspect(area)
+
+    def _judge_poll(self, token: str, ex: Exchange, held: Held | None = None) -> Observation | None:
         """Judge what a poll's answer says of `token` (`held`: how long it may have taken,
         for a poll of it alone), and keep the run's books: the lifecycle's states reached,
         its first sight of the end (`_settle`), a token lost."""
@@ -391,14 +403,16 @@ class LifecycleRules(MachineBase):
         self._count_ended_poll(token, obs)
         if isinstance(obs, Seen) and obs.status in ENDED and not tracked.settled:
             self._settle(token, ex)
-        elif tracked.result_name is not None:
-            # A poll of a copy known to be done: should anything carrying its result's name
-            # appear later, this poll is the suspect (STA-6), not the operation running then.
+        elif tracked.settled:
             area = self.areas[tracked.intent.session]
-            area.suspects.append(
-                Suspect("STA-6", "poll", frozenset({name_key(tracked.result_name)}))
-            )
+            area.polled_ended.append(token)
+            if tracked.result_name is not None:
+                # A poll of a copy known to be done: should anything carrying its result's
+                # name appear later, this poll is the suspect (STA-6), not an operation.
+                names = frozenset({name_key(tracked.result_name)})
+                area.suspects.append(Suspect("STA-6", "poll", names))
         self._lost_sight(token, obs)
+        return obs
 
     def _count_ended_poll(self, token: str, obs: Observation | None) -> None:
         if isinstance(obs, Seen) and obs.status in ENDED:
@@ -451,6 +465,9 @@ class LifecycleRules(MachineBase):
             if tracked.ended_polls > 1:  # every poll that saw the end after the first
                 names = frozenset({name_key(tracked.result_name)})  # is a suspect
                 area.suspects.append(Suspect("STA-6", "poll", names))
+        if tracked.ended_polls > 1:
+            area.polled_ended.append(token)
+        after = self._told_apart(area, after)
         if not area.entangled:
             self.judge(
                 "settled",
@@ -467,6 +484,37 @@ class LifecycleRules(MachineBase):
             if status is Status.COMPLETED and intent.kind == "delete" and not intent.missing:
                 self._look_up_deleted(token, intent)
         self._verified(area, after)
+
+    def _told_apart(self, area: Area, after: Tree) -> Tree:
+        """The area as listed (`after`), once what polls of ended operations did in it is
+        told apart from what operations did (`_poll_once_more`); when it can't be, the
+        area is entangled and no operation is charged with its change."""
+        if area.entangled or not area.polled_ended:
+            return after
+        if self.quiet():
+            return self._poll_once_more(area, after)
+        area.entangled = True  # another session's operation could change it between looks
+        return after
+
+    def _poll_once_more(self, area: Area, after: Tree) -> Tree:
+        """Ended operations of the area were polled during the operation's life (or its end
+        was seen by several polls at once): a change no request asked for may be the
+        operation's (ISO-2) or the polls' (STA-6). The same polls once more, with listings
+        before and after, tell: a change fails STA-6 (`repeat-polls`), and the area's
+        earlier change can't be charged to the operation (entangled), nor when none of
+        them is found again. Only with nothing
+        running anywhere: another session's operation could change the area too."""
+        tokens = list(dict.fromkeys(area.polled_ended))
+        seen = [self._judge_poll(t, self.api.poll(self.owner(t), t)) for t in tokens]
+        again = self._snapshot(area)
+        if again is None:
+            return after
+        last = self.conn.client.transcript[-1]
+        self.judge("repeat-polls", last, token=tokens[-1], before=after, after=again)
+        # Changed, or not one of them found ended again (gone, say): can't be told apart.
+        if diff(after, again) or not any(isinstance(o, Seen) for o in seen):
+            area.entangled = True
+        return again
 
     def _look_up_deleted(self, token: str, intent: Intent) -> None:
         """Every entry of a Completed delete's subtree must be gone by id, not only from
@@ -501,7 +549,7 @@ class LifecycleRules(MachineBase):
     def _verified(self, area: Area, tree: Tree) -> None:
         self.gone |= area.tree.nodes.keys() - tree.nodes.keys()
         self.past_suspects += area.suspects
-        area.tree, area.suspects = tree, []
+        area.tree, area.suspects, area.polled_ended = tree, [], []
         area.operations_ran = not self.quiet()
         mine = [t for t in self.tracked.values() if t.intent.session == area.session.label]
         if all(t.settled for t in mine) and not self.model.session_may_run(
@@ -633,6 +681,8 @@ class LifecycleRules(MachineBase):
         after = self._snapshot(area)
         if after is None:
             return None
+        if area.operations_ran:  # polls alone: their change is theirs (STA-6)
+            after = self._told_apart(area, after)
         if not area.entangled:
             self.judge(
                 "inspected",
