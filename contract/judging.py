@@ -39,19 +39,17 @@ def stepped(model: Model, result: Outcome | Violation, profile: Profile) -> tupl
     return result.model, Found([], set(result.exercised))
 
 
-def checked(ctx: Context, *, lenient: bool = False) -> Found:
-    """The registered checks on one answer; `lenient`: see `run_checks`."""
-    failures, exercised = run_checks(ctx, lenient=lenient)
+def checked(ctx: Context) -> Found:
+    """The registered checks on one answer."""
+    failures, exercised = run_checks(ctx)
     return Found(failures, exercised, ctx.undeclared)
 
 
-def judge(
-    model: Model, obs: Observation | None, ctx: Context, *, lenient: bool = False
-) -> tuple[Model, Found]:
+def judge(model: Model, obs: Observation | None, ctx: Context) -> tuple[Model, Found]:
     """Step `model` with `obs` (when there is one and the request was answered), then run
     the checks on the answer in `ctx`, whose `op` is the operation as known before it."""
     found = Found()
     if obs is not None and ctx.exchange.status is not None:
         model, found = stepped(model, step(model, obs), ctx.profile)
-    found += checked(ctx, lenient=lenient)
+    found += checked(ctx)
     return model, found

@@ -32,6 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 from . import judging
 from .api import GuardRefusal
 from .checks import Context, Failure, allowance
+from .checks.facts import AuthFacts, Facts, ListingFacts, PollFacts
 from .checks.registry import REGISTRY
 from .client import Exchange, Session
 from .machine import cleanup
@@ -337,37 +338,44 @@ class _Judge:
         token = token or self.conn.profile.task_token(url)
         op = self.model.ops.get(token) if token else None
         obs = self._observation(action, method, ex, session, token)
-        facts: dict[str, Any] = {"token": token}
-        if action == "unauthenticated":
-            auth = ex.request_headers.get("authorization")
-            facts["auth"] = "an invalid" if auth else "no"
         failures: list[Failure] = []
-        if action in ("poll-several", "cancel-several"):
-            facts.update(self._listing_facts(url, session))
-        if action == "cancel-several":  # what it says of each of the session's tasks
-            for each in dict.fromkeys(t for t in facts["asked"] if t in facts["mine"]):
+        facts = self._facts(action, url, ex, session, token)
+        if isinstance(facts, ListingFacts) and action == "cancel-several":
+            # what it says of each of the session's tasks
+            for each in dict.fromkeys(t for t in facts.asked if t in facts.mine):
                 failures += self.judge("cancel", method, url, ex, session, token=each)
-        if action in ("poll", "poll-several"):
-            named = [token] if action == "poll" else facts["asked"]
-            mine = [t for t in named if t is not None and t in facts.get("mine", named)]
-            facts["held"] = allowance(self.conn.profile, self.model, mine, ex)
-        ctx = Context(
-            action, ex, self.conn.profile, self.conn.repo_id, self.conn.base_url, op, None, facts
-        )
-        # Lenient: a check that needs what only a run knows (the sandbox's picture) is
-        # left out, the others still run.
-        self.model, found = judging.judge(self.model, obs, ctx, lenient=True)
+        conn = self.conn
+        ctx = Context(action, ex, conn.profile, conn.repo_id, conn.base_url, op, None, facts, token)
+        self.model, found = judging.judge(self.model, obs, ctx)
         self.exercised.update(found.exercised)
         return failures + found.failures
 
-    def _listing_facts(self, url: str, session: Session | None) -> dict[str, list[str]]:
-        """What a run's poll of several tasks tells its checks: the ids it named (repeated
-        or comma-separated), the tasks the replay started in that session and in others."""
-        asked = _named(self.conn.profile, url)
-        label = session.label if session else None
-        mine = [t for t, owner in self.owners.items() if owner.label == label]
-        others = [t for t, owner in self.owners.items() if owner.label != label]
-        return {"asked": asked, "mine": mine, "others": others}
+    def _facts(
+        self, action: str, url: str, ex: Exchange, session: Session | None, token: str | None
+    ) -> Facts:
+        """What a replay knows for the checks, read from the requests: a listing's ids, an
+        unauthenticated request's credentials, a poll's allowance. What only a run knows
+        (the sandbox's picture) it does not have: the checks that need it stand aside."""
+        profile = self.conn.profile
+        if action == "unauthenticated":
+            given = ex.request_headers.get("authorization")
+            return AuthFacts("an invalid" if given else "no")
+        if action in ("poll-several", "cancel-several"):
+            # the ids it named (repeated or comma-separated), the tasks the replay started
+            # in that session and in others
+            asked = tuple(_named(profile, url))
+            label = session.label if session else None
+            mine = tuple(t for t, owner in self.owners.items() if owner.label == label)
+            others = tuple(t for t, owner in self.owners.items() if owner.label != label)
+            held = None
+            if action == "poll-several":
+                named = [t for t in asked if t in mine]
+                held = allowance(profile, self.model, named, ex)
+            return ListingFacts(asked, mine, others, held)
+        if action == "poll":
+            named = [token] if token is not None else []
+            return PollFacts(held=allowance(profile, self.model, named, ex))
+        return Facts()
 
     def _observation(
         self, action: str, method: str, ex: Exchange, session: Session | None, token: str | None

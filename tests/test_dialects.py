@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from contract.checks import REGISTRY, Context, Held, allowance, location_entry
+from contract.checks.facts import PollFacts
 from contract.clauses import CLAUSES, RESTATED
 from contract.client import Exchange
 from contract.dialects import MISSING, CancelSaid
@@ -263,11 +264,13 @@ def test_a_poll_may_be_held_the_long_poll_and_not_when_it_names_a_task_seen_ende
 def test_the_long_poll_checks(named: list[str], took: float, failed: set[str]) -> None:
     ex = _poll(20.0, took)
     held = allowance(V2, _ended(), named, ex)
-    ctx = Context("poll", ex, V2, "r1", "http://x", facts={"token": "t1", "held": held})
+    ctx = Context("poll", ex, V2, "r1", "http://x", facts=PollFacts(held=held), token="t1")
     found = {c.name for c in REGISTRY if c.clause == "LST-3" and c.fn(ctx)}
     assert found == failed
     still = replace(ex, received=ex.sent)  # a virtual clock stood still meanwhile
-    ctx = Context("poll", still, V2, "r1", "http://x", facts={"token": "t1", "held": held})
+    ctx = Context("poll", still, V2, "r1", "http://x", facts=PollFacts(held=held), token="t1")
     assert {c.name for c in REGISTRY if c.clause == "LST-3" and c.fn(ctx)} == failed
-    timed_out = Context("poll", _poll(20.0, 99.0, None), V2, "r1", "http://x", facts={"held": held})
+    timed_out = Context(
+        "poll", _poll(20.0, 99.0, None), V2, "r1", "http://x", facts=PollFacts(held=held)
+    )
     assert all(c.fn(timed_out) is None for c in REGISTRY if c.clause == "LST-3")

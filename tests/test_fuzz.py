@@ -11,6 +11,7 @@ import pytest
 from served import root_children
 
 from contract.checks import Context
+from contract.checks.facts import AftermathFacts
 from contract.checks.fuzzing import (
     no_server_error,
     refused_malformed_start_changed_nothing,
@@ -128,9 +129,9 @@ def test_the_guard_lets_through_only_owned_ids_or_no_id_at_all(value, allowed):
     assert inputs.owned_id(value, {5}) is allowed
 
 
-def _aftermath(before, after, slot) -> Context:  # type: ignore[no-untyped-def]
+def _aftermath(suspect, before, after, slot) -> Context:  # type: ignore[no-untyped-def]
     exchange = Exchange(1, "fuzz-aftermath", "s", "POST", "u", {}, None, 0.0, 0.0, status=429)
-    facts = {"before": before, "after": after, "slot": slot, "slot_answer": "429"}
+    facts = AftermathFacts(suspect, before, after, slot, "429")
     return Context("fuzz-aftermath", exchange, OPENAPI_V1, "r1", "u", facts=facts)
 
 
@@ -143,16 +144,13 @@ def _aftermath(before, after, slot) -> Context:  # type: ignore[no-untyped-def]
 )
 def test_a_refused_start_must_leave_listing_and_slot_alone(check, suspect):
     same = frozenset({(1, "a")})
-    ctx = _aftermath(same, same, True)
-    assert check(ctx) is None  # not this check's suspect
-    ctx.facts["suspect"] = suspect
-    assert check(ctx) == []
-    ctx.facts["slot"] = None  # the probe told nothing: not a failure
-    assert check(ctx) == []
-    ctx.facts["slot"] = False
-    assert "busy" in check(ctx)[0].title
-    ctx.facts.update(slot=True, after=same | {(1, "b")})
-    assert "changed the sandbox" in check(ctx)[0].title
+    assert check(_aftermath("ERR-3", same, same, True)) is None  # not this check's suspect
+    assert check(_aftermath(suspect, same, same, True)) == []
+    # the probe told nothing: not a failure
+    assert check(_aftermath(suspect, same, same, None)) == []
+    assert "busy" in check(_aftermath(suspect, same, same, False))[0].title
+    changed = _aftermath(suspect, same, same | {(1, "b")}, True)
+    assert "changed the sandbox" in check(changed)[0].title
 
 
 @pytest.mark.parametrize("status, verdict", [(404, []), (500, "fail"), (501, "fail"), (503, None)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from contract.checks.registry import Intent
+from contract.checks import Intent
 from contract.checks.results import _acceptable_name
 from contract.sandbox import Node, Tree
 

@@ -6,6 +6,7 @@ Importing this package registers every check; one module per part of the contrac
 from . import (  # noqa: F401
     answers,
     effects,
+    facts,
     fuzzing,
     listing,
     polling,
@@ -13,15 +14,14 @@ from . import (  # noqa: F401
     schema,
     submission,
 )
-from .effects import Suspect, outside_changes, split_change
+from .effects import outside_changes, split_change
+from .facts import Held, Intent, Suspect
 from .listing import allowance
 from .registry import (
     REGISTRY,
     Check,
     Context,
     Failure,
-    Held,
-    Intent,
     check,
     run_checks,
     violation_failure,
@@ -38,6 +38,7 @@ __all__ = [
     "Suspect",
     "allowance",
     "check",
+    "facts",
     "location_entry",
     "outside_changes",
     "resolve_location",

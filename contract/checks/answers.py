@@ -4,6 +4,7 @@ AUT-1, ISO-1."""
 from __future__ import annotations
 
 from ..model import Said
+from .facts import AuthFacts, FuzzFacts
 from .registry import Context, Failure, check, fail, said_gone, short
 
 
@@ -38,7 +39,7 @@ def errors_are_problem_documents(ctx: Context) -> list[Failure] | None:
     status = ctx.exchange.status or 0
     if status < 400 or ctx.action == "clock":
         return None
-    if ctx.facts.get("odd_path"):  # a fuzzed path a front end may refuse before the API
+    if isinstance(ctx.facts, FuzzFacts) and ctx.facts.odd_path:  # a front end may refuse it
         return None
     body = ctx.body()
     if not isinstance(body, dict):
@@ -64,8 +65,9 @@ def unauthenticated_rejected(ctx: Context) -> list[Failure] | None:
     status = ctx.exchange.status
     if status == ctx.profile.unauthorized:
         return []
+    auth = ctx.facts.auth if isinstance(ctx.facts, AuthFacts) else "no valid"
     return fail(
-        f"a request with {ctx.facts['auth']} bearer token was not refused",
+        f"a request with {auth} bearer token was not refused",
         f"{ctx.profile.unauthorized}",
         f"{status}",
         sound=not 200 <= (status or 0) < 300,  # it may have started or changed something

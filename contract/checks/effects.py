@@ -4,18 +4,22 @@ the side-effect clauses of requests that must change nothing (CON-1, CON-4, AUT-
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from ..model import Status
 from ..sandbox import Change, Tree, diff, name_key
-from .registry import CheckFn, Context, Failure, Intent, check, fail
+from .facts import Intent, LookFacts, LookupFacts, SettledFacts, Suspect
+from .registry import CheckFn, Context, Failure, check, fail
 
 
 @check("RED-4", "settled")
 def completed_effect_is_right(ctx: Context) -> list[Failure] | None:
-    intent, after = ctx.intent, ctx.facts["after"]
-    if intent is None or ctx.facts["status"] is not Status.COMPLETED or intent.missing:
+    facts, intent = ctx.facts, ctx.intent
+    if not isinstance(facts, SettledFacts) or intent is None:
         return None
+    if facts.status is not Status.COMPLETED or intent.missing:
+        return None
+    after = facts.after
     before = intent.before
     if intent.kind == "delete":
         left = before.subtree(intent.target) & after.nodes.keys()
@@ -26,7 +30,7 @@ def completed_effect_is_right(ctx: Context) -> list[Failure] | None:
                 f"still listed: {sorted(left)}",
             )
         return []
-    new_id = ctx.facts.get("result")
+    new_id = facts.result
     if new_id is None or new_id not in after.nodes:
         return None  # no usable Location: RED-1/RED-2 report it
     if before.shape(intent.target) != after.shape(new_id):
@@ -43,7 +47,9 @@ def deleted_entry_is_gone(ctx: Context) -> list[Failure] | None:
     """An entry of a Completed delete's subtree, looked up by id: 404. A 2xx naming another
     entry is an id the server gave again (allowed); one naming the deleted entry (same
     name, same parent) is the entry still there."""
-    status, gone = ctx.exchange.status or 0, ctx.facts["gone"]
+    if not isinstance(ctx.facts, LookupFacts):
+        return None
+    status, gone = ctx.exchange.status or 0, ctx.facts.gone
     if status == ctx.profile.not_found:
         return []
     if status >= 500 or status in ctx.profile.unavailable:
@@ -74,11 +80,13 @@ def deleted_entry_is_gone(ctx: Context) -> list[Failure] | None:
 def effects_stay_inside(ctx: Context) -> list[Failure] | None:
     """At an operation's end: it changed nothing outside its subtrees. In a listing of an
     area where some operation ran since it was last checked: nothing unexplained changed."""
+    if not isinstance(ctx.facts, LookFacts):
+        return None
     if ctx.action == "inspected":
-        if not ctx.facts["operations_ran"]:
+        if not ctx.facts.operations_ran:
             return None
         return _unexplained(
-            ctx,
+            ctx.facts,
             "an operation changed entries outside its subtrees",
             "no change in an area none of whose operations ran",
         )
@@ -97,15 +105,21 @@ def cancelled_results_stay_inside(ctx: Context) -> list[Failure] | None:
 def _cancelled_alone(ctx: Context) -> bool:
     """A cancelled operation during whose life no other session's operation ran: only it
     can have made a change outside its region (otherwise ISO-2 speaks for any of them)."""
-    return ctx.facts["status"] is Status.CANCELLED and not ctx.facts.get("others_ran")
+    facts = ctx.facts
+    return (
+        isinstance(facts, SettledFacts)
+        and facts.status is Status.CANCELLED
+        and not facts.others_ran
+    )
 
 
 def _outside_changes(ctx: Context, title: str) -> list[Failure] | None:
-    intent, after = ctx.intent, ctx.facts["after"]
-    if intent is None:
+    intent, facts = ctx.intent, ctx.facts
+    if intent is None or not isinstance(facts, SettledFacts):
         return None
-    outside = outside_changes(intent, after, ctx.facts.get("result"), ctx.facts["status"])
-    _, outside = split_change(outside, intent.before, after, ctx.facts.get("suspects", []))
+    after = facts.after
+    outside = outside_changes(intent, after, facts.result, facts.status)
+    _, outside = split_change(outside, intent.before, after, facts.suspects)
     if not outside:
         return []
     region = (
@@ -156,16 +170,8 @@ def _render_shape(shape: tuple[str, tuple], depth: int = 0) -> str:
 # in an area where no operation ran, the polls' (STA-6).
 
 
-@dataclass(frozen=True)
-class Suspect:
-    clause: str
-    action: str
-    names: frozenset[str] = frozenset()  # name keys it would have created
-    targets: frozenset[int] = frozenset()  # entries it would have removed
-
-
 def split_change(
-    change: Change, before: Tree, after: Tree, suspects: list[Suspect]
+    change: Change, before: Tree, after: Tree, suspects: Sequence[Suspect]
 ) -> tuple[dict[str, Change], Change]:
     """The part of `change` each suspect's clause claims, and the rest.
 
@@ -213,11 +219,11 @@ def _claimed_by(clause: str, what: str) -> CheckFn:
     (names alike) is nobody's, not this clause's."""
 
     def claimed_change(ctx: Context) -> list[Failure] | None:
-        suspects = ctx.facts.get("suspects", [])
-        if not any(s.clause == clause for s in suspects):
+        facts = ctx.facts
+        if not isinstance(facts, LookFacts) or not any(s.clause == clause for s in facts.suspects):
             return None
-        before, after = ctx.facts["before"], ctx.facts["after"]
-        claimed, _ = split_change(_unasked(ctx), before, after, suspects)
+        before, after = facts.before, facts.after
+        claimed, _ = split_change(_unasked(facts, ctx), before, after, facts.suspects)
         if clause not in claimed:
             return []
         return fail(
@@ -248,38 +254,40 @@ for _clause, _what in (
 
 @check("ISO-2", "outside")
 def nothing_lands_outside_the_sandbox(ctx: Context) -> list[Failure] | None:
-    if not ctx.facts["operations_ran"]:
+    facts = ctx.facts
+    if not isinstance(facts, LookFacts) or not facts.operations_ran:
         return None  # only operations are suspected of it (ISO-2 names every copy's name)
-    claimed, rest = _outside_split(ctx)  # what no suspect claims is the operations' doing
+    claimed, rest = _outside_split(facts)  # what no suspect claims is the operations' doing
     copies = claimed.get("ISO-2")
     added = rest.added | (copies.added if copies else frozenset())
     leaked = Change(added, frozenset(), frozenset())
-    return _landed_outside(ctx, leaked, "an operation created entries outside the sandbox")
+    return _landed_outside(facts, leaked, "an operation created entries outside the sandbox")
 
 
 @check("CAN-2", "outside")
 def cancelled_results_not_outside_the_sandbox(ctx: Context) -> list[Failure] | None:
-    if not any(s.clause == "CAN-2" for s in ctx.facts["suspects"]):
+    facts = ctx.facts
+    if not isinstance(facts, LookFacts) or not any(s.clause == "CAN-2" for s in facts.suspects):
         return None
-    claimed, _ = _outside_split(ctx)
+    claimed, _ = _outside_split(facts)
     leaked = claimed.get("CAN-2")
     title = "a cancelled copy left results outside the sandbox"
-    return _landed_outside(ctx, leaked, title) if leaked else []
+    return _landed_outside(facts, leaked, title) if leaked else []
 
 
-def _outside_split(ctx: Context) -> tuple[dict[str, Change], Change]:
-    before, after = ctx.facts["before"], ctx.facts["after"]
-    return split_change(diff(before, after), before, after, ctx.facts["suspects"])
+def _outside_split(facts: LookFacts) -> tuple[dict[str, Change], Change]:
+    before, after = facts.before, facts.after
+    return split_change(diff(before, after), before, after, facts.suspects)
 
 
-def _landed_outside(ctx: Context, leaked: Change, title: str) -> list[Failure]:
+def _landed_outside(facts: LookFacts, leaked: Change, title: str) -> list[Failure]:
     if not leaked:
         return []
-    parent = ctx.facts["after"].root
+    parent = facts.after.root
     return fail(
         title,
         f"nothing the run asked for in folder #{parent}, where its sandboxes are made",
-        leaked.describe(ctx.facts["before"], ctx.facts["after"]),
+        leaked.describe(facts.before, facts.after),
     )
 
 
@@ -287,26 +295,26 @@ def _landed_outside(ctx: Context, leaked: Change, title: str) -> list[Failure]:
 def polling_has_no_side_effects(ctx: Context) -> list[Failure] | None:
     """Listings around polls (or of an area where only polls and reads happened since it
     was last checked) show no change that a suspect does not claim."""
-    if ctx.facts.get("operations_ran"):
+    if not isinstance(ctx.facts, LookFacts) or ctx.facts.operations_ran:
         return None
     return _unexplained(
-        ctx, "polling changed the repository", "the same entries before and after the polls"
+        ctx.facts, "polling changed the repository", "the same entries before and after the polls"
     )
 
 
-def _unasked(ctx: Context) -> Change:
+def _unasked(facts: LookFacts, ctx: Context) -> Change:
     """The change suspects may claim: everything, less what may be the settling
     operation's own doing (a delete's target subtree; a copy's result subtree and
     entries named as it asked), which no suspect can be blamed for."""
-    before, after = ctx.facts["before"], ctx.facts["after"]
+    before, after = facts.before, facts.after
     change = diff(before, after)
     intent = ctx.intent
-    if ctx.action != "settled" or intent is None:
+    if not isinstance(facts, SettledFacts) or intent is None:
         return change
     if intent.kind == "delete":
         return Change(change.added, change.removed - before.subtree(intent.target), change.altered)
     mine: set[int] = set()
-    result = ctx.facts.get("result")
+    result = facts.result
     if result is not None:
         mine |= after.subtree(result)
     wanted = name_key(intent.name or "")
@@ -317,15 +325,10 @@ def _unasked(ctx: Context) -> Change:
     return Change(change.added - mine, change.removed, change.altered)
 
 
-def _unexplained(ctx: Context, title: str, expected: str) -> list[Failure]:
+def _unexplained(facts: LookFacts, title: str, expected: str) -> list[Failure]:
     """A failure for the change between two listings that no suspect claims, if any."""
-    rest = _unclaimed(ctx)
+    before, after = facts.before, facts.after
+    _, rest = split_change(diff(before, after), before, after, facts.suspects)
     if not rest:
         return []
-    return fail(title, expected, rest.describe(ctx.facts["before"], ctx.facts["after"]))
-
-
-def _unclaimed(ctx: Context) -> Change:
-    before, after = ctx.facts["before"], ctx.facts["after"]
-    _, rest = split_change(diff(before, after), before, after, ctx.facts.get("suspects", []))
-    return rest
+    return fail(title, expected, rest.describe(before, after))

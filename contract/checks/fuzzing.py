@@ -12,6 +12,7 @@ sent (`contract/fuzz/inputs.py`), not from the document.
 from __future__ import annotations
 
 from ..model import Said
+from .facts import AftermathFacts, FuzzFacts
 from .registry import Context, Failure, check, fail, said_gone, short
 
 #: Answers of a gateway in front of the server or of its load, not of the request: a
@@ -43,14 +44,15 @@ def no_server_error(ctx: Context) -> list[Failure] | None:
 @check("ERR-2", "fuzz-poll", "fuzz-cancel")
 def fuzzed_token_unknown(ctx: Context) -> list[Failure] | None:
     """A generated token the server never issued (to an authenticated session)."""
-    if ctx.facts.get("token_issued", True) or ctx.facts.get("auth") != "session":
+    facts = ctx.facts
+    if not isinstance(facts, FuzzFacts) or facts.token_issued or facts.auth != "session":
         return None
     status = ctx.exchange.status or 0
     if said_gone(ctx) or status == ctx.profile.bad_request:
         return []
     # A token with characters a URL or router may treat specially can be refused by the
     # routing layer (405, 414, ...): only an answer that serves it, or a 5xx, is wrong then.
-    if not ctx.facts.get("plain_token") and 400 <= status < 500:
+    if not facts.plain_token and 400 <= status < 500:
         return None
     if status == ctx.profile.busy or status in UNAVAILABLE:  # a limit, a gateway: any call
         return None
@@ -58,7 +60,7 @@ def fuzzed_token_unknown(ctx: Context) -> list[Failure] | None:
     return fail(
         f"a token the server never issued was not answered {gone}",
         f"{gone} (or {ctx.profile.bad_request} when malformed), never 2xx or 5xx",
-        f"{status} for token {ctx.facts.get('token')!r}",
+        f"{status} for token {ctx.token!r}",
         sound=ctx.action == "fuzz-poll" or status >= 300,
     )
 
@@ -66,9 +68,10 @@ def fuzzed_token_unknown(ctx: Context) -> list[Failure] | None:
 @check("SUB-3", "fuzz-start-copy", "fuzz-start-delete")
 def fuzzed_malformed_start_refused(ctx: Context) -> list[Failure] | None:
     """A generated start whose input is malformed, sent with a valid bearer token."""
-    malformation = ctx.facts.get("malformation")
-    if not malformation or ctx.facts.get("auth") != "session":
+    facts = ctx.facts
+    if not isinstance(facts, FuzzFacts) or not facts.malformation or facts.auth != "session":
         return None
+    malformation = facts.malformation
     status = ctx.exchange.status or 0
     if not 200 <= status < 300:
         return []
@@ -90,8 +93,11 @@ def fuzzed_unauthenticated_refused(ctx: Context) -> list[Failure] | None:
     """A generated request sent with no or an invalid bearer token. The fuzzer sends valid
     requests so: one that is served, or refused with another 4xx than 400 (a body a
     server reads before authenticating) or 429 (a request limit), breaks AUT-1."""
-    auth = ctx.facts.get("auth", "session")
-    if auth == "session" or ctx.facts.get("odd_path") or ctx.facts.get("malformation"):
+    facts = ctx.facts
+    if not isinstance(facts, FuzzFacts) or facts.auth == "session":
+        return None
+    auth = facts.auth
+    if facts.odd_path or facts.malformation:
         return None  # a front end, a route or a body check may refuse it first
     status = ctx.exchange.status or 0
     if status == ctx.profile.unauthorized:
@@ -108,8 +114,8 @@ def fuzzed_unauthenticated_refused(ctx: Context) -> list[Failure] | None:
     )
 
 
-def _aftermath(ctx: Context, what: str) -> list[Failure]:
-    before, after = ctx.facts["before"], ctx.facts["after"]
+def _aftermath(facts: AftermathFacts, what: str) -> list[Failure]:
+    before, after = facts.before, facts.after
     if before != after:
         added = sorted(after - before)
         gone = sorted(before - after)
@@ -118,24 +124,24 @@ def _aftermath(ctx: Context, what: str) -> list[Failure]:
             "the sandbox listing unchanged",
             f"added {added or 'nothing'}, removed {gone or 'nothing'}",
         )
-    if ctx.facts.get("slot") is False:
+    if facts.slot is False:
         return fail(
             f"a refused {what} left its session busy",
             "the next start in that session accepted",
-            f"{ctx.facts.get('slot_answer')}",
+            facts.slot_answer,
         )
     return []
 
 
 @check("SUB-3", "fuzz-aftermath")
 def refused_malformed_start_changed_nothing(ctx: Context) -> list[Failure] | None:
-    if ctx.facts.get("suspect") != "SUB-3":
+    if not isinstance(ctx.facts, AftermathFacts) or ctx.facts.suspect != "SUB-3":
         return None
-    return _aftermath(ctx, "malformed start")
+    return _aftermath(ctx.facts, "malformed start")
 
 
 @check("AUT-1", "fuzz-aftermath")
 def refused_unauthenticated_request_changed_nothing(ctx: Context) -> list[Failure] | None:
-    if ctx.facts.get("suspect") != "AUT-1":
+    if not isinstance(ctx.facts, AftermathFacts) or ctx.facts.suspect != "AUT-1":
         return None
-    return _aftermath(ctx, "unauthenticated request")
+    return _aftermath(ctx.facts, "unauthenticated request")

@@ -22,7 +22,8 @@ from collections import Counter
 from ..client import Exchange
 from ..model import Model, Operation, Status, Timing
 from ..profiles import Profile
-from .registry import Context, Failure, Held, check, fail, short
+from .facts import Held, ListingFacts, PollFacts
+from .registry import Context, Failure, check, fail, short
 
 
 def _listed(ctx: Context) -> list[object] | None:
@@ -36,20 +37,20 @@ def _listed(ctx: Context) -> list[object] | None:
 def several_ids_each_listed_once(ctx: Context) -> list[Failure] | None:
     """Named ids: each of the session's listed once; no other id listed (one not named,
     another session's, one never issued)."""
-    ids = _listed(ctx)
-    if ids is None or not ctx.facts["asked"]:
+    ids, facts = _listed(ctx), ctx.facts
+    if ids is None or not isinstance(facts, ListingFacts) or not facts.asked:
         return None
-    allowed = set(ctx.facts["asked"]) & set(ctx.facts["mine"])
+    allowed = set(facts.asked) & set(facts.mine)
     return _once(ids) or _strays([i for i in ids if i not in allowed])
 
 
 @check("LST-2", "poll-several")
 def no_id_lists_the_sessions_tasks(ctx: Context) -> list[Failure] | None:
     """No id named: every task listed once, none of them another session's."""
-    ids = _listed(ctx)
-    if ids is None or ctx.facts["asked"]:
+    ids, facts = _listed(ctx), ctx.facts
+    if ids is None or not isinstance(facts, ListingFacts) or facts.asked:
         return None
-    foreign = set(ctx.facts["others"])
+    foreign = set(facts.others)
     return _once(ids) or _strays([i for i in ids if i in foreign])
 
 
@@ -104,8 +105,8 @@ def _held(ctx: Context) -> tuple[Held, float] | None:
     """The poll's allowance and how long its answer took in real seconds (a virtual clock
     stands still while a server holds a request); None when it was not answered (a
     timeout is an unknown outcome) or its rule reckons no allowance."""
-    held = ctx.facts.get("held")
-    if not isinstance(held, Held) or ctx.exchange.status is None:
+    held = ctx.facts.held if isinstance(ctx.facts, PollFacts | ListingFacts) else None
+    if held is None or ctx.exchange.status is None:
         return None
     return held, ctx.exchange.took
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..dialects import MISSING
 from ..model import ENDED, RUNNING, WIRE_STATUSES, Status
+from .facts import PollFacts
 from .registry import Context, Failure, check, fail, progress, reported, short
 
 
@@ -57,7 +58,7 @@ def poll_echoes_token(ctx: Context) -> list[Failure] | None:
     report = progress(ctx)
     if report is None or ctx.op is None:
         return None
-    token, names = ctx.facts["token"], ctx.profile.members
+    token, names = ctx.token, ctx.profile.members
     if report.token != token:
         return fail(
             "status body does not echo the token",
@@ -68,7 +69,7 @@ def poll_echoes_token(ctx: Context) -> list[Failure] | None:
     if not isinstance(name, str) or not name:
         return fail(f"status body names no {names.kind}", "a non-empty string", repr(_sent(name)))
     other = "delete" if kind == "copy" else "copy"
-    known: dict[str, str] = ctx.facts.get("operation_types", {})
+    known = ctx.facts.operation_types if isinstance(ctx.facts, PollFacts) else {}
     if kind in known and known[kind] != name:
         return fail(f"{names.kind} changed for a {kind}", repr(known[kind]), repr(name))
     if known.get(other) == name or other in name.casefold():

@@ -19,34 +19,9 @@ from typing import Any
 
 from ..client import Exchange
 from ..dialects import CancelSaid, PollReport
-from ..model import Kind, Operation, Violation, worded
+from ..model import Operation, Violation, worded
 from ..profiles import Profile
-from ..sandbox import Tree
-
-
-@dataclass(frozen=True)
-class Intent:
-    """What the run asked one operation to do, and the area as it was at the start."""
-
-    kind: Kind
-    session: str
-    target: int  # copy source / delete target
-    dest: int | None  # copy destination
-    name: str | None
-    auto_rename: bool
-    missing: bool  # source, target or destination did not exist at the start
-    before: Tree
-
-
-@dataclass(frozen=True)
-class Held:
-    """How long a poll's answer may take (LST-3), as the rule that sent it reckons: `most`
-    seconds (the long poll and its tolerance); `prompt` seconds when `ended` names tasks
-    the run had seen ended before sending it, still retrievable until the answer came."""
-
-    most: float
-    prompt: float
-    ended: tuple[str, ...] = ()
+from .facts import Facts, Intent, facts_type
 
 
 @dataclass
@@ -73,10 +48,18 @@ class Context:
     base_url: str
     op: Operation | None = None
     intent: Intent | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
+    # What the rule knew (`facts.FACTS`: its action's type, or bare `Facts` when it is not
+    # known, as in a replay: the checks that need them then leave the answer alone).
+    facts: Facts = field(default_factory=Facts)
+    token: str | None = None  # the operation the answer is judged for
     # Filled by the checks: properties a valid body carries that its schema does not
     # declare, by schema (allowed; the run notes them once per schema).
     undeclared: dict[str, set[str]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        wanted = facts_type(self.action)
+        if type(self.facts) is not Facts and not isinstance(self.facts, wanted):
+            raise TypeError(f"{self.action} takes {wanted.__name__}, not {self.facts!r}")
 
     def body(self) -> Any:
         return self.exchange.json()
@@ -85,7 +68,7 @@ class Context:
     def report(self) -> PollReport:
         """What this answer says about the operation of the token it names, as the
         profile's dialect reads it (meaningful for a poll's answer)."""
-        return self.profile.read_poll(self.exchange, self.facts.get("token"))
+        return self.profile.read_poll(self.exchange, self.token)
 
 
 CheckFn = Callable[[Context], "list[Failure] | None"]
@@ -113,10 +96,8 @@ def check(clause: str, *actions: str) -> Callable[[CheckFn], CheckFn]:
     return register
 
 
-def run_checks(ctx: Context, *, lenient: bool = False) -> tuple[list[Failure], set[str]]:
-    """Run every registered check that applies; the failures and the clauses exercised.
-    `lenient` (a replay, which knows only the requests): a check that needs a fact only a
-    run knows (the sandbox's picture, say) is left out rather than stop the others."""
+def run_checks(ctx: Context) -> tuple[list[Failure], set[str]]:
+    """Run every registered check that applies; the failures and the clauses exercised."""
     failures: list[Failure] = []
     exercised: set[str] = set()
     if ctx.exchange.status is None:  # unknown outcome (no answer): judge nothing
@@ -124,12 +105,7 @@ def run_checks(ctx: Context, *, lenient: bool = False) -> tuple[list[Failure], s
     for c in REGISTRY:
         if c.actions and ctx.action not in c.actions:
             continue
-        try:
-            found = c.fn(ctx)
-        except KeyError:
-            if not lenient:
-                raise
-            continue
+        found = c.fn(ctx)
         if found is None:
             continue
         exercised.add(c.clause)
@@ -164,8 +140,7 @@ def said_gone(ctx: Context) -> bool:
     """A poll's or a cancel's answer says its token is unknown, as the dialect says it
     (v1: 404; v2: the id left out of the list)."""
     if "cancel" in ctx.action:
-        token = ctx.facts.get("token") or ""
-        return ctx.profile.read_cancel(ctx.exchange, token) is CancelSaid.GONE
+        return ctx.profile.read_cancel(ctx.exchange, ctx.token or "") is CancelSaid.GONE
     return ctx.report.gone
 
 

@@ -8,7 +8,8 @@ from ..dialects import PollReport
 from ..model import Status
 from ..profiles import Profile
 from ..sandbox import Tree, name_key, same_name
-from .registry import Context, Failure, Intent, check, fail, reported
+from .facts import FollowFacts, Intent
+from .registry import Context, Failure, check, fail, reported
 
 
 def _completed_copy(ctx: Context) -> PollReport | None:
@@ -97,8 +98,8 @@ def body_agrees_with_location(ctx: Context) -> list[Failure] | None:
 
 @check("RED-2", "follow-location")
 def location_leads_to_new_entry(ctx: Context) -> list[Failure] | None:
-    intent, ex = ctx.intent, ctx.exchange
-    if intent is None or intent.dest is None:
+    intent, ex, facts = ctx.intent, ctx.exchange, ctx.facts
+    if intent is None or intent.dest is None or not isinstance(facts, FollowFacts):
         return None
     if ex.status != ctx.profile.entry_read:
         return fail(
@@ -109,19 +110,16 @@ def location_leads_to_new_entry(ctx: Context) -> list[Failure] | None:
     body = ctx.body() if isinstance(ctx.body(), dict) else {}
     source = intent.before.nodes.get(intent.target)
     problems = []
-    if body.get("id") != ctx.facts["entry_id"]:
+    if body.get("id") != facts.entry_id:
         problems.append(
-            f"id {body.get('id')!r} ({ctx.profile.members.link} names {ctx.facts['entry_id']})"
+            f"id {body.get('id')!r} ({ctx.profile.members.link} names {facts.entry_id})"
         )
     if body.get("parentId") != intent.dest:
         problems.append(f"parentId {body.get('parentId')!r} (destination is {intent.dest})")
     if source is not None and body.get("entryType") != source.type:
         problems.append(f"entryType {body.get('entryType')!r} (source is {source.type})")
     name = body.get("name")
-    unsure = bool(ctx.facts.get("unsure"))
-    if not isinstance(name, str) or not _acceptable_name(
-        intent, name, ctx.facts.get("now"), unsure
-    ):
+    if not isinstance(name, str) or not _acceptable_name(intent, name, facts.now, facts.unsure):
         problems.append(
             f"name {name!r} (requested {intent.name!r}, autoRename={intent.auto_rename})"
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..model import Status
+from .facts import EndFacts, MalformedFacts, StartFacts
 from .registry import Context, Failure, check, fail, short
 
 STARTS = ("start-copy", "start-delete", "start-busy")
@@ -11,7 +12,8 @@ STARTS = ("start-copy", "start-delete", "start-busy")
 @check("SUB-1", *STARTS)
 def start_answers_token(ctx: Context) -> list[Failure] | None:
     status = ctx.exchange.status or 0
-    if status == ctx.profile.not_found and ctx.facts.get("present"):
+    present = isinstance(ctx.facts, StartFacts) and ctx.facts.present
+    if status == ctx.profile.not_found and present:
         named = [ctx.intent.target] if ctx.intent else []
         if ctx.intent and ctx.intent.dest is not None:
             named.append(ctx.intent.dest)
@@ -45,16 +47,17 @@ def malformed_start_rejected(ctx: Context) -> list[Failure] | None:
     status = ctx.exchange.status or 0
     if status == ctx.profile.busy:
         return None  # refused as busy before the input was read: the model judges the slot
+    facts = ctx.facts if isinstance(ctx.facts, MalformedFacts) else MalformedFacts()
     allowed = {ctx.profile.bad_request}
-    if ctx.facts.get("malformed_path"):  # a non-integer id may fail routing instead
+    if facts.malformed_path:  # a non-integer id may fail routing instead
         allowed.add(ctx.profile.not_found)
-    if ctx.facts.get("missing"):  # the entry named was removed: its 404 may come first
+    if facts.missing:  # the entry named was removed: its 404 may come first
         allowed.add(ctx.profile.not_found)
     if status in allowed:
         return []
     return fail(
         "malformed start not rejected with 400",
-        f"{' or '.join(map(str, sorted(allowed)))} for {ctx.facts.get('malformation')}",
+        f"{' or '.join(map(str, sorted(allowed)))} for {facts.malformation}",
         f"{status}",
         sound=status < 200 or status >= 300,  # accepted: an operation the run cannot follow
     )
@@ -65,7 +68,9 @@ def missing_input_never_completes(ctx: Context) -> list[Failure] | None:
     if ctx.intent is None or not ctx.intent.missing:
         return None
     if ctx.action == "ended":
-        status = ctx.facts["status"]
+        if not isinstance(ctx.facts, EndFacts):
+            return None
+        status = ctx.facts.status
         if status is Status.COMPLETED:
             return fail(
                 "an operation on a missing entry Completed",

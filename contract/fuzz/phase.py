@@ -23,7 +23,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -34,6 +34,7 @@ from schemathesis.generation import GenerationMode
 
 from .. import interrupts, judging
 from ..checks import Context
+from ..checks.facts import AftermathFacts, Facts, FuzzFacts
 from ..client import Auth, Exchange, Session
 from ..machine import cleanup
 from ..model import RUNNING
@@ -231,11 +232,11 @@ class FuzzPhase:
         if self.conn.shared and not self._safe(operation, path, request.body, sandbox):
             self.withheld += 1
             return None
-        facts = self.facts(operation, path, request.body, auth)
+        facts, token = self.facts(operation, path, request.body, auth)
         suspect = None
         if operation in (START_COPY, START_DELETE, CREATE_FOLDER) and auth != "session":
             suspect = "AUT-1"
-        elif facts.get("malformation"):
+        elif facts.malformation:
             suspect = "SUB-3"
         before = self.picture(sandbox) if suspect else None
         ex = self.conn.client.send(
@@ -249,7 +250,7 @@ class FuzzPhase:
             content_type=request.content_type,
         )
         self.sent += 1
-        self.judge(f"fuzz-{operation}", [ex], facts)
+        self.judge(f"fuzz-{operation}", [ex], facts, token)
         accepted = ex.status is not None and 200 <= ex.status < 300
         if operation in (START_COPY, START_DELETE) and accepted:
             token = self._token(ex)
@@ -264,25 +265,39 @@ class FuzzPhase:
             self.aftermath(str(suspect), ex, before, sandbox)
         return ex
 
-    def facts(self, operation: str, path: dict[str, Any], body: Any, auth: Auth) -> dict:
-        """What the checks need to know of a generated request (read from it as sent)."""
-        facts: dict[str, Any] = {"auth": auth, "operation": operation}
-        facts["odd_path"] = inputs.odd_path([str(v) for v in path.values()])
+    def facts(
+        self, operation: str, path: dict[str, Any], body: Any, auth: Auth
+    ) -> tuple[FuzzFacts, str | None]:
+        """What the checks need to know of a generated request (read from it as sent), and
+        the token it names (a poll's, a cancel's)."""
+        facts = FuzzFacts(operation, auth, inputs.odd_path([str(v) for v in path.values()]))
         if operation == START_COPY:
-            facts["malformation"] = inputs.copy_malformation(str(path.get("dest", "")), body)
-        elif operation == START_DELETE:
-            facts["malformation"] = inputs.delete_malformation(str(path.get("entry", "")))
-        elif operation in (POLL, CANCEL):
+            malformation = inputs.copy_malformation(str(path.get("dest", "")), body)
+            return replace(facts, malformation=malformation), None
+        if operation == START_DELETE:
+            malformation = inputs.delete_malformation(str(path.get("entry", "")))
+            return replace(facts, malformation=malformation), None
+        if operation in (POLL, CANCEL):
             token = unquote(str(path.get("token", "")))
-            facts.update(token=token, token_issued=token in self.issued)
-            facts["plain_token"] = inputs.plain_token(token)
-        return facts
+            issued, plain = token in self.issued, inputs.plain_token(token)
+            return replace(facts, token_issued=issued, plain_token=plain), token
+        return facts, None
 
     # --- judging -----------------------------------------------------------------
 
-    def judge(self, action: str, exchanges: list[Exchange], facts: dict[str, Any]) -> None:
+    def judge(
+        self, action: str, exchanges: list[Exchange], facts: Facts, token: str | None = None
+    ) -> None:
         conn = self.conn
-        ctx = Context(action, exchanges[-1], conn.profile, conn.repo_id, conn.base_url, facts=facts)
+        ctx = Context(
+            action,
+            exchanges[-1],
+            conn.profile,
+            conn.repo_id,
+            conn.base_url,
+            facts=facts,
+            token=token,
+        )
         found = judging.checked(ctx)
         self.recorder.exercise(found.exercised)
         self.recorder.see_undeclared(found.undeclared)
@@ -308,13 +323,7 @@ class FuzzPhase:
         self.judge(
             "fuzz-aftermath",
             [refused, *probe],
-            {
-                "suspect": suspect,
-                "before": before,
-                "after": after,
-                "slot": slot,
-                "slot_answer": answer,
-            },
+            AftermathFacts(suspect, before, after, slot, answer),
         )
 
     def picture(self, sandbox: Sandbox) -> frozenset[tuple[int, str]]:

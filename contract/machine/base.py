@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from hypothesis import reject
 from hypothesis import strategies as st
@@ -24,6 +23,7 @@ import strategies as gen
 
 from .. import budget, interrupts, judging
 from ..checks import Context, Failure, Intent, Suspect
+from ..checks.facts import Facts, LookFacts
 from ..client import Exchange, Session
 from ..model import (
     Model,
@@ -145,7 +145,7 @@ class Answer:
     obs: Observation | None = None
     token: str | None = None
     intent: Intent | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
+    facts: Facts = field(default_factory=Facts)
 
 
 @dataclass
@@ -199,12 +199,13 @@ class MachineBase(RuleBasedStateMachine):
         obs: Observation | None = None,
         token: str | None = None,
         intent: Intent | None = None,
-        **facts: Any,
+        facts: Facts | None = None,
     ) -> None:
-        """Feed one answer to the model and the checks; raise on the first violation."""
+        """Feed one answer to the model and the checks (`facts`: what the rule knew, of
+        the type `checks.facts.FACTS` names for `action`); raise on the first violation."""
         op = self.model.ops.get(token) if token else None
         self.model, found = judging.judge(
-            self.model, obs, self._context(action, exchange, op, token, intent, facts)
+            self.model, obs, self._context(action, exchange, op, token, intent, facts or Facts())
         )
         self._conclude(self._recorded(found))
 
@@ -229,7 +230,7 @@ class MachineBase(RuleBasedStateMachine):
         self.model, found = judging.stepped(self.model, result, self.conn.profile)
         for a in answers:
             op = before.ops.get(a.token) if a.token else None
-            ctx = self._context(a.action, a.exchange, op, a.token, a.intent, dict(a.facts))
+            ctx = self._context(a.action, a.exchange, op, a.token, a.intent, a.facts)
             found += judging.checked(ctx)
         self._conclude(self._recorded(found))
 
@@ -240,12 +241,11 @@ class MachineBase(RuleBasedStateMachine):
         op: Operation | None,
         token: str | None,
         intent: Intent | None,
-        facts: dict[str, Any],
+        facts: Facts,
     ) -> Context:
-        facts.setdefault("token", token)
         conn = self.conn
         return Context(
-            action, exchange, conn.profile, conn.repo_id, conn.base_url, op, intent, facts
+            action, exchange, conn.profile, conn.repo_id, conn.base_url, op, intent, facts, token
         )
 
     def _recorded(self, found: judging.Found) -> list[Failure]:
@@ -505,10 +505,12 @@ class MachineBase(RuleBasedStateMachine):
         self.judge(
             "outside",
             pages[-1],  # the listing, not the removals that followed it
-            before=Tree(parent.id, {parent.id: parent}),
-            after=Tree(parent.id, {parent.id: parent} | {n.id: n for n in found}),
-            suspects=suspects,
-            operations_ran=bool(self.tracked),
+            facts=LookFacts(
+                before=Tree(parent.id, {parent.id: parent}),
+                after=Tree(parent.id, {parent.id: parent} | {n.id: n for n in found}),
+                suspects=tuple(suspects),
+                operations_ran=bool(self.tracked),
+            ),
         )
 
     def _outside_suspects(self) -> list[Suspect]:

@@ -3,6 +3,8 @@ waits, cancels, the clock, and probes at the edges of a token's lifetime."""
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
@@ -10,6 +12,16 @@ import strategies as gen
 
 from ..api import listed_entries
 from ..checks import Held, Intent, Suspect, allowance, location_entry
+from ..checks.facts import (
+    EndFacts,
+    FollowFacts,
+    ListingFacts,
+    LookFacts,
+    LookupFacts,
+    PollFacts,
+    SettledFacts,
+    StartFacts,
+)
 from ..client import Exchange, Session
 from ..dialects import CancelSaid
 from ..model import (
@@ -181,7 +193,8 @@ class LifecycleRules(MachineBase):
 
     def _judge_start(self, ex: Exchange, intent: Intent) -> Observation | None:
         obs = self._accepted(ex, intent)
-        self.judge(ex.action, ex, obs=obs, intent=intent, present=self._present(ex, intent))
+        facts = StartFacts(self._present(ex, intent))
+        self.judge(ex.action, ex, obs=obs, intent=intent, facts=facts)
         return obs
 
     def _present(self, ex: Exchange, intent: Intent) -> bool:
@@ -346,7 +359,8 @@ class LifecycleRules(MachineBase):
         held = allowance(self.conn.profile, model, [t for t in asked if t in mine], ex)
         for token in mine:
             self._judge_poll(token, ex)
-        self.judge("poll-several", ex, asked=asked, mine=mine, others=others, held=held)
+        facts = ListingFacts(tuple(asked), tuple(mine), tuple(others), held)
+        self.judge("poll-several", ex, facts=facts)
 
     def _named_with(
         self, data: st.DataObject, session: Session
@@ -384,8 +398,7 @@ class LifecycleRules(MachineBase):
             obs=obs,
             token=token,
             intent=self.tracked[token].intent,
-            operation_types=dict(self.op_types),
-            held=held,
+            facts=PollFacts(MappingProxyType(dict(self.op_types)), held),
         )
         named = self.conn.profile.read_poll(ex, token).kind
         if isinstance(named, str):
@@ -433,7 +446,8 @@ class LifecycleRules(MachineBase):
         tracked = self.tracked[token]
         tracked.settled = True
         intent, status = tracked.intent, self.model.ops[token].terminal
-        self.judge("ended", poll, token=token, intent=intent, status=status)
+        assert status is not None  # a poll showed its end
+        self.judge("ended", poll, token=token, intent=intent, facts=EndFacts(status))
         if not self._superseded(token):
             tracked.unchecked = poll
 
@@ -474,12 +488,14 @@ class LifecycleRules(MachineBase):
                 poll,
                 token=token,
                 intent=intent,
-                status=status,
-                after=after,
-                before=intent.before,
-                result=result,
-                suspects=list(area.suspects),
-                others_ran=tracked.others_ran,
+                facts=SettledFacts(
+                    before=intent.before,
+                    after=after,
+                    suspects=tuple(area.suspects),
+                    status=status,
+                    result=result,
+                    others_ran=tracked.others_ran,
+                ),
             )
             if status is Status.COMPLETED and intent.kind == "delete" and not intent.missing:
                 self._look_up_deleted(token, intent)
@@ -497,7 +513,7 @@ class LifecycleRules(MachineBase):
         return after
 
     def _poll_once_more(self, area: Area, after: Tree) -> Tree:
-        """Ended operations of the area were polled during the operation's life (or its end
+        """EndFacts operations of the area were polled during the operation's life (or its end
         was seen by several polls at once): a change no request asked for may be the
         operation's (ISO-2) or the polls' (STA-6). The same polls once more, with listings
         before and after, tell: a change fails STA-6 (`repeat-polls`), and the area's
@@ -510,7 +526,8 @@ class LifecycleRules(MachineBase):
         if again is None:
             return after
         last = self.conn.client.transcript[-1]
-        self.judge("repeat-polls", last, token=tokens[-1], before=after, after=again)
+        facts = LookFacts(before=after, after=again)
+        self.judge("repeat-polls", last, token=tokens[-1], facts=facts)
         # Changed, or not one of them found ended again (gone, say): can't be told apart.
         if diff(after, again) or not any(isinstance(o, Seen) for o in seen):
             area.entangled = True
@@ -522,9 +539,8 @@ class LifecycleRules(MachineBase):
         doomed = sorted(intent.before.subtree(intent.target))[:DELETED_LOOKUPS]
         for entry in doomed:
             ex = self.api.get_entry(self.owner(token), entry, action="deleted-entry")
-            self.judge(
-                "deleted-entry", ex, token=token, intent=intent, gone=intent.before.nodes[entry]
-            )
+            facts = LookupFacts(intent.before.nodes[entry])
+            self.judge("deleted-entry", ex, token=token, intent=intent, facts=facts)
 
     def _follow_result(self, token: str, poll: Exchange, intent: Intent) -> int | None:
         location = self.conn.profile.read_poll(poll, token).link
@@ -540,9 +556,11 @@ class LifecycleRules(MachineBase):
             ex,
             token=token,
             intent=intent,
-            entry_id=found[1],
-            now=self.areas[intent.session].tree,  # the destination as known at the end
-            unsure=self.areas[intent.session].entangled,  # ...which may miss what went unseen
+            facts=FollowFacts(
+                found[1],
+                self.areas[intent.session].tree,  # the destination as known at the end
+                self.areas[intent.session].entangled,  # ...which may miss what went unseen
+            ),
         )
         return found[1]
 
@@ -671,8 +689,7 @@ class LifecycleRules(MachineBase):
                 "repeat-polls",
                 self.conn.client.transcript[-1],
                 token=token,
-                before=before,
-                after=after,
+                facts=LookFacts(before=before, after=after),
             )
             self._verified(area, after)
 
@@ -687,10 +704,12 @@ class LifecycleRules(MachineBase):
             self.judge(
                 "inspected",
                 self.conn.client.transcript[-1],
-                before=area.tree,
-                after=after,
-                suspects=list(area.suspects),
-                operations_ran=area.operations_ran,
+                facts=LookFacts(
+                    before=area.tree,
+                    after=after,
+                    suspects=tuple(area.suspects),
+                    operations_ran=area.operations_ran,
+                ),
             )
         self._verified(area, after)
         return after
@@ -743,7 +762,9 @@ class LifecycleRules(MachineBase):
             self.judge("cancel-foreign", ex, obs=ForeignCancel(t, ex.at), token=t)
         for t in unknown:
             self.judge("cancel-unknown", ex, token=t)
-        self.judge("cancel-several", ex, asked=asked, mine=mine, others=stranger)
+        self.judge(
+            "cancel-several", ex, facts=ListingFacts(tuple(asked), tuple(mine), tuple(stranger))
+        )
         for t in mine:
             self._look_if_ended(t)
         for t in running:
@@ -827,7 +848,7 @@ class LifecycleRules(MachineBase):
             self._poll(token)
 
     def _ttl_windows(self) -> list[str]:
-        """Ended operations seen running well after their start, whose token must outlive
+        """EndFacts operations seen running well after their start, whose token must outlive
         a TTL counted from the start: the window where EXP-3 can be told from EXP-1."""
         t = self.model.timing
         return [

@@ -12,11 +12,13 @@ follow-up look, sent once the batch was answered, is what pins the outcome down.
 from __future__ import annotations
 
 from dataclasses import replace
+from types import MappingProxyType
 
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
 
 from ..checks import Intent, Suspect
+from ..checks.facts import PollFacts
 from ..client import Call, Exchange, Session
 from ..model import Rejected, Started
 from ..sandbox import name_key
@@ -205,7 +207,7 @@ class ParallelRules(LifecycleRules):
             if ex.action == "poll":
                 obs = poll_observation(ex, self.conn.profile, token)
                 self._count_ended_poll(token, obs)
-                facts = {"operation_types": dict(self.op_types)}
+                facts = PollFacts(MappingProxyType(dict(self.op_types)))
                 answers.append(Answer("poll", ex, obs, token, intent, facts))
             elif ex.action == "cancel":
                 obs = cancel_observation(ex, self.conn.profile, token)

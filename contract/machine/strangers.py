@@ -9,6 +9,7 @@ from hypothesis.stateful import precondition, rule
 import strategies as gen
 
 from ..checks import Suspect
+from ..checks.facts import AuthFacts, MalformedFacts
 from ..client import Session
 from ..model import ForeignCancel, Rejected
 from ..sandbox import name_key
@@ -76,7 +77,10 @@ class StrangerRules(MachineBase):
             ex = self.api.cancel(session, token, auth=auth, action="unauthenticated")  # type: ignore[arg-type]
             obs = ForeignCancel(token, ex.at, "credentials")
             self.judge(
-                "unauthenticated", ex, obs=obs, auth="no" if auth == "none" else "an invalid"
+                "unauthenticated",
+                ex,
+                obs=obs,
+                facts=AuthFacts("no" if auth == "none" else "an invalid"),
             )
             if running:
                 self._poll(token)
@@ -86,7 +90,9 @@ class StrangerRules(MachineBase):
             ex = self.api.client.send(
                 "GET", location, action="unauthenticated", session=session, auth=auth
             )  # type: ignore[arg-type]
-            self.judge("unauthenticated", ex, auth="no" if auth == "none" else "an invalid")
+            self.judge(
+                "unauthenticated", ex, facts=AuthFacts("no" if auth == "none" else "an invalid")
+            )
             return
         if what in ("poll", "cancel", "follow") and self.tracked:
             token = data.draw(st.sampled_from(list(self.tracked)), label="token")
@@ -112,7 +118,7 @@ class StrangerRules(MachineBase):
                 session=session,
                 auth=auth,
             )  # type: ignore[arg-type]
-        self.judge("unauthenticated", ex, auth="no" if auth == "none" else "an invalid")
+        self.judge("unauthenticated", ex, facts=AuthFacts("no" if auth == "none" else "an invalid"))
 
     @precondition(lambda self: self.free_sessions())
     @rule(data=st.data())
@@ -154,7 +160,9 @@ class StrangerRules(MachineBase):
             "start-malformed",
             ex,
             obs=Rejected(session.label, ex.at) if busy else None,
-            malformation=bad.description,
-            malformed_path=bad.malformed_path,
-            missing=self._missing(source),  # a removed entry may be refused 404 first
+            facts=MalformedFacts(
+                bad.description,
+                bad.malformed_path,
+                self._missing(source),  # a removed entry may be refused 404 first
+            ),
         )
