@@ -65,7 +65,7 @@ def run_with_fault(
     max_examples: int = EXAMPLES,
     only: str | None = None,
     variants: tuple[str, ...] = (),
-    rounds: int = 1,
+    fuzz_cases: int = FUZZ_CASES,
 ) -> FaultRun:
     """The fault's run, stopped when a clause it breaks has failed; `only`: that phase
     alone, not stopped. The clean emulator's run (with `variants`, behaviours a correct
@@ -78,7 +78,7 @@ def run_with_fault(
         faults=(fault,) if fault else (),
         variants=variants,
         shrink=False,
-        rounds=rounds,
+        rounds=1,
         fuzz_cases=0,
     )
     tied = set(FAULTS[fault].clauses) if fault and only is None else set()
@@ -91,7 +91,7 @@ def run_with_fault(
 
     if fault is None:  # the clean emulator: the gate's phases as it runs them
         explore_part(options)
-        fuzz(make_target(options), recorder, FUZZ_CASES, seed)
+        fuzz(make_target(options), recorder, fuzz_cases, seed)
         return FaultRun("clean", set(recorder.failures), set(recorder.fired), set(), ["all"])
     for phase in PHASES:
         if only not in (None, phase) or tied & set(recorder.failures):
@@ -102,7 +102,7 @@ def run_with_fault(
         if phase == "first slice":
             explore_part(replace(options, max_examples=slice_))
         elif phase == "fuzzing":
-            fuzz(make_target(options), recorder, FUZZ_CASES, seed)
+            fuzz(make_target(options), recorder, fuzz_cases, seed)
         else:  # from a seed of its own: the same seed would mostly explore the slice again
             explore_part(replace(options, seed=seed + 7_919, max_examples=max_examples - slice_))
     checks = set(recorder.fired)  # not only the kept (shortest) failure's check per clause

@@ -41,7 +41,9 @@ def test_clean_emulator_is_conformant_and_every_clause_has_a_verdict(tmp_path):
 
 @pytest.mark.slow
 def test_a_seeded_fault_fails_the_gate_with_its_evidence():
-    result = gate("--seed", "1", "--max-examples", "20", "--fault", "start-202")
+    result = gate(
+        "--seed", "1", "--max-examples", "20", "--fuzz-cases", "20", "--fault", "start-202"
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "SUB-1 violated" in result.stdout
     assert "expected: 201" in result.stdout
@@ -100,6 +102,8 @@ def test_pytest_in_a_checkout_runs_the_conformance_suite(tmp_path):
 @pytest.mark.slow
 def test_every_violated_clause_is_reported_not_just_the_first():
     faults = ("--fault", "start-202", "--fault", "cancel-ignored")
-    result = gate("--seed", "4", "--max-examples", "40", "--no-shrink", *faults)
+    result = gate(
+        "--seed", "4", "--max-examples", "40", "--no-shrink", "--fuzz-cases", "0", *faults
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "SUB-1 violated" in result.stdout and "CAN-1 violated" in result.stdout

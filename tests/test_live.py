@@ -80,7 +80,8 @@ def test_what_the_server_puts_outside_the_sandbox_is_charged_and_removed(tmp_pat
     is charged (ISO-2) and removed; another user's entry there is left alone."""
     with emulator_server("--fault", "copy-staging-left") as base:
         assert create_folder(base, 1, "not the gate's") == 201
-        result = gate(base, "--max-examples", "30", "--no-shrink", "--report-dir", str(tmp_path))
+        budget = ("--max-examples", "30", "--no-shrink", "--fuzz-cases", "20")
+        result = gate(base, *budget, "--report-dir", str(tmp_path))
         left = [e["name"] for e in root_children(base)]
     assert result.returncode == 1, result.stdout + result.stderr
     assert "ISO-2   FAIL" in result.stdout, result.stdout
@@ -94,7 +95,7 @@ def test_live_gate_fails_a_faulty_server_and_shrinks_its_counterexample():
     at the first start shrinks in seconds; lifecycle faults over loopback are judged in
     the no-secret tests (cancel-ignored, test_reports.py and test_report_html.py)."""
     with emulator_server("--fault", "start-202") as base:
-        result = gate(base, "--max-examples", "15")
+        result = gate(base, "--max-examples", "15", "--fuzz-cases", "0")
         assert result.returncode == 1, result.stdout + result.stderr
         assert "SUB-1 violated" in result.stdout
         shrunk = re.search(r"shortest reproduction \((\d+) HTTP exchanges\)", result.stdout)
@@ -112,7 +113,8 @@ def test_a_server_that_blocks_the_clean_up_gets_a_verdict_that_names_what_was_le
     no cancel ends: the server broke a clause, so the run says which (exit 1, not 2) and
     names every folder it could not remove, in the console and the reports."""
     with emulator_server("--fault", fault) as base:
-        result = gate(base, "--max-examples", "20", "--report-dir", str(tmp_path))
+        budget = ("--max-examples", "20", "--fuzz-cases", "20")
+        result = gate(base, *budget, "--report-dir", str(tmp_path))
         left = root_children(base)
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"{clause}   FAIL" in result.stdout, result.stdout

@@ -322,7 +322,7 @@ def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_live_each_profile_passes_the_other_is_named_and_auto_picks_right(serves, tmp_path):
     other = next(name for name in PROFILES if name != serves)
     with running("--profile", serves) as base:
-        options = [*gate_options(base), "--max-examples", "10"]
+        options = [*gate_options(base), "--max-examples", "10", "--fuzz-cases", "20"]
         right = cli(*options, "--profile", serves, cwd=tmp_path)
         assert right.returncode == 0, right.stdout + right.stderr
         assert f"({serves}, virtual clock)" in right.stdout
@@ -348,7 +348,7 @@ def test_live_each_profile_passes_the_other_is_named_and_auto_picks_right(serves
 
 @pytest.mark.slow
 def test_mock_mode_speaks_the_named_profile_and_auto_says_what_it_picked(tmp_path):
-    small = ("--max-examples", "5", "--allow-untested")
+    small = ("--max-examples", "5", "--fuzz-cases", "20", "--allow-untested")
     guide = cli("--profile", "guide-v1", *small, cwd=tmp_path)
     assert guide.returncode == 0, guide.stdout + guide.stderr
     assert guide.stdout.startswith("Long-operation conformance: embedded emulator (guide-v1)")

@@ -140,7 +140,8 @@ def test_no_bearer_token_in_any_file_or_the_console_whichever_way_it_came(tmp_pa
     with running(*(f"--session-token={t}" for t in tokens), "--fault", "cancel-ignored") as base:
         result = subprocess.run(
             [sys.executable, "-m", "contract.cli", *live_args(base), *extra]
-            + ["--seed", "2", "--max-examples", "15", "--no-shrink", "--report-dir", str(folder)],
+            + ["--seed", "2", "--max-examples", "15", "--no-shrink", "--fuzz-cases", "20"]
+            + ["--report-dir", str(folder)],
             capture_output=True,
             text=True,
             timeout=600,

@@ -285,7 +285,7 @@ def test_live_mode_reports_hold_no_bearer_token(tmp_path):
         result = run_gate(
             ROOT,
             *gate_options(base, tokens),
-            *("--seed", "2", "--max-examples", "15", "--no-shrink"),
+            *("--seed", "2", "--max-examples", "15", "--no-shrink", "--fuzz-cases", "20"),
             *("--report-dir", str(tmp_path)),
         )
     run = GateRun(result, tmp_path)
