@@ -37,7 +37,7 @@ from .checks.registry import REGISTRY
 from .client import Exchange, Session
 from .machine import cleanup
 from .machine.lifecycle import cancel_observation, poll_observation, start_observation
-from .model import Model, Observation
+from .model import ForeignCancel, Model, Observation
 from .profiles import Profile
 from .reporting.reproduction import SENT_TOGETHER, Plan, build, fill, pick
 from .runner import make_target, run_timing
@@ -229,6 +229,7 @@ def _cannot_judge(plan: Plan, exercised: set[str]) -> str | None:
             "whether it still fails"
         )
     actions = {s.action for s in plan.steps}
+    actions |= {one for a in actions for one in ALSO_JUDGED_AS.get(a, ())}
     checks = {c.name: c for c in REGISTRY}
     by_answer = plan.check == MODEL_CHECK or (
         plan.check in checks
@@ -244,6 +245,10 @@ def _cannot_judge(plan: Plan, exercised: set[str]) -> str | None:
 
 
 MODEL_CHECK = "lifecycle_is_consistent"
+
+#: A step judged, besides as itself, as each of these (`_Judge.judge`): a cancel of
+#: several ids is a cancel of each.
+ALSO_JUDGED_AS = {"cancel-several": ("cancel", "cancel-foreign", "cancel-unknown")}
 
 
 class _Judge:
@@ -341,9 +346,17 @@ class _Judge:
         failures: list[Failure] = []
         facts = self._facts(action, url, ex, session, token)
         if isinstance(facts, ListingFacts) and action == "cancel-several":
-            # what it says of each of the session's tasks
-            for each in dict.fromkeys(t for t in facts.asked if t in facts.mine):
-                failures += self.judge("cancel", method, url, ex, session, token=each)
+            # what it says of each id, as the run judged it: a cancel of the session's
+            # task, a stranger's cancel of another session's, a cancel of an unknown id
+            for each in dict.fromkeys(facts.asked):
+                one = (
+                    "cancel"
+                    if each in facts.mine
+                    else "cancel-foreign"
+                    if each in facts.others
+                    else "cancel-unknown"
+                )
+                failures += self.judge(one, method, url, ex, session, token=each)
         conn = self.conn
         ctx = Context(action, ex, conn.profile, conn.repo_id, conn.base_url, op, None, facts, token)
         self.model, found = judging.judge(self.model, obs, ctx)
@@ -395,6 +408,8 @@ class _Judge:
             return poll_observation(ex, profile, token)  # a clean-up's look is a poll
         if action == "cancel":
             return cancel_observation(ex, profile, token)
+        if action == "cancel-foreign":  # another session's: it must not act
+            return ForeignCancel(token, ex.at)
         return None
 
     def clean_up(self, sandbox_name: str) -> tuple[list[Failure], list[str]]:

@@ -160,3 +160,27 @@ def test_a_replayed_cancel_of_several_knows_every_id_it_names():
     url = "https://x/v2/Repositories/r1/Tasks?taskIds=a&taskIds=b,c&other=d"
     assert _named(profile("v2"), url) == ["a", "b", "c"]
     assert _named(profile("openapi-v1"), url) == []  # v1 names one token in the path
+
+
+@pytest.mark.slow
+def test_a_replayed_cancel_of_several_judges_the_other_session_s_task_it_names(tmp_path_factory):
+    """The run judges what a cancel of several ids says of each: another session's task
+    as a stranger's cancel (ISO-1), an unknown id as a cancel of one. So does a replay:
+    a foreign cancel's evidence, its last step sent as a cancel of several (which it is,
+    on v2's wire), still shows ISO-1 against the server that lists others' tasks."""
+    folder = failed_run(
+        tmp_path_factory,
+        "list-foreign",
+        *("--profile", "v2", "--seed", "0", "--max-examples", "10", "--fuzz-cases", "0"),
+    )
+    report = json.loads((folder / "conformance.json").read_text())
+    last = report["clauses"]["ISO-1"]["failure"]["exchanges"][-1]
+    assert last["action"] == "cancel-foreign" and "taskIds=" in last["url"]
+    last["action"] = "cancel-several"
+    edited = _write(folder / "several.json", json.dumps(report))
+    shown = gate("replay", str(edited), "--clause", "ISO-1", "--fault", "list-foreign")
+    assert shown.returncode == 1, shown.stdout + shown.stderr
+    assert "ISO-1 still shows" in shown.stdout
+    clean = gate("replay", str(edited), "--clause", "ISO-1")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "ISO-1 does not show on replay" in clean.stdout
