@@ -513,13 +513,13 @@ class LifecycleRules(MachineBase):
         return after
 
     def _poll_once_more(self, area: Area, after: Tree) -> Tree:
-        """EndFacts operations of the area were polled during the operation's life (or its end
+        """Ended operations of the area were polled during the operation's life (or its end
         was seen by several polls at once): a change no request asked for may be the
         operation's (ISO-2) or the polls' (STA-6). The same polls once more, with listings
         before and after, tell: a change fails STA-6 (`repeat-polls`), and the area's
         earlier change can't be charged to the operation (entangled), nor when none of
-        them is found again. Only with nothing
-        running anywhere: another session's operation could change the area too."""
+        them is found again. Only with nothing running anywhere (`_told_apart`): another
+        session's operation could change the area too."""
         tokens = list(dict.fromkeys(area.polled_ended))
         seen = [self._judge_poll(t, self.api.poll(self.owner(t), t)) for t in tokens]
         again = self._snapshot(area)
@@ -848,7 +848,7 @@ class LifecycleRules(MachineBase):
             self._poll(token)
 
     def _ttl_windows(self) -> list[str]:
-        """EndFacts operations seen running well after their start, whose token must outlive
+        """Ended operations seen running well after their start, whose token must outlive
         a TTL counted from the start: the window where EXP-3 can be told from EXP-1."""
         t = self.model.timing
         return [
