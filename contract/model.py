@@ -120,6 +120,9 @@ class Timing:
     # Seconds a correct server may hold a poll back (LST-3); None: the profile's
     # (`Profile.long_poll`, v2's 60), a number: --long-poll.
     long_poll: float | None = None
+    # The slack around a hold, which is real time also with clock hooks (a slow network
+    # is not a held answer): --ttl-tolerance, else the wall clock's.
+    hold_tolerance: float = 2.0
 
 
 @dataclass(frozen=True)

@@ -285,8 +285,13 @@ def _fuzz(
 
 def run_timing(options: Options, target: Target) -> Timing:
     """The server's timers as the run judges them: TTL, tolerance, timeout, long poll."""
+    held = WALL_TOLERANCE if options.ttl_tolerance is None else options.ttl_tolerance
     return Timing(
-        options.token_ttl, tolerance(options, target), options.operation_timeout, options.long_poll
+        options.token_ttl,
+        tolerance(options, target),
+        options.operation_timeout,
+        options.long_poll,
+        held,
     )
 
 

@@ -274,3 +274,15 @@ def test_the_long_poll_checks(named: list[str], took: float, failed: set[str]) -
         "poll", _poll(20.0, 99.0, None), V2, "r1", "http://x", facts=PollFacts(held=held)
     )
     assert all(c.fn(timed_out) is None for c in REGISTRY if c.clause == "LST-3")
+
+
+@pytest.mark.parametrize(("took", "held"), [(1.9, False), (2.5, True)])
+def test_a_server_that_never_long_polls_may_answer_as_slowly_as_a_network(took, held):
+    """--long-poll 0 with clock hooks (whose tolerance is 0.5 s): the time is real, so an
+    answer is held only past the wall clock's slack, 2 s (or --ttl-tolerance's)."""
+    model = Model(Timing(tolerance=0.5, long_poll=0.0), {})
+    ex = _poll(20.0, took)
+    facts = PollFacts(held=allowance(V2, model, [], ex))
+    ctx = Context("poll", ex, V2, "r1", "http://x", facts=facts, token="t1")
+    failed = {c.name for c in REGISTRY if c.clause == "LST-3" and c.fn(ctx)}
+    assert failed == ({"long_poll_answers_in_time"} if held else set())

@@ -87,7 +87,8 @@ def allowance(profile: Profile, before: Model, named: list[str], ex: Exchange) -
         for t in dict.fromkeys(named)
         if t in before.ops and _known_ended(before.ops[t], ex, timing)
     )
-    return Held(long_poll + timing.tolerance, long_poll / 2 + timing.tolerance, ended)
+    slack = timing.hold_tolerance
+    return Held(long_poll + slack, long_poll / 2 + slack, ended)
 
 
 def _known_ended(op: Operation, ex: Exchange, timing: Timing) -> bool:
