@@ -369,20 +369,7 @@ class MachineBase(RuleBasedStateMachine):
         area = self.areas.get(session.label)
         if area is None:
             area = self._make_area(session, self.first_trees[session.label])
-        elif self._polled_since_listed(area):
-            # Ended operations were polled since the area was last listed: look now, or what
-            # the polls did would be charged to the next operation in it (ISO-2).
-            self._look(area)
         return area
-
-    def _polled_since_listed(self, area: Area) -> bool:
-        """Only polls of ended operations, and nothing of its own session, may have changed
-        the area since its last listing (which a look then judges under STA-6)."""
-        return not area.entangled and area.polled_ended and area.session in self.free_sessions()
-
-    def _look(self, area: Area) -> None:
-        """List the area and judge what changed since it was last listed (lifecycle.py)."""
-        raise NotImplementedError
 
     def with_area(self, sessions: list[Session]) -> list[Session]:
         """Those of `sessions` whose area exists already."""

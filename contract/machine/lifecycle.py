@@ -11,7 +11,15 @@ from hypothesis.stateful import precondition, rule
 import strategies as gen
 
 from ..api import listed_entries
-from ..checks import Held, Intent, Suspect, allowance, location_entry
+from ..checks import (
+    Held,
+    Intent,
+    Suspect,
+    allowance,
+    location_entry,
+    outside_changes,
+    split_change,
+)
 from ..checks.facts import (
     EndFacts,
     FollowFacts,
@@ -42,7 +50,7 @@ from ..model import (
     definitely_expired,
 )
 from ..profiles import Profile
-from ..sandbox import Node, Tree, diff, name_key
+from ..sandbox import Change, Node, Tree, diff, name_key
 from .base import BIG_SUBTREE, COMMON, Area, MachineBase, Run, Tracked  # noqa: F401
 
 # --- what an answer tells the model (also used by `lro-conformance replay`) ------------
@@ -383,9 +391,6 @@ class LifecycleRules(MachineBase):
         if any(self.tracked[t].unchecked is not None for t in tokens):
             self.check_ended()
 
-    def _look(self, area: Area) -> None:
-        self._inspect(area)
-
     def _judge_poll(self, token: str, ex: Exchange, held: Held | None = None) -> Observation | None:
         """Judge what a poll's answer says of `token` (`held`: how long it may have taken,
         for a poll of it alone), and keep the run's books: the lifecycle's states reached,
@@ -481,7 +486,9 @@ class LifecycleRules(MachineBase):
                 area.suspects.append(Suspect("STA-6", "poll", names))
         if tracked.ended_polls > 1:
             area.polled_ended.append(token)
-        after = self._told_apart(area, after)
+        if status is not None:
+            change = outside_changes(intent, after, result, status)
+            after = self._told_apart(area, after, change, intent.before)
         if not area.entangled:
             self.judge(
                 "settled",
@@ -501,11 +508,15 @@ class LifecycleRules(MachineBase):
                 self._look_up_deleted(token, intent)
         self._verified(area, after)
 
-    def _told_apart(self, area: Area, after: Tree) -> Tree:
+    def _told_apart(self, area: Area, after: Tree, change: Change, before: Tree) -> Tree:
         """The area as listed (`after`), once what polls of ended operations did in it is
         told apart from what operations did (`_poll_once_more`); when it can't be, the
-        area is entangled and no operation is charged with its change."""
+        area is entangled and no operation is charged with its change. Only a `change`
+        (from `before`) no suspect explains needs telling apart: a correct server's
+        listing costs nothing more."""
         if area.entangled or not area.polled_ended:
+            return after
+        if not split_change(change, before, after, area.suspects)[1]:
             return after
         if self.quiet():
             return self._poll_once_more(area, after)
@@ -699,7 +710,7 @@ class LifecycleRules(MachineBase):
         if after is None:
             return None
         if area.operations_ran:  # polls alone: their change is theirs (STA-6)
-            after = self._told_apart(area, after)
+            after = self._told_apart(area, after, diff(area.tree, after), area.tree)
         if not area.entangled:
             self.judge(
                 "inspected",
