@@ -345,7 +345,6 @@ class LifecycleRules(MachineBase):
         return poll_observation(ex, self.conn.profile, token)
 
     def _poll(self, token: str) -> Exchange:
-        self._before_polling([token])
         before = self.model
         ex = self.api.poll(self.owner(token), token)
         self._judge_poll(token, ex, held=allowance(self.conn.profile, before, [token], ex))
@@ -361,7 +360,6 @@ class LifecycleRules(MachineBase):
         session = self.draw_session(data, self.conn.sessions)
         mine, others, never = self._named_with(data, session)
         asked = [] if everything else [*mine, *mine[:1], *others[:1], never]
-        self._before_polling(mine)
         model = self.model
         ex = self.api.poll_several(session, asked)
         held = allowance(self.conn.profile, model, [t for t in asked if t in mine], ex)
@@ -383,13 +381,6 @@ class LifecycleRules(MachineBase):
             label="unknown token",
         )
         return mine, others, never
-
-    def _before_polling(self, tokens: list[str]) -> None:
-        """A token seen ended whose effects wait to be checked is checked before it is
-        polled again: what a later poll does (STA-6) is then not mixed with what the
-        operation did (ISO-2) in one listing."""
-        if any(self.tracked[t].unchecked is not None for t in tokens):
-            self.check_ended()
 
     def _judge_poll(self, token: str, ex: Exchange, held: Held | None = None) -> Observation | None:
         """Judge what a poll's answer says of `token` (`held`: how long it may have taken,
