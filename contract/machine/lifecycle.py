@@ -414,7 +414,8 @@ class LifecycleRules(MachineBase):
             self._settle(token, ex)
         elif tracked.settled:
             area = self.areas[tracked.intent.session]
-            area.polled_ended.append(token)
+            if not isinstance(obs, Seen) or obs.status not in ENDED:
+                area.polled_ended.append(token)  # an ended one is counted above
             if tracked.result_name is not None:
                 # A poll of a copy known to be done: should anything carrying its result's
                 # name appear later, this poll is the suspect (STA-6), not an operation.
@@ -424,8 +425,13 @@ class LifecycleRules(MachineBase):
         return obs
 
     def _count_ended_poll(self, token: str, obs: Observation | None) -> None:
+        """Every poll that saw the end after the first may have done something (STA-6),
+        also in a race, also for an operation whose effects are never checked."""
         if isinstance(obs, Seen) and obs.status in ENDED:
-            self.tracked[token].ended_polls += 1
+            tracked = self.tracked[token]
+            tracked.ended_polls += 1
+            if tracked.ended_polls > 1:
+                self.areas[tracked.intent.session].polled_ended.append(token)
 
     def _lost_sight(self, token: str, obs: Observation | None) -> None:
         """A token gone before its end was seen: its effects can't be checked any more."""
@@ -475,8 +481,6 @@ class LifecycleRules(MachineBase):
             if tracked.ended_polls > 1:  # every poll that saw the end after the first
                 names = frozenset({name_key(tracked.result_name)})  # is a suspect
                 area.suspects.append(Suspect("STA-6", "poll", names))
-        if tracked.ended_polls > 1:
-            area.polled_ended.append(token)
         if status is not None:
             change = outside_changes(intent, after, result, status)
             after = self._told_apart(area, after, change, intent.before)
